@@ -1,0 +1,4 @@
+"""Seeding, sanity checks and argument validation."""
+
+from keras_smithing.utils.sanity import OverfitReport, overfit_tiny_batch
+from keras_smithing.utils.seeding import set_seed

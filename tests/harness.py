@@ -1,0 +1,402 @@
+"""The one shared test harness: every public object goes through a `check_*` here.
+
+- `check_layer`: Keras's own `run_layer_test` (config round trip, build, symbolic and
+  eager calls, a fit step, mixed precision), a mixed-precision *training* call, a
+  `.keras` round trip reloaded in a fresh process that imports only keras_smithing
+  (identical predictions), a `jit_compile=True` fit step, and same seed -> same output.
+- `check_initializer`, `check_constraint`, `check_optimizer`, `check_callback`: the
+  equivalents for the other kinds of object.
+- `check_saved_model`: the fresh-process `.keras` round trip for any model.
+- `check_mirrored_fit`: a `tf.distribute.MirroredStrategy` fit on two logical CPUs.
+
+`tests/test_registry.py` fails when an object registered under "keras_smithing" is
+not named in a call to one of the `check_*` functions.
+"""
+
+import atexit
+import inspect
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import keras
+import numpy as np
+from keras.src import testing
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_WORKER = None
+
+
+def _case():
+    case = testing.TestCase()
+    case.setUp()
+    return case
+
+
+def random_data(shape, seed=0, dtype="float32"):
+    """Standard-normal test data of `shape` (a tuple, or a list of tuples)."""
+    rng = np.random.default_rng(seed)
+    if isinstance(shape, list):
+        return [rng.standard_normal(s).astype(dtype) for s in shape]
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _save_arrays(path, arrays):
+    np.savez(path, **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)})
+    return path
+
+
+def _worker():
+    global _WORKER
+    if _WORKER is None or _WORKER.poll() is not None:
+        env = dict(os.environ, PYTHONPATH=_ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+        _WORKER = subprocess.Popen(
+            [sys.executable, os.path.join(_ROOT, "tests", "reload_worker.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        atexit.register(_WORKER.kill)
+    return _WORKER
+
+
+def reload_in_fresh_process(path, inputs, fit_targets=None, fit_epochs=1):
+    """Loads `path` in a process that imported only keras_smithing.
+
+    Optionally fits it on `(inputs, fit_targets)` first (full batch, no shuffle).
+
+    Returns:
+        `(outputs, weights_and_optimizer_variables)` as lists of NumPy arrays.
+    """
+    directory = tempfile.mkdtemp()
+    request = {
+        "model": os.path.abspath(path),
+        "inputs": _save_arrays(os.path.join(directory, "in.npz"), _as_list(inputs)),
+        "outputs": os.path.join(directory, "out.npz"),
+        "fit": fit_targets is not None
+        and _save_arrays(os.path.join(directory, "y.npz"), _as_list(fit_targets)),
+        "fit_epochs": fit_epochs,
+    }
+    worker = _worker()
+    worker.stdin.write(json.dumps(request) + "\n")
+    worker.stdin.flush()
+    answer = json.loads(worker.stdout.readline() or '{"ok": false, "error": "died"}')
+    if not answer["ok"]:
+        raise AssertionError(f"Fresh-process load of {path} failed:\n{answer['error']}")
+    with np.load(request["outputs"]) as data:
+        count = int(data["num_outputs"])
+        arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
+    return arrays[:count], arrays[count:]
+
+
+def _state(model):
+    state = [keras.ops.convert_to_numpy(w) for w in model.weights]
+    if model.optimizer is not None:
+        state += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    return state
+
+
+def check_saved_model(model, inputs, fit_targets=None, atol=1e-6, compare_outputs=True):
+    """Saves `model` as `.keras`, reloads it in a fresh process, compares.
+
+    Compares predictions (unless `compare_outputs=False`, for models that sample at
+    inference) and every weight and optimizer variable. With `fit_targets`, both
+    copies are first trained one more full-batch epoch, which checks that the
+    optimizer state was restored, not just the weights.
+    """
+    path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    model.save(path)
+    outputs, state = reload_in_fresh_process(path, inputs, fit_targets)
+    if fit_targets is not None:
+        model.fit(
+            inputs,
+            fit_targets,
+            batch_size=len(_as_list(fit_targets)[0]),
+            shuffle=False,
+            verbose=0,
+        )
+    expected_state = _state(model)
+    assert len(state) == len(expected_state), (
+        f"reloaded model has {len(state)} weights+optimizer variables, "
+        f"original has {len(expected_state)}"
+    )
+    for got, want in zip(state, expected_state):
+        np.testing.assert_allclose(got, want, atol=atol, rtol=1e-5)
+    if compare_outputs:
+        expected = keras.tree.flatten(model.predict(inputs, verbose=0))
+        for got, want in zip(outputs, expected):
+            np.testing.assert_allclose(got, want, atol=atol, rtol=1e-5)
+
+
+def _functional_model(layer, input_shape, call_kwargs=None):
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    inputs = [keras.Input(shape=tuple(s[1:])) for s in shapes]
+    outputs = layer(
+        inputs if isinstance(input_shape, list) else inputs[0], **(call_kwargs or {})
+    )
+    return keras.Model(inputs, outputs)
+
+
+def _accepts_training(layer):
+    return "training" in inspect.signature(layer.call).parameters
+
+
+def check_layer(
+    layer_cls,
+    init_kwargs,
+    input_shape,
+    *,
+    input_data=None,
+    call_kwargs=None,
+    model_fn=None,
+    stochastic_inference=False,
+    check_jit=True,
+    atol=1e-6,
+    **layer_test_kwargs,
+):
+    """Runs every generic check on a layer class.
+
+    Args:
+        layer_cls: The layer class.
+        init_kwargs: Constructor arguments.
+        input_shape: Input shape with batch size (a list of shapes for several
+            inputs).
+        input_data: Optional input arrays; random normal data otherwise.
+        call_kwargs: Extra call arguments (for the symbolic and eager calls).
+        model_fn: Optional `fn(layer) -> keras.Model` for the save/load and jit
+            checks; a functional model around the layer otherwise.
+        stochastic_inference: The layer samples at inference (MC dropout): compare
+            weights, not predictions, after reload.
+        check_jit: Run the `jit_compile=True` fit step.
+        atol: Tolerance of the reload comparison.
+        **layer_test_kwargs: Passed to `run_layer_test` (expected_output_shape,
+            expected_num_trainable_weights, supports_masking, ...).
+    """
+    x = input_data if input_data is not None else random_data(input_shape)
+    case = _case()
+    case.run_layer_test(
+        layer_cls,
+        init_kwargs,
+        input_data=x,
+        call_kwargs=call_kwargs,
+        **layer_test_kwargs,
+    )
+
+    def build_model():
+        layer = layer_cls(**init_kwargs)
+        if model_fn is not None:
+            return model_fn(layer)
+        return _functional_model(layer, input_shape, call_kwargs)
+
+    # Mixed precision in *training* mode (run_layer_test only calls inference).
+    layer = layer_cls(**{**init_kwargs, "dtype": "mixed_float16"})
+    if _accepts_training(layer):
+        out = layer(x, training=True, **(call_kwargs or {}))
+        for tensor in keras.tree.flatten(out):
+            if keras.backend.is_float_dtype(tensor.dtype):
+                assert keras.backend.standardize_dtype(tensor.dtype) == "float16", (
+                    f"{layer_cls.__name__} returned {tensor.dtype} in a "
+                    "mixed_float16 training call"
+                )
+
+    # .keras round trip in a fresh process, then one more fit step on both sides.
+    model = build_model()
+    model.compile(optimizer="adam", loss="mse")
+    y = [
+        np.zeros(o.shape, "float32")
+        for o in keras.tree.flatten(model.predict(x, verbose=0))
+    ]
+    y = y[0] if len(y) == 1 else y
+    trainable = bool(model.trainable_weights) and not stochastic_inference
+    model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0, shuffle=False)
+    check_saved_model(
+        model,
+        x,
+        fit_targets=y if trainable else None,
+        atol=atol,
+        compare_outputs=not stochastic_inference,
+    )
+
+    if check_jit:
+        model = build_model()
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+        history = model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0)
+        assert np.isfinite(history.history["loss"][-1])
+        model.predict(x, verbose=0)
+
+    if init_kwargs.get("seed") is not None and _accepts_training(layer):
+        outputs, reference = [], None
+        for _ in range(2):
+            layer = layer_cls(**init_kwargs)
+            layer(x, training=False, **(call_kwargs or {}))  # Builds it.
+            if reference is None:
+                reference = layer.get_weights()
+            layer.set_weights(reference)
+            outputs.append(
+                keras.tree.flatten(layer(x, training=True, **(call_kwargs or {})))
+            )
+        for a, b in zip(*outputs):
+            np.testing.assert_allclose(
+                keras.ops.convert_to_numpy(a),
+                keras.ops.convert_to_numpy(b),
+                err_msg=f"{layer_cls.__name__}: same seed gave different outputs",
+            )
+
+
+def _dense_model(input_dim, units, **dense_kwargs):
+    inputs = keras.Input(shape=(input_dim,))
+    outputs = keras.layers.Dense(units, **dense_kwargs)(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def check_initializer(initializer_cls, init_kwargs, shapes=((4, 4),)):
+    """Config round trip, shapes and dtypes, seeding, and use in a saved model.
+
+    Args:
+        initializer_cls: The initializer class.
+        init_kwargs: Constructor arguments.
+        shapes: Shapes to draw; the first must be a 2-D `(input_dim, units)` shape
+            for the Dense model that is saved and reloaded.
+    """
+    case = _case()
+    initializer = initializer_cls(**init_kwargs)
+    case.run_class_serialization_test(initializer)
+    rebuilt = keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    assert rebuilt.get_config() == initializer.get_config()
+    for shape in shapes:
+        for dtype in ("float32", "float16"):
+            value = initializer(shape, dtype=dtype)
+            assert tuple(value.shape) == tuple(shape)
+            assert keras.backend.standardize_dtype(value.dtype) == dtype
+            assert np.all(np.isfinite(keras.ops.convert_to_numpy(value)))
+    if "seed" in init_kwargs and init_kwargs["seed"] is not None:
+        a = initializer_cls(**init_kwargs)(shapes[0])
+        b = initializer_cls(**init_kwargs)(shapes[0])
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+    input_dim, units = shapes[0]
+    model = _dense_model(input_dim, units, kernel_initializer=initializer)
+    model.compile(optimizer="sgd", loss="mse")
+    check_saved_model(model, random_data((8, input_dim)))
+    layer = model.layers[-1]
+    config = keras.layers.deserialize(keras.layers.serialize(layer)).get_config()
+    assert config["kernel_initializer"] == layer.get_config()["kernel_initializer"]
+
+
+def check_constraint(constraint_cls, init_kwargs, shape=(6, 4), idempotent=True):
+    """Config round trip, shape/dtype, idempotence, and a fit + save with it."""
+    case = _case()
+    constraint = constraint_cls(**init_kwargs)
+    case.run_class_serialization_test(constraint)
+    w = keras.ops.convert_to_tensor(random_data(shape))
+    projected = constraint(w)
+    assert tuple(projected.shape) == tuple(shape)
+    assert keras.backend.standardize_dtype(projected.dtype) == "float32"
+    if idempotent:
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(constraint(projected)),
+            keras.ops.convert_to_numpy(projected),
+            atol=1e-4,
+        )
+    input_dim, units = shape
+    x, y = random_data((16, input_dim)), random_data((16, units), seed=1)
+    for jit_compile in (False, True):
+        model = _dense_model(input_dim, units, kernel_constraint=constraint)
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+        model.fit(x, y, epochs=2, verbose=0)
+    check_saved_model(model, x, fit_targets=y, atol=1e-5)
+
+
+def check_optimizer(optimizer_fn, steps=3, atol=1e-5):
+    """Fit steps (eager-free default, jit, mixed precision), config and state I/O.
+
+    Args:
+        optimizer_fn: Zero-argument callable returning a fresh optimizer (the class
+            must appear in the call for the registry check, e.g.
+            `lambda: Lookahead(keras.optimizers.SGD(0.1))`).
+        steps: Full-batch steps to take before saving.
+        atol: Tolerance of the reload comparison.
+    """
+    case = _case()
+    optimizer = optimizer_fn()
+    case.run_class_serialization_test(optimizer)
+    rebuilt = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert rebuilt.get_config() == optimizer.get_config()
+    x, y = random_data((32, 5)), random_data((32, 2), seed=1)
+
+    def make_model():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((5,))
+        hidden = keras.layers.Dense(8, activation="tanh", name="hidden")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
+
+    for jit_compile in (True, False):
+        model = make_model()
+        initial = model.get_weights()
+        model.compile(optimizer=optimizer_fn(), loss="mse", jit_compile=jit_compile)
+        history = model.fit(x, y, batch_size=32, epochs=steps, verbose=0)
+        assert np.all(np.isfinite(history.history["loss"]))
+        changed = [not np.allclose(a, b) for a, b in zip(initial, model.get_weights())]
+        assert any(changed), "the optimizer changed no weight"
+    check_saved_model(model, x, fit_targets=y, atol=atol)
+
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        model = make_model()
+        model.compile(
+            optimizer=keras.optimizers.LossScaleOptimizer(optimizer_fn()), loss="mse"
+        )
+        history = model.fit(x, y, batch_size=32, epochs=steps, verbose=0)
+        assert np.all(np.isfinite(history.history["loss"]))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+
+
+def check_callback(callback, model=None, x=None, y=None, epochs=2, **fit_kwargs):
+    """A short `fit` with the callback, and a config round trip where it has one.
+
+    Returns:
+        The `History` of the fit, for further assertions.
+    """
+    if model is None:
+        model = _dense_model(4, 1)
+        model.compile(optimizer="sgd", loss="mse")
+    if x is None:
+        x, y = random_data((32, 4)), random_data((32, 1), seed=1)
+    history = model.fit(
+        x, y, epochs=epochs, verbose=0, callbacks=[callback], **fit_kwargs
+    )
+    if hasattr(callback, "get_config"):
+        config = callback.get_config()
+        assert type(callback).from_config(config).get_config() == config
+    return history
+
+
+def check_mirrored_fit(model_fn, x, y, loss="mse", optimizer_fn=None, epochs=1):
+    """Builds and fits `model_fn()` under `MirroredStrategy` on two logical CPUs.
+
+    Returns:
+        The trained model.
+    """
+    import tensorflow as tf
+
+    devices = tf.config.list_logical_devices("CPU")
+    assert len(devices) >= 2, "conftest.py must create two logical CPU devices"
+    strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    with strategy.scope():
+        model = model_fn()
+        optimizer = optimizer_fn() if optimizer_fn else keras.optimizers.SGD(0.01)
+        model.compile(optimizer=optimizer, loss=loss)
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    return model
