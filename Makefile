@@ -44,5 +44,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# EVIDENCE=quick for CI-sized runs, EVIDENCE=full for the numbers the README quotes.
+EVIDENCE ?= full
+evidence: $(STAMP)
+	$(PY) examples/evidence.py $(if $(filter quick,$(EVIDENCE)),--quick,)
+
 clean:
 	rm -rf $(VENV) examples/output benchmarks/output .pytest_cache
