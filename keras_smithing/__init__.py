@@ -17,4 +17,6 @@ from keras_smithing import (
     tuners,
     utils,
 )
+from keras_smithing.callbacks.lr_finder import find_learning_rate
+from keras_smithing.layers.mc_dropout import mc_predict
 from keras_smithing.utils import set_seed

@@ -27,6 +27,7 @@ from keras.src import testing
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _WORKER = None
+_STRATEGY = None
 
 
 def _case():
@@ -100,7 +101,7 @@ def reload_in_fresh_process(path, inputs, fit_targets=None, fit_epochs=1):
 
 def _state(model):
     state = [keras.ops.convert_to_numpy(w) for w in model.weights]
-    if model.optimizer is not None:
+    if getattr(model, "optimizer", None) is not None:  # Uncompiled subclasses lack it.
         state += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
     return state
 
@@ -159,6 +160,7 @@ def check_layer(
     call_kwargs=None,
     model_fn=None,
     stochastic_inference=False,
+    stochastic_training=False,
     check_jit=True,
     atol=1e-6,
     **layer_test_kwargs,
@@ -167,7 +169,9 @@ def check_layer(
 
     Args:
         layer_cls: The layer class.
-        init_kwargs: Constructor arguments.
+        init_kwargs: Constructor arguments, or a function `fn(dtype=None)`
+            returning them, called for each new layer (for wrappers, whose
+            wrapped layer must be new each time and take the dtype).
         input_shape: Input shape with batch size (a list of shapes for several
             inputs).
         input_data: Optional input arrays; random normal data otherwise.
@@ -176,12 +180,17 @@ def check_layer(
             checks; a functional model around the layer otherwise.
         stochastic_inference: The layer samples at inference (MC dropout): compare
             weights, not predictions, after reload.
+        stochastic_training: The layer samples in training only (Bayesian layers,
+            DropConnect): compare predictions and weights after reload, but skip
+            the extra fit step (the reloaded seed-generator state differs).
         check_jit: Run the `jit_compile=True` fit step.
         atol: Tolerance of the reload comparison.
         **layer_test_kwargs: Passed to `run_layer_test` (expected_output_shape,
             expected_num_trainable_weights, supports_masking, ...).
     """
     x = input_data if input_data is not None else random_data(input_shape)
+    make_kwargs = init_kwargs if callable(init_kwargs) else lambda: dict(init_kwargs)
+    init_kwargs = make_kwargs()
     case = _case()
     case.run_layer_test(
         layer_cls,
@@ -192,13 +201,18 @@ def check_layer(
     )
 
     def build_model():
-        layer = layer_cls(**init_kwargs)
+        layer = layer_cls(**make_kwargs())
         if model_fn is not None:
             return model_fn(layer)
         return _functional_model(layer, input_shape, call_kwargs)
 
     # Mixed precision in *training* mode (run_layer_test only calls inference).
-    layer = layer_cls(**{**init_kwargs, "dtype": "mixed_float16"})
+    mixed_kwargs = (
+        make_kwargs(dtype="mixed_float16")
+        if "dtype" in inspect.signature(make_kwargs).parameters
+        else {**make_kwargs(), "dtype": "mixed_float16"}
+    )
+    layer = layer_cls(**mixed_kwargs)
     if _accepts_training(layer):
         out = layer(x, training=True, **(call_kwargs or {}))
         for tensor in keras.tree.flatten(out):
@@ -216,7 +230,9 @@ def check_layer(
         for o in keras.tree.flatten(model.predict(x, verbose=0))
     ]
     y = y[0] if len(y) == 1 else y
-    trainable = bool(model.trainable_weights) and not stochastic_inference
+    trainable = bool(model.trainable_weights) and not (
+        stochastic_inference or stochastic_training
+    )
     model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0, shuffle=False)
     check_saved_model(
         model,
@@ -236,7 +252,7 @@ def check_layer(
     if init_kwargs.get("seed") is not None and _accepts_training(layer):
         outputs, reference = [], None
         for _ in range(2):
-            layer = layer_cls(**init_kwargs)
+            layer = layer_cls(**make_kwargs())
             layer(x, training=False, **(call_kwargs or {}))  # Builds it.
             if reference is None:
                 reference = layer.get_weights()
@@ -382,21 +398,43 @@ def check_callback(callback, model=None, x=None, y=None, epochs=2, **fit_kwargs)
     return history
 
 
-def check_mirrored_fit(model_fn, x, y, loss="mse", optimizer_fn=None, epochs=1):
+def check_mirrored_fit(
+    model_fn,
+    x,
+    y,
+    loss="mse",
+    optimizer_fn=None,
+    epochs=1,
+    callbacks=None,
+    monitor="loss",
+):
     """Builds and fits `model_fn()` under `MirroredStrategy` on two logical CPUs.
+
+    `callbacks` (optional) are passed to `fit`, for callbacks that keep state.
+    `monitor` is the history entry that must stay finite (models with a custom
+    `train_step` may report no "loss").
 
     Returns:
         The trained model.
     """
     import tensorflow as tf
 
-    devices = tf.config.list_logical_devices("CPU")
-    assert len(devices) >= 2, "conftest.py must create two logical CPU devices"
-    strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    global _STRATEGY
+    if _STRATEGY is None:
+        # One strategy per session: each new MirroredStrategy restarts its
+        # collective keys, and a reused key with a different gradient size aborts
+        # the collective ops of every later test ("Shape mismatch in the
+        # collective instance").
+        devices = tf.config.list_logical_devices("CPU")
+        assert len(devices) >= 2, "conftest.py must create two logical CPU devices"
+        _STRATEGY = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    strategy = _STRATEGY
     with strategy.scope():
         model = model_fn()
         optimizer = optimizer_fn() if optimizer_fn else keras.optimizers.SGD(0.01)
         model.compile(optimizer=optimizer, loss=loss)
-    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
+    history = model.fit(
+        x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=callbacks
+    )
+    assert np.all(np.isfinite(history.history[monitor]))
     return model

@@ -36,7 +36,7 @@ def _serve(request):
         )
     outputs = keras.tree.flatten(model.predict(inputs, verbose=0))
     extra = [keras.ops.convert_to_numpy(w) for w in model.weights]
-    if model.optimizer is not None:
+    if getattr(model, "optimizer", None) is not None:
         extra += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
     np.savez(
         request["outputs"],

@@ -1,8 +1,17 @@
-"""Monte-Carlo dropout: dropout that stays on at inference."""
+"""Monte-Carlo dropout: dropout that stays on at inference, and `mc_predict`."""
+
+import warnings
+import weakref
 
 import keras
+import numpy as np
 
-from keras_smithing.utils.validation import check_rate
+from keras_smithing.layers.stochastic import (
+    KERAS_SAMPLING_LAYERS,
+    is_stochastic,
+    sampling_scope,
+)
+from keras_smithing.utils.validation import check_int, check_rate, invalid_argument
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -32,8 +41,235 @@ class MCDropout(keras.layers.Dropout):
         Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
     """
 
+    stochastic = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(check_rate("rate", rate), noise_shape, seed, **kwargs)
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)
+
+
+class MCPrediction:
+    """Monte-Carlo predictions of one input batch, and their summaries.
+
+    Attributes:
+        samples: NumPy array `(num_samples, num_examples, ...)` of model outputs.
+    """
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    @property
+    def mean(self):
+        """Mean prediction over the samples, `(num_examples, ...)`."""
+        return self.samples.mean(axis=0, dtype="float64").astype(self.samples.dtype)
+
+    @property
+    def std(self):
+        """Standard deviation over the samples, `(num_examples, ...)`.
+
+        Computed in float64, so identical samples give exactly 0.
+        """
+        return self.samples.std(axis=0, dtype="float64").astype(self.samples.dtype)
+
+    def _probabilities(self, values):
+        if values.shape[-1] == 1:  # One sigmoid unit: P(class 1).
+            values = np.concatenate([1 - values, values], axis=-1)
+        sums = values.sum(axis=-1)
+        if values.min() < 0 or values.max() > 1 or not np.allclose(sums, 1, atol=1e-3):
+            raise ValueError(
+                "Predictive entropy needs class probabilities (a softmax output, "
+                "or one sigmoid unit); the model's outputs are not probabilities."
+            )
+        return np.clip(values, 1e-12, 1)
+
+    @property
+    def predictive_entropy(self):
+        """Entropy (nats) of the mean class distribution, `(num_examples, ...)`.
+
+        For classifiers whose output is a softmax, or one sigmoid unit.
+        """
+        p = self._probabilities(self.mean)
+        return -(p * np.log(p)).sum(axis=-1)
+
+    @property
+    def mutual_information(self):
+        """Predictive entropy minus the mean entropy of the samples (BALD).
+
+        The part of the uncertainty due to the model rather than to the data.
+        """
+        p = self._probabilities(self.samples)
+        expected = -(p * np.log(p)).sum(axis=-1).mean(axis=0)
+        return self.predictive_entropy - expected
+
+
+class _Sampler(keras.Model):
+    """Tiles its inputs `groups` times and runs `network` in a sampling scope."""
+
+    def __init__(self, network, groups):
+        super().__init__(name="mc_sampler")
+        self.network = network
+        self.groups = groups
+
+    def call(self, inputs):
+        def tile(x):
+            return keras.ops.tile(x, (self.groups,) + (1,) * (len(x.shape) - 1))
+
+        with sampling_scope(self.groups):
+            outputs = self.network(
+                keras.tree.map_structure(tile, inputs), training=False
+            )
+
+        def unstack(y):
+            y = keras.ops.reshape(y, (self.groups, -1) + tuple(y.shape[1:]))
+            return keras.ops.moveaxis(y, 0, 1)
+
+        return keras.tree.map_structure(unstack, outputs)
+
+
+class _Sampling(keras.layers.Wrapper):
+    """Calls a Keras stochastic layer with `training=True`, whatever it is given."""
+
+    def call(self, *args, **kwargs):
+        return self.layer(*args, **{**kwargs, "training": True})
+
+
+def _sampling_graph(model, reached):
+    """The graph of `model` around the same layers, Keras's samplers training.
+
+    Adds the id of every Keras sampling layer it makes sample to `reached`.
+    """
+
+    def clone(layer):
+        if isinstance(layer, KERAS_SAMPLING_LAYERS):
+            reached.add(id(layer))
+            return _Sampling(layer)
+        if isinstance(layer, keras.Model):
+            return _sampling_graph(layer, reached)
+        return layer  # Shared, not copied: same weights, same state.
+
+    try:
+        return keras.models.clone_model(model, clone_function=clone)
+    except ValueError:  # A subclassed model: only our layers' flag reaches in.
+        return model
+
+
+def _warn_unreached(model, reached):
+    """Warns about Keras samplers out of reach; returns whether any layer samples."""
+    layers = list(model._flatten_layers(include_self=False))
+    stochastic = any(is_stochastic(layer) for layer in layers)
+    if not stochastic:
+        warnings.warn(
+            f"mc_predict: {model.name} has no stochastic layer; every sample is "
+            "the same prediction.",
+            stacklevel=4,
+        )
+    for layer in layers:  # Declared stochastic: handles its sublayers itself.
+        if getattr(layer, "stochastic", False):
+            reached.update(id(sub) for sub in layer._flatten_layers())
+    missed = [
+        layer.name
+        for layer in layers
+        if isinstance(layer, KERAS_SAMPLING_LAYERS)
+        and is_stochastic(layer)
+        and id(layer) not in reached
+    ]
+    if missed:
+        warnings.warn(
+            "mc_predict cannot make these Keras layers sample (they are inside a "
+            f"subclassed model or a custom layer): {missed}. Use "
+            "keras_smithing.layers.MCDropout there.",
+            stacklevel=4,
+        )
+    return stochastic
+
+
+_SAMPLERS = weakref.WeakKeyDictionary()
+
+
+def _sampler(model, groups):
+    cached = _SAMPLERS.get(model)
+    if cached is None:
+        reached = set()
+        network = _sampling_graph(model, reached)
+        stochastic = _warn_unreached(model, reached)
+        cached = {"network": network if stochastic else None}
+        if network is not model:  # A cache entry must not keep `model` alive.
+            _SAMPLERS[model] = cached
+    if cached["network"] is None:
+        return None
+    if groups not in cached:
+        cached[groups] = _Sampler(cached["network"], groups)
+        if model.compiled:  # Same XLA choice as the model's own predict.
+            cached[groups].jit_compile = model.jit_compile
+    return cached[groups]
+
+
+def _predict(model, x, num_examples, chunk):
+    """`predict_on_batch` over chunks: the compiled step, without `predict`'s
+    per-call set-up (data adapter, callbacks), which would dominate small inputs."""
+    outputs = []
+    for start in range(0, num_examples, chunk):
+        part = keras.tree.map_structure(lambda a, s=start: a[s : s + chunk], x)
+        outputs.append(model.predict_on_batch(part))
+    if isinstance(outputs[0], (list, tuple, dict)):
+        raise invalid_argument("model", model.name, "a model with one output")
+    return np.concatenate(outputs)
+
+
+def mc_predict(model, x, num_samples=30, batch_size=None):
+    """Monte-Carlo predictions: many stochastic forward passes at inference.
+
+    Every stochastic layer samples: Keras's Dropout family (and the dropout of
+    recurrent and attention layers) and this pack's stochastic layers (MCDropout,
+    DropConnect, DropBlock2D, StochasticDepth, ...). Everything else runs in
+    inference mode: BatchNormalization uses its moving statistics and augmentation
+    layers stay off, unlike the common `model(x, training=True)` recipe, which
+    normalizes with batch statistics. The samples are drawn vectorised: the input
+    is stacked `num_samples` times along the batch axis and run in one compiled
+    forward pass, split into several when there are more than `batch_size` rows.
+    Keras layers inside a subclassed model or a custom layer are out of reach (a
+    warning names them); see `keras_smithing.layers.stochastic`.
+
+    Args:
+        model: A built `keras.Model` (Functional or Sequential for Keras's own
+            dropout layers to sample; any model for this pack's layers).
+        x: Input array (or list/dict of arrays) of `num_examples` examples.
+        num_samples: Positive int, the number of Monte-Carlo samples.
+        batch_size: Positive int, the largest number of rows (example-samples) in
+            one forward pass. Defaults to 8192.
+
+    Returns:
+        An `MCPrediction` with `.samples` `(num_samples, num_examples, ...)`,
+        `.mean`, `.std`, `.predictive_entropy` and `.mutual_information`.
+
+    Reference:
+        Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
+
+    Example:
+
+    >>> result = mc_predict(model, x_test, num_samples=30)
+    >>> uncertain = np.argsort(result.predictive_entropy)[-10:]
+    """
+    num_samples = check_int("num_samples", num_samples)
+    max_rows = 8192 if batch_size is None else check_int("batch_size", batch_size)
+    if not isinstance(model, keras.Model) or not model.built:
+        raise invalid_argument("model", model, "a built keras.Model")
+    x = keras.tree.map_structure(np.asarray, x)
+    num_examples = len(keras.tree.flatten(x)[0])
+    if num_examples * num_samples <= max_rows:
+        chunk, passes = num_examples, 1
+    elif num_examples <= max_rows:
+        chunk = num_examples
+        passes = -(-num_samples // (max_rows // num_examples))
+    else:
+        chunk, passes = max_rows, num_samples
+    groups = -(-num_samples // passes)
+    sampler = _sampler(model, groups)
+    if sampler is None:  # Deterministic: every sample is the prediction.
+        prediction = _predict(model, x, num_examples, min(num_examples, max_rows))
+        return MCPrediction(np.repeat(prediction[None], num_samples, axis=0))
+    draws = [_predict(sampler, x, num_examples, chunk) for _ in range(passes)]
+    samples = np.concatenate(draws, axis=1)[:, :num_samples]
+    return MCPrediction(np.moveaxis(samples, 1, 0))

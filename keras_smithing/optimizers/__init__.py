@@ -1,1 +1,22 @@
-"""keras_smithing.optimizers."""
+"""keras_smithing.optimizers: Keras's optimizers plus Lookahead, layer-wise LR, race."""
+
+from keras.optimizers import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    LossScaleOptimizer,
+    Nadam,
+    RMSprop,
+    schedules,
+)
+
+from keras_smithing.optimizers.layerwise import LayerwiseLearningRate
+from keras_smithing.optimizers.lookahead import Lookahead
+from keras_smithing.optimizers.race import (
+    RACE_FUNCTIONS,
+    RaceResult,
+    animate_race,
+    plot_race,
+    race,
+)

@@ -8,6 +8,9 @@ Received: rate=1.0".
 import math
 import numbers
 
+import keras
+import numpy as np
+
 
 def invalid_argument(name, value, expected):
     """Returns the pack's `ValueError` for argument `name`.
@@ -98,3 +101,120 @@ def check_range(name, value, allow_equal=False):
             name, value, f"a pair (low, high) with low {relation} high"
         )
     return low, high
+
+
+def check_unit_interval(name, x, hint):
+    """Checks that every value of the array `x` lies in [0, 1] (Bernoulli data).
+
+    Args:
+        name: The argument's name.
+        x: A NumPy array.
+        hint: What to do instead, appended to the message.
+
+    Returns:
+        `x`.
+    """
+    x = np.asarray(x)
+    if x.size and not (np.all(np.isfinite(x)) and x.min() >= 0 and x.max() <= 1):
+        raise invalid_argument(
+            name,
+            f"an array with values in [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]",
+            f"values in [0, 1] for Bernoulli visible units. {hint}",
+        )
+    return x
+
+
+def check_built_model(name, model):
+    """Checks that `model` is a built Functional or Sequential `keras.Model`.
+
+    The model must have symbolic `inputs`, so that the outputs of its layers can be
+    read with `keras.Model(model.inputs, layer.output)`.
+
+    Returns:
+        The model.
+    """
+    if (
+        not isinstance(model, keras.Model)
+        or not model.built
+        or not getattr(model, "inputs", None)
+    ):
+        raise invalid_argument(
+            name,
+            model,
+            "a built Functional or Sequential keras.Model with symbolic inputs "
+            "(start it with keras.Input)",
+        )
+    return model
+
+
+def model_input_structure(model):
+    """The symbolic inputs of a Functional or Sequential model, as it expects them.
+
+    A single `KerasTensor` for a single-input model, else the (list or dict)
+    structure the Functional model was built with. Use it to build probe models,
+    `keras.Model(model_input_structure(model), layer.output)`, and to pack the
+    arrays of `check_model_inputs` for calling them.
+    """
+    return model.inputs[0] if len(model.inputs) == 1 else model.input
+
+
+def check_model_inputs(name, x, model):
+    """Checks that `x` (array, list or dict of arrays) fits `model.input`.
+
+    Returns:
+        `x` as a list of NumPy arrays, in the order of `model.inputs` (pack them with
+        `keras.tree.pack_sequence_as(model_input_structure(model), arrays)`).
+    """
+    structure = model_input_structure(model)
+    if isinstance(x, dict):
+        same_keys = isinstance(structure, dict) and set(x) == set(structure)
+        arrays = keras.tree.flatten(x) if same_keys else []
+    elif isinstance(x, (list, tuple)):
+        arrays = list(x)
+    else:
+        arrays = [x]
+    expected = [tuple(tensor.shape) for tensor in model.inputs]
+    shapes = [np.shape(a) for a in arrays]
+    fits = len(shapes) == len(expected) and all(
+        len(got) == len(want)
+        and got[0] > 0
+        and all(w is None or g == w for g, w in zip(got[1:], want[1:]))
+        for got, want in zip(shapes, expected)
+    )
+    if not fits:
+        raise invalid_argument(
+            name,
+            f"inputs of shapes {shapes}",
+            f"inputs matching the model's input shapes {expected}",
+        )
+    return [np.asarray(a) for a in arrays]
+
+
+def check_rank(input_shape, ranks, expected):
+    """Checks a layer's input rank in `build`; the error names argument `inputs`.
+
+    Args:
+        input_shape: The input shape, batch axis included.
+        ranks: The allowed ranks (an iterable of ints).
+        expected: The allowed shapes, as a phrase ("(batch, steps) or (batch,
+            steps, channels)").
+
+    Returns:
+        The rank.
+    """
+    if len(input_shape) not in tuple(ranks):
+        raise invalid_argument(
+            "inputs", tuple(input_shape), f"a tensor of shape {expected}"
+        )
+    return len(input_shape)
+
+
+def check_keras_optimizer(name, value):
+    """Checks a Keras optimizer or its name ("adam"). Returns the optimizer."""
+    try:
+        optimizer = keras.optimizers.get(value)
+    except ValueError:
+        optimizer = None
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise invalid_argument(name, value, "a keras.optimizers.Optimizer or its name")
+    return optimizer

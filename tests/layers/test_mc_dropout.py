@@ -1,7 +1,9 @@
+import keras
 import numpy as np
 import pytest
 
-from keras_smithing.layers import MCDropout
+from keras_smithing import mc_predict
+from keras_smithing.layers import DropConnect, DropConnectDense, MCDropout
 from tests import harness
 
 
@@ -30,3 +32,150 @@ def test_samples_at_inference():
 def test_bad_rate(rate):
     with pytest.raises(ValueError, match="`rate`.*Received: rate="):
         MCDropout(rate)
+
+
+# mc_predict ---------------------------------------------------------------------
+
+
+def _bn_dropout_model(seed=1):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4, 4, 1))
+    hidden = keras.layers.RandomFlip("horizontal", seed=seed)(inputs)
+    hidden = keras.layers.Dense(6)(keras.layers.Flatten()(hidden))
+    hidden = keras.layers.BatchNormalization()(hidden)
+    outputs = keras.layers.Dropout(0.5, seed=seed)(hidden)
+    model = keras.Model(inputs, outputs)
+    # Moving statistics far from the batch statistics of the test data.
+    bn = model.layers[-2]
+    bn.moving_mean.assign(np.full(6, 3.0, "float32"))
+    bn.moving_variance.assign(np.full(6, 9.0, "float32"))
+    return model
+
+
+def test_mc_predict_samples_dropout_and_keeps_batchnorm_and_augmentation_off():
+    model = _bn_dropout_model()
+    x = harness.random_data((10, 4, 4, 1))
+    weights = [np.array(w) for w in model.get_weights()]
+    expected = model.predict(x, verbose=0)  # BN moving stats, no flip, no dropout.
+    result = mc_predict(model, x, num_samples=16)
+    assert result.samples.shape == (16, 10, 6)
+    assert np.all(result.std > 0)
+    kept = result.samples != 0
+    assert 0.35 < kept.mean() < 0.65
+    # Every kept unit is exactly the inference value scaled by 1 / (1 - rate).
+    np.testing.assert_allclose(
+        result.samples[kept],
+        (2 * np.broadcast_to(expected, kept.shape))[kept],
+        rtol=1e-5,
+    )
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    # The training=True recipe fails that check (batch statistics, flipped input).
+    hack = np.asarray(model(x, training=True))
+    assert not np.allclose(hack[hack != 0], 2 * expected[hack != 0], rtol=1e-3)
+
+
+def test_mc_predict_without_stochastic_layers_has_zero_std():
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.BatchNormalization()]
+    )
+    x = harness.random_data((7, 3))
+    with pytest.warns(UserWarning, match="no stochastic layer"):
+        result = mc_predict(model, x, num_samples=5)
+    assert np.all(result.std == 0)
+    np.testing.assert_allclose(result.mean, model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_mc_predict_same_seed_same_result_and_fresh_samples_each_call():
+    x = harness.random_data((10, 4, 4, 1))
+    first, twin = _bn_dropout_model(seed=3), _bn_dropout_model(seed=3)
+    twin.set_weights(first.get_weights())
+    a = mc_predict(first, x, num_samples=6).samples
+    np.testing.assert_array_equal(a, mc_predict(twin, x, num_samples=6).samples)
+    assert not np.array_equal(a, mc_predict(first, x, num_samples=6).samples)
+
+
+@pytest.mark.parametrize("batch_size", [25, 4])
+def test_mc_predict_chunks_into_independent_samples(batch_size):
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, DropConnectDense(16, 0.5, seed=0)(inputs))
+    x = np.eye(16, dtype="float32")[:10]
+    result = mc_predict(model, x, num_samples=7, batch_size=batch_size)
+    assert result.samples.shape == (7, 10, 16)
+    # Per-batch kernel masks: still one independent mask per sample.
+    masks = {(s != 0).tobytes() for s in result.samples}
+    assert len(masks) == 7
+
+
+def test_mc_predict_samples_keras_recurrent_and_wrapped_layers():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5, 3))
+    hidden = keras.layers.LSTM(4, dropout=0.3, return_sequences=True)(inputs)
+    lstm = keras.layers.LSTM(4)
+    outputs = DropConnect(lstm, 0.5, weight_names=("recurrent_kernel",))(hidden)
+    model = keras.Model(inputs, keras.layers.GaussianNoise(0.0)(outputs))
+    result = mc_predict(model, harness.random_data((6, 5, 3)), num_samples=4)
+    assert np.all(result.std > 0)
+    assert len({s.tobytes() for s in result.samples[:, 0]}) == 4
+
+
+class _Subclassed(keras.Model):
+    def __init__(self, dropout_cls):
+        super().__init__()
+        self.dense = keras.layers.Dense(4)
+        self.dropout = dropout_cls(0.5)
+
+    def call(self, inputs, training=None):
+        return self.dropout(self.dense(inputs), training=training)
+
+
+def test_mc_predict_warns_about_unreachable_keras_dropout():
+    x = harness.random_data((6, 3))
+    model = _Subclassed(keras.layers.Dropout)
+    model(x)
+    with pytest.warns(UserWarning, match="cannot make these Keras layers sample"):
+        mc_predict(model, x, num_samples=3)
+    model = _Subclassed(MCDropout)
+    model(x)
+    assert np.all(mc_predict(model, x, num_samples=8).std.mean() > 0)
+
+
+def test_mc_predict_entropy_and_mutual_information_match_numpy():
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dropout(0.5, seed=2)(keras.layers.Dense(8)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+    result = mc_predict(model, harness.random_data((9, 5)), num_samples=20)
+    p = result.samples.astype("float64")
+    mean = p.mean(axis=0)
+    entropy = -(mean * np.log(mean)).sum(axis=-1)
+    expected_entropy = -(p * np.log(p)).sum(axis=-1).mean(axis=0)
+    np.testing.assert_allclose(result.predictive_entropy, entropy, rtol=1e-4)
+    np.testing.assert_allclose(
+        result.mutual_information, entropy - expected_entropy, atol=1e-5
+    )
+    assert np.all(result.mutual_information > -1e-6)
+
+
+def test_mc_predict_entropy_needs_probabilities():
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs))
+    result = mc_predict(model, harness.random_data((4, 3)), num_samples=2)
+    with pytest.raises(ValueError, match="probabilities"):
+        _ = result.predictive_entropy
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"num_samples": 0}, "num_samples"),
+        ({"num_samples": 2.5}, "num_samples"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"model": "model"}, "model"),
+    ],
+)
+def test_mc_predict_bad_arguments(kwargs, argument):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs))
+    arguments = {"model": model, "x": np.ones((2, 3), "float32"), **kwargs}
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        mc_predict(**arguments)

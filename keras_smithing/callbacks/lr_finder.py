@@ -1,0 +1,229 @@
+"""Learning-rate range test (Smith, 2017): the LR finder."""
+
+import dataclasses
+import math
+import warnings
+
+import keras
+import numpy as np
+
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_rate,
+    invalid_argument,
+)
+
+
+@dataclasses.dataclass
+class LRFinderResult:
+    """The curve of a learning-rate range test.
+
+    Attributes:
+        learning_rates: Learning rate of each step taken (increasing).
+        losses: Training loss of each step's batch.
+        smoothed_losses: Bias-corrected exponential moving average of `losses`.
+        suggested_lr: The learning rate where the smoothed loss falls fastest
+            (steepest negative slope against log learning rate, measured over
+            `num_steps // 20` steps, before the smoothed minimum); NaN when too
+            few steps were recorded.
+        diverged: Whether the test stopped early on divergence.
+    """
+
+    learning_rates: np.ndarray
+    losses: np.ndarray
+    smoothed_losses: np.ndarray
+    suggested_lr: float
+    diverged: bool
+
+    def plot(self, path=None):
+        """Plots the curve; see `plot_lr_finder`."""
+        return plot_lr_finder(self, path)
+
+
+def plot_lr_finder(result, path=None):
+    """Plots loss against learning rate (log axis) and marks the suggestion.
+
+    Args:
+        result: An `LRFinderResult`.
+        path: Optional file path; the figure is saved there when given.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4))
+    axes = figure.subplots()
+    axes.plot(result.learning_rates, result.losses, alpha=0.3, label="batch loss")
+    axes.plot(result.learning_rates, result.smoothed_losses, label="smoothed loss")
+    if math.isfinite(result.suggested_lr):
+        axes.axvline(
+            result.suggested_lr,
+            color="tab:red",
+            linestyle="--",
+            label=f"suggested {result.suggested_lr:.2g}",
+        )
+    axes.set_xscale("log")
+    finite = result.smoothed_losses[np.isfinite(result.smoothed_losses)]
+    if finite.size:
+        low, high = finite.min(), finite[0]
+        axes.set_ylim(
+            low - 0.1 * (high - low + 1e-12), high + 0.5 * (high - low + 1e-12)
+        )
+    axes.set_xlabel("learning rate")
+    axes.set_ylabel("training loss")
+    axes.set_title("Learning-rate range test")
+    axes.legend()
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def _batches(x, y, batch_size, seed):
+    """Endless shuffled `(x, y)` batches of arrays, or the batches of a dataset."""
+    if y is None and not hasattr(x, "shape"):
+        while True:
+            empty = True
+            for batch in x:
+                empty = False
+                yield batch[0], batch[1]
+            if empty:
+                raise invalid_argument("x", x, "a non-empty dataset of (x, y) batches")
+    rng = np.random.default_rng(seed)
+    count = len(keras.tree.flatten(x)[0])
+    size = min(batch_size, count)
+    while True:
+        order = rng.permutation(count)
+        for start in range(0, count - size + 1, size):
+            index = order[start : start + size]
+            yield (
+                keras.tree.map_structure(lambda a, i=index: a[i], x),
+                keras.tree.map_structure(lambda a, i=index: a[i], y),
+            )
+
+
+def _copy(model):
+    """A compiled copy of `model` with its weights and a fresh optimizer."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    clone.compile_from_config(model.get_compile_config())
+    return clone
+
+
+def _steepest_descent(learning_rates, smoothed, window):
+    """Learning rate where the smoothed loss falls fastest per unit of log LR.
+
+    Slopes are secants over `window` steps (batch noise averages out), from the
+    point after the first window (the moving average's warm-up) up to the
+    smoothed minimum; the suggestion is the middle of the steepest secant.
+    """
+    finite = np.isfinite(smoothed)
+    last = int(np.argmin(np.where(finite, smoothed, np.inf)))
+    starts = np.arange(window, last - window + 1)
+    if starts.size == 0:
+        return math.nan
+    log_lr = np.log(learning_rates)
+    slopes = (smoothed[starts + window] - smoothed[starts]) / (
+        log_lr[starts + window] - log_lr[starts]
+    )
+    return float(learning_rates[starts[int(np.argmin(slopes))] + window // 2])
+
+
+def find_learning_rate(
+    model,
+    x,
+    y=None,
+    min_lr=1e-7,
+    max_lr=10.0,
+    num_steps=100,
+    batch_size=32,
+    smoothing=0.98,
+    divergence_threshold=4.0,
+    seed=None,
+):
+    """Learning-rate range test: sweeps the LR exponentially and records the loss.
+
+    Trains a copy of `model` (same architecture and weights, a fresh optimizer of
+    the same kind built from the model's compile config) for `num_steps` batches
+    while the learning rate grows from `min_lr` to `max_lr` geometrically, and
+    records each batch's loss. The sweep stops early once the loss is not finite
+    or the smoothed loss exceeds `divergence_threshold` times its minimum. The
+    caller's model, weights and optimizer state are left untouched. The suggested
+    learning rate is where the smoothed loss falls fastest; a common choice for
+    training is that value, or a tenth of the LR at the loss minimum.
+
+    Args:
+        model: A compiled Keras model (Functional or Sequential; subclassed models
+            must support `keras.models.clone_model`).
+        x: Input arrays, or, with `y=None`, a re-iterable dataset of `(x, y)`
+            batches (e.g. a `tf.data.Dataset`).
+        y: Target arrays, or None with a dataset.
+        min_lr: Float > 0, the first learning rate.
+        max_lr: Float > `min_lr`, the learning rate of the last step.
+        num_steps: Integer >= 3, the number of steps of the full sweep.
+        batch_size: Integer >= 1, batch size for arrays.
+        smoothing: Float in [0, 1), the moving-average coefficient of the
+            smoothed loss (bias-corrected).
+        divergence_threshold: Float > 1; stop once the smoothed loss exceeds this
+            multiple of its minimum.
+        seed: Integer or None, seed of the batch shuffling.
+
+    Returns:
+        An `LRFinderResult` (curve, suggestion, `plot(path)`).
+
+    Example:
+
+    ```python
+    result = keras_smithing.find_learning_rate(model, x_train, y_train)
+    result.plot("lr_finder.png")
+    model.optimizer.learning_rate = result.suggested_lr
+    ```
+
+    Reference:
+        Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+    """
+    if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
+        raise invalid_argument("model", model, "a compiled keras.Model")
+    min_lr = check_float("min_lr", min_lr, minimum=0.0)
+    max_lr = check_float("max_lr", max_lr, minimum=0.0)
+    if min_lr >= max_lr:
+        raise invalid_argument("min_lr", min_lr, f"a float below max_lr={max_lr}")
+    num_steps = check_int("num_steps", num_steps, minimum=3)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    smoothing = check_rate("smoothing", smoothing)
+    divergence_threshold = check_float(
+        "divergence_threshold", divergence_threshold, minimum=1.0
+    )
+    clone = _copy(model)
+    clone.optimizer.learning_rate = keras.optimizers.schedules.ExponentialDecay(
+        min_lr, decay_steps=num_steps - 1, decay_rate=max_lr / min_lr
+    )
+    learning_rates, losses, smoothed = [], [], []
+    average, diverged = 0.0, False
+    batches = _batches(x, y, batch_size, seed)
+    for step in range(num_steps):
+        batch_x, batch_y = next(batches)
+        rate = float(keras.ops.convert_to_numpy(clone.optimizer.learning_rate))
+        loss = float(clone.train_on_batch(batch_x, batch_y, return_dict=True)["loss"])
+        average = smoothing * average + (1.0 - smoothing) * loss
+        learning_rates.append(rate)
+        losses.append(loss)
+        smoothed.append(average / (1.0 - smoothing ** (step + 1)))
+        if not math.isfinite(smoothed[-1]) or (
+            smoothed[-1] > divergence_threshold * min(smoothed)
+        ):
+            diverged = True
+            break
+    learning_rates, smoothed = np.array(learning_rates), np.array(smoothed)
+    suggested = _steepest_descent(learning_rates, smoothed, max(1, num_steps // 20))
+    if math.isnan(suggested):
+        warnings.warn(
+            "find_learning_rate: the loss did not decrease over the first steps; "
+            "no suggestion. Lower `min_lr` or check the model.",
+            stacklevel=2,
+        )
+    return LRFinderResult(
+        learning_rates, np.array(losses), smoothed, suggested, diverged
+    )

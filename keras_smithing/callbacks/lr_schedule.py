@@ -1,0 +1,158 @@
+"""ReduceLROnPlateau that also reduces a learning-rate schedule ("divide by 10")."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_smithing.utils.validation import check_float, invalid_argument
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule multiplied by a scale that can change in training.
+
+    `ScaledSchedule(schedule, scale)(step) == scale * schedule(step)`. The scale
+    lives in a non-trainable variable, so a callback can change it (see
+    `keras_smithing.callbacks.ReduceLROnPlateau`) without replacing the schedule;
+    `get_config` records its current value, so `.keras` files keep it.
+
+    Args:
+        schedule: A `keras.optimizers.schedules.LearningRateSchedule` (or its
+            serialized dict).
+        scale: Float > 0, the initial multiplier.
+    """
+
+    def __init__(self, schedule, scale=1.0):
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            raise invalid_argument(
+                "schedule",
+                schedule,
+                "a keras.optimizers.schedules.LearningRateSchedule",
+            )
+        self.schedule = schedule
+        self.scale = keras.Variable(
+            check_float("scale", scale, minimum=0.0),
+            dtype="float32",
+            trainable=False,
+            name="learning_rate_scale",
+        )
+
+    def __call__(self, step):
+        return ops.cast(self.schedule(step), "float32") * self.scale
+
+    def get_config(self):
+        return {
+            "schedule": keras.optimizers.schedules.serialize(self.schedule),
+            "scale": float(ops.convert_to_numpy(self.scale)),
+        }
+
+
+def _innermost(optimizer):
+    """The optimizer that owns the learning rate (unwraps LossScaleOptimizer etc.)."""
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras's `ReduceLROnPlateau`, which also works when the LR is a schedule.
+
+    The seed notes' "divide the learning rate by 10 when the validation error
+    plateaus". With a float learning rate this is exactly
+    `keras.callbacks.ReduceLROnPlateau`. Keras's raises when the optimizer's
+    learning rate is a `LearningRateSchedule`; this one wraps the schedule in a
+    `ScaledSchedule` when training begins and multiplies its scale instead, so the
+    schedule's shape (warm-up, cosine, ...) is kept and the whole remaining
+    schedule is lowered. A reduction sets the current effective learning rate to
+    `max(lr * factor, min_lr)` (no reduction once it is at `min_lr`). After a
+    reduction the compiled train function is rebuilt, since backends that compile
+    the step (JAX) read the scale when they trace it. Wrapped optimizers
+    (`LossScaleOptimizer`, `Lookahead`, `LayerwiseLearningRate`) are unwrapped to
+    the one that owns the learning rate.
+
+    Args:
+        monitor: The quantity to watch.
+        factor: Float in (0, 1), the factor the learning rate is multiplied by.
+        patience: Number of epochs with no improvement before a reduction.
+        verbose: 0 or 1; 1 prints each reduction.
+        mode: `"auto"`, `"min"` or `"max"`.
+        min_delta: Threshold for counting a change as an improvement.
+        cooldown: Number of epochs to wait after a reduction.
+        min_lr: Lower bound of the learning rate.
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+    ):
+        check_float("factor", factor, minimum=0.0, maximum=1.0)
+        super().__init__(
+            monitor=monitor,
+            factor=factor,
+            patience=patience,
+            verbose=verbose,
+            mode=mode,
+            min_delta=min_delta,
+            cooldown=cooldown,
+            min_lr=min_lr,
+        )
+        self.scaled_schedule = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        optimizer = _innermost(self.model.optimizer)
+        config = optimizer.get_config().get("learning_rate")
+        self.scaled_schedule = None
+        if not isinstance(config, dict):
+            return
+        schedule = keras.optimizers.schedules.deserialize(config)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            return
+        if not isinstance(schedule, ScaledSchedule):
+            schedule = ScaledSchedule(schedule)
+        optimizer.learning_rate = schedule
+        self.scaled_schedule = schedule
+        self.model.make_train_function(force=True)
+
+    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+        if self.scaled_schedule is None:
+            return super()._reduce_optimizer_lr(optimizer, epoch, name)
+        old_lr = float(ops.convert_to_numpy(optimizer.learning_rate))
+        if old_lr <= np.float32(self.min_lr):
+            return False
+        new_lr = max(old_lr * self.factor, self.min_lr)
+        scale = self.scaled_schedule.scale
+        scale.assign(ops.convert_to_numpy(scale) * new_lr / old_lr)
+        self.model.make_train_function(force=True)
+        if self.verbose > 0:
+            print(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau scaling the learning-rate "
+                f"schedule, learning rate now {new_lr}."
+            )
+        return True
+
+    def get_config(self):
+        return {
+            "monitor": self.monitor,
+            "factor": self.factor,
+            "patience": self.patience,
+            "verbose": self.verbose,
+            "mode": self.mode,
+            "min_delta": abs(self.min_delta),
+            "cooldown": self.cooldown,
+            "min_lr": self.min_lr,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

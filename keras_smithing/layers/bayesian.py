@@ -1,0 +1,524 @@
+"""Variational Bayesian layers: a Gaussian posterior over every kernel weight.
+
+"Only a small sample? Go Bayesian": each kernel weight `w` has a mean-field
+Gaussian posterior `q(w) = N(mu, sigma^2)` with `sigma = softplus(rho)`; `mu` and
+`rho` are trained by minimizing the negative ELBO, i.e. the data loss plus
+`kl_weight * KL(q || prior)`, which the layer adds with `add_loss` at every call.
+
+Three estimators of the training-time output, all unbiased:
+
+- `"reparameterization"` (Blundell et al. 2015): one weight sample
+  `mu + sigma * eps` shared by the whole batch; simple, but the examples of a batch
+  are perturbed alike, so the batch gradient is noisy.
+- `"flipout"` (Wen et al. 2018): the shared perturbation `sigma * eps` is
+  multiplied by random sign vectors per example, `((x * s_in) @ dW) * s_out`,
+  which decorrelates the examples of a batch at the cost of a second matmul.
+- `"local_reparameterization"` (Kingma et al. 2015): samples the pre-activations
+  directly from `N(x @ mu, x^2 @ sigma^2)`, independent per example. The fastest:
+  its noise is `(batch, units)`, where the other two draw a kernel-sized Gaussian
+  every step (on CPU that draw costs about as much as the matmuls).
+
+The layers implement the pack's stochastic-layer contract
+(`keras_smithing.layers.stochastic`): they sample in training and under
+`keras_smithing.mc_predict`, and use the posterior mean in every other call.
+
+Reference:
+    Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
+    Wen et al., "Flipout: Efficient Pseudo-Independent Weight Perturbations on
+    Mini-Batches", ICLR 2018.
+    Kingma, Salimans & Welling, "Variational Dropout and the Local
+    Reparameterization Trick", NeurIPS 2015.
+"""
+
+import math
+import numbers
+import warnings
+
+import keras
+from keras import ops
+
+from keras_smithing.layers.stochastic import (
+    merge_groups,
+    sample_groups,
+    should_sample,
+    split_groups,
+)
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_one_of,
+    check_rank,
+    check_rate,
+    invalid_argument,
+)
+
+ESTIMATORS = ("flipout", "local_reparameterization", "reparameterization")
+
+_KL_WEIGHT_WARNING = (
+    "{name} was created without `kl_weight`: the full KL divergence is added to "
+    "the loss of every batch (kl_weight=1), which over-regularizes. Pass "
+    "kl_weight=1 / num_training_examples."
+)
+
+
+def _check_prior_stddev(value):
+    """A positive float (Gaussian prior) or a pair of them (scale mixture)."""
+    if isinstance(value, numbers.Real):
+        return check_float("prior_stddev", value, minimum=0.0)
+    try:
+        pair = tuple(value)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(
+        isinstance(s, numbers.Real) and not isinstance(s, bool) and s > 0 for s in pair
+    ):
+        raise invalid_argument(
+            "prior_stddev",
+            value,
+            "a float > 0 (Gaussian prior) or a pair of floats > 0 (scale mixture)",
+        )
+    return tuple(float(s) for s in pair)
+
+
+def gaussian_kl(mu, sigma, prior_stddev):
+    """Closed-form `KL(N(mu, sigma^2) || N(0, prior_stddev^2))`, summed.
+
+    Args:
+        mu: Posterior means (float32 tensor).
+        sigma: Posterior standard deviations, same shape.
+        prior_stddev: Positive float, the prior's standard deviation.
+
+    Returns:
+        A float32 scalar.
+    """
+    variance_ratio = ops.square(sigma / prior_stddev)
+    return 0.5 * ops.sum(
+        variance_ratio + ops.square(mu / prior_stddev) - 1.0 - ops.log(variance_ratio)
+    )
+
+
+def _gaussian_log_density(w, stddev):
+    return -0.5 * ops.square(w / stddev) - math.log(stddev * math.sqrt(2 * math.pi))
+
+
+class _BayesianLayer(keras.layers.Layer):
+    """The posterior, prior, KL term and estimators; subclasses give `_linear`."""
+
+    stochastic = True
+
+    def __init__(
+        self,
+        prior_stddev=1.0,
+        prior_mixture_weight=0.5,
+        posterior_init_stddev=0.01,
+        kl_weight=None,
+        estimator="flipout",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
+        self.prior_stddev = _check_prior_stddev(prior_stddev)
+        self.prior_mixture_weight = check_rate(
+            "prior_mixture_weight", prior_mixture_weight, allow_one=True
+        )
+        self.posterior_init_stddev = check_float(
+            "posterior_init_stddev", posterior_init_stddev, minimum=0.0
+        )
+        if kl_weight is not None:
+            kl_weight = check_float("kl_weight", kl_weight, minimum=0.0, strict=False)
+        self.kl_weight = kl_weight
+        self.estimator = check_one_of("estimator", estimator, ESTIMATORS)
+        super().__init__(**kwargs)
+        if kl_weight is None:
+            warnings.warn(
+                _KL_WEIGHT_WARNING.format(name=type(self).__name__), stacklevel=3
+            )
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _build_posterior(self, kernel_shape, units):
+        # float32 and autocast=False, so that the KL term is exact under mixed
+        # precision; the forward pass casts to the compute dtype.
+        self.kernel_loc = self.add_weight(
+            name="kernel_loc",
+            shape=kernel_shape,
+            initializer=self.kernel_initializer,
+            autocast=False,
+        )
+        rho = math.log(math.expm1(self.posterior_init_stddev))
+        self.kernel_rho = self.add_weight(
+            name="kernel_rho",
+            shape=kernel_shape,
+            initializer=keras.initializers.Constant(rho),
+            autocast=False,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(units,), initializer=self.bias_initializer
+            )
+
+    def kernel_stddev(self):
+        """The posterior standard deviations `softplus(kernel_rho)` (float32)."""
+        return ops.softplus(ops.cast(self.kernel_rho, "float32"))
+
+    def kl_divergence(self):
+        """`KL(q || prior)` of the kernel: closed form, or a one-sample estimate.
+
+        A Gaussian prior has a closed form; for a scale-mixture prior the KL is
+        estimated from one posterior sample, `log q(w) - log p(w)` (Blundell et
+        al. 2015). Always computed in float32.
+
+        Returns:
+            A float32 scalar.
+        """
+        return self._kl_divergence(self.kernel_stddev())
+
+    def _kl_divergence(self, sigma):
+        mu = ops.cast(self.kernel_loc, "float32")
+        if isinstance(self.prior_stddev, float):
+            return gaussian_kl(mu, sigma, self.prior_stddev)
+        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        w = mu + sigma * eps
+        log_q = -0.5 * ops.square(eps) - ops.log(sigma * math.sqrt(2 * math.pi))
+        pi = self.prior_mixture_weight
+        first, second = self.prior_stddev
+        log_p = ops.logsumexp(
+            ops.stack(
+                [
+                    _gaussian_log_density(w, first) + math.log(max(pi, 1e-30)),
+                    _gaussian_log_density(w, second) + math.log(max(1 - pi, 1e-30)),
+                ]
+            ),
+            axis=0,
+        )
+        return ops.sum(log_q - log_p)
+
+    def _linear(self, inputs, kernel):
+        raise NotImplementedError
+
+    def _channel_axis(self):
+        return -1
+
+    def _signs(self, inputs, channels):
+        """Random +-1 per example and channel, broadcastable against `inputs`."""
+        shape = [1] * len(inputs.shape)
+        shape[0] = ops.shape(inputs)[0]
+        shape[self._channel_axis()] = channels
+        bits = keras.random.randint(
+            tuple(shape), 0, 2, dtype="int32", seed=self.seed_generator
+        )
+        return ops.cast(2 * bits - 1, self.compute_dtype)
+
+    def _grouped_linear(self, inputs, kernels):
+        """`_linear` with kernel `kernels[g]` on sample group `g` of `inputs`.
+
+        See `stochastic.sample_groups`: inside `mc_predict` the batch holds
+        `kernels.shape[0]` stacked copies of the data, each needing its own draw.
+        """
+        if kernels.shape[0] == 1:
+            return self._linear(inputs, kernels[0])
+        return merge_groups(self._linear_per_group(split_groups(inputs), kernels))
+
+    def _linear_per_group(self, inputs, kernels):
+        outputs = [self._linear(inputs[g], kernels[g]) for g in range(len(kernels))]
+        return ops.stack(outputs)
+
+    def _sampled_output(self, inputs, mu, sigma):
+        mean = self._linear(inputs, mu)
+        if self.estimator == "local_reparameterization":
+            variance = self._linear(ops.square(inputs), ops.square(sigma))
+            noise = keras.random.normal(
+                ops.shape(mean), dtype=self.compute_dtype, seed=self.seed_generator
+            )
+            return mean + ops.sqrt(variance + keras.config.epsilon()) * noise
+        eps = keras.random.normal(
+            (sample_groups(),) + tuple(mu.shape),
+            dtype=self.compute_dtype,
+            seed=self.seed_generator,
+        )
+        if self.estimator == "reparameterization":
+            return self._grouped_linear(inputs, mu + sigma * eps)
+        signs_in = self._signs(inputs, mu.shape[-2])
+        signs_out = self._signs(mean, mu.shape[-1])
+        perturbation = self._grouped_linear(inputs * signs_in, sigma * eps)
+        return mean + perturbation * signs_out
+
+    def call(self, inputs, training=None):
+        sigma = self.kernel_stddev()
+        kl_weight = 1.0 if self.kl_weight is None else self.kl_weight
+        if kl_weight > 0:
+            self.add_loss(kl_weight * self._kl_divergence(sigma))
+        mu = ops.cast(self.kernel_loc, self.compute_dtype)
+        if should_sample(training):
+            sigma = ops.cast(sigma, self.compute_dtype)
+            outputs = self._sampled_output(inputs, mu, sigma)
+        else:
+            outputs = self._linear(inputs, mu)
+        if self.use_bias:
+            shape = [1] * len(outputs.shape)
+            shape[self._channel_axis()] = -1
+            outputs = outputs + ops.reshape(self.bias, shape)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def get_config(self):
+        prior_stddev = self.prior_stddev
+        if not isinstance(prior_stddev, float):
+            prior_stddev = list(prior_stddev)
+        return {
+            **super().get_config(),
+            "prior_stddev": prior_stddev,
+            "prior_mixture_weight": self.prior_mixture_weight,
+            "posterior_init_stddev": self.posterior_init_stddev,
+            "kl_weight": self.kl_weight,
+            "estimator": self.estimator,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "seed": self.seed,
+        }
+
+
+_COMMON_ARGS = """
+        prior_stddev: Float > 0, the standard deviation of the zero-mean Gaussian
+            prior on every kernel weight; or a pair `(sigma_1, sigma_2)` for
+            Blundell et al.'s scale-mixture prior
+            `pi * N(0, sigma_1^2) + (1 - pi) * N(0, sigma_2^2)`, whose KL is
+            estimated from one posterior sample per call.
+        prior_mixture_weight: Float in [0, 1], `pi` of the scale-mixture prior
+            (ignored for a Gaussian prior).
+        posterior_init_stddev: Float > 0, the initial posterior standard
+            deviation of every kernel weight.
+        kl_weight: Float >= 0, the factor of the KL term added to the loss.
+            **Pass `1 / num_training_examples`**: Keras averages the data loss
+            over the examples, so this makes the loss the negative ELBO per
+            example. If None, the layer warns and uses 1, which over-regularizes
+            every model trained on more than one example.
+        estimator: `"flipout"` (default), `"local_reparameterization"` or
+            `"reparameterization"`: how the training-time output is sampled.
+        activation: Activation function (name or callable), None for linear.
+        use_bias: Whether to add a bias. The bias is a point estimate (no
+            posterior, no KL term), as in TensorFlow Probability.
+        kernel_initializer: Initializer of the posterior means.
+        bias_initializer: Initializer of the bias.
+        seed: Python integer seed of the weight noise.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`)."""
+
+_COMMON_CALL_ARGS = """
+        training: Python boolean. Samples when true or inside
+            `keras_smithing.mc_predict`; otherwise uses the posterior mean."""
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class BayesianDense(_BayesianLayer):
+    """Densely connected layer with a Gaussian posterior over its kernel.
+
+    Training minimizes the negative ELBO: the KL term (times `kl_weight`) is added
+    to the model's losses at every call. Training-time outputs are sampled with
+    the chosen `estimator`; inference uses the posterior mean, and
+    `keras_smithing.mc_predict` draws posterior samples.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.{args}
+
+    Call arguments:
+        inputs: Tensor of shape `(batch, ..., input_dim)`.{call_args}
+
+    Returns:
+        A tensor of shape `(batch, ..., units)`.
+
+    Reference:
+        Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
+        Wen et al., "Flipout", ICLR 2018.
+
+    Example:
+
+    >>> x, y = np.random.rand(500, 8), np.random.randint(0, 3, 500)
+    >>> model = keras.Sequential([
+    ...     keras.Input((8,)),
+    ...     BayesianDense(32, activation="relu", kl_weight=1 / len(x)),
+    ...     BayesianDense(3, activation="softmax", kl_weight=1 / len(x)),
+    ... ])
+    >>> model.compile("adam", "sparse_categorical_crossentropy")
+    >>> history = model.fit(x, y, epochs=1, verbose=0)
+    """
+
+    def __init__(self, units, **kwargs):
+        self.units = check_int("units", units, minimum=1)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise invalid_argument(
+                "inputs",
+                tuple(input_shape),
+                "a tensor of shape (batch, ..., input_dim)",
+            )
+        self._build_posterior((input_shape[-1], self.units), self.units)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
+
+    def _linear(self, inputs, kernel):
+        return ops.matmul(inputs, kernel)
+
+    def _linear_per_group(self, inputs, kernels):
+        # One batched matmul: kernels (g, in, units) against inputs (g, b, ..., in).
+        shape = (kernels.shape[0],) + (1,) * (len(inputs.shape) - 3)
+        return ops.matmul(inputs, ops.reshape(kernels, shape + kernels.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class _BayesianConv(_BayesianLayer):
+    rank = None
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        dilation_rate=1,
+        data_format=None,
+        **kwargs,
+    ):
+        self.filters = check_int("filters", filters, minimum=1)
+        self.kernel_size = self._int_tuple("kernel_size", kernel_size)
+        self.strides = self._int_tuple("strides", strides)
+        self.padding = check_one_of("padding", padding, ("valid", "same"))
+        self.dilation_rate = self._int_tuple("dilation_rate", dilation_rate)
+        self.data_format = check_one_of(
+            "data_format",
+            data_format or keras.config.image_data_format(),
+            ("channels_last", "channels_first"),
+        )
+        super().__init__(**kwargs)
+
+    def _int_tuple(self, name, value):
+        values = (value,) * self.rank if isinstance(value, int) else tuple(value)
+        if len(values) != self.rank:
+            raise invalid_argument(name, value, f"an int or a tuple of {self.rank}")
+        return tuple(check_int(name, v, minimum=1) for v in values)
+
+    def _channel_axis(self):
+        return -1 if self.data_format == "channels_last" else 1
+
+    def build(self, input_shape):
+        check_rank(input_shape, (self.rank + 2,), self._shape_phrase())
+        channels = input_shape[self._channel_axis()]
+        self._build_posterior(self.kernel_size + (channels, self.filters), self.filters)
+        self.input_spec = keras.layers.InputSpec(
+            ndim=self.rank + 2, axes={self._channel_axis(): channels}
+        )
+
+    def _shape_phrase(self):
+        spatial = ", ".join(["steps"] if self.rank == 1 else ["height", "width"])
+        if self.data_format == "channels_last":
+            return f"(batch, {spatial}, channels)"
+        return f"(batch, channels, {spatial})"
+
+    def _linear(self, inputs, kernel):
+        return ops.conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[self._channel_axis()]
+        kernel = keras.KerasTensor(self.kernel_size + (channels, self.filters))
+        return self._linear(keras.KerasTensor(input_shape), kernel).shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "dilation_rate": self.dilation_rate,
+            "data_format": self.data_format,
+        }
+
+
+_CONV_ARGS = """
+        filters: Positive integer, the number of output channels.
+        kernel_size: Integer or tuple of {rank} integers, the window size.
+        strides: Integer or tuple of {rank} integers, the strides.
+        padding: `"valid"` or `"same"`.
+        dilation_rate: Integer or tuple of {rank} integers, the dilation.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to
+            `keras.config.image_data_format()`."""
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class BayesianConv1D(_BayesianConv):
+    """1-D convolution with a Gaussian posterior over its kernel.
+
+    The convolutional counterpart of `BayesianDense` (same posterior, prior, KL
+    term and estimators; Flipout signs are drawn per example and channel).
+
+    Args:{conv_args}{args}
+
+    Call arguments:
+        inputs: Tensor of shape `(batch, steps, channels)` (channels_last).{call_args}
+
+    Returns:
+        A tensor of shape `(batch, new_steps, filters)` (channels_last).
+
+    Reference:
+        Wen et al., "Flipout", ICLR 2018 (convolutional Flipout).
+    """
+
+    rank = 1
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class BayesianConv2D(_BayesianConv):
+    """2-D convolution with a Gaussian posterior over its kernel.
+
+    The convolutional counterpart of `BayesianDense` (same posterior, prior, KL
+    term and estimators; Flipout signs are drawn per example and channel).
+
+    Args:{conv_args}{args}
+
+    Call arguments:
+        inputs: Tensor of shape `(batch, height, width, channels)`
+            (channels_last).{call_args}
+
+    Returns:
+        A tensor of shape `(batch, new_height, new_width, filters)`
+        (channels_last).
+
+    Reference:
+        Wen et al., "Flipout", ICLR 2018 (convolutional Flipout).
+    """
+
+    rank = 2
+
+
+BayesianDense.__doc__ = BayesianDense.__doc__.format(
+    args=_COMMON_ARGS, call_args=_COMMON_CALL_ARGS
+)
+for _cls in (BayesianConv1D, BayesianConv2D):
+    _cls.__doc__ = _cls.__doc__.format(
+        conv_args=_CONV_ARGS.format(rank=_cls.rank),
+        args=_COMMON_ARGS,
+        call_args=_COMMON_CALL_ARGS,
+    )

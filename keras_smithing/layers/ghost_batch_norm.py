@@ -1,0 +1,126 @@
+"""Ghost batch normalization: batch norm over small virtual batches."""
+
+import keras
+from keras import ops
+
+from keras_smithing.utils.validation import check_int, invalid_argument
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class GhostBatchNormalization(keras.layers.BatchNormalization):
+    """Batch normalization whose training statistics come from virtual batches.
+
+    In training, the batch is split into consecutive "ghost" batches of
+    `virtual_batch_size` examples and each is normalized with its own mean and
+    variance, as if the network were trained with that small batch. Large-batch
+    training keeps the regularizing noise of small-batch statistics, which closes
+    part of the large-batch generalization gap. The moving statistics are updated
+    (with `momentum`) from the whole batch's mean and variance, so at inference
+    the layer is exactly `keras.layers.BatchNormalization`, and
+    `keras_smithing.callbacks.PreciseBatchNorm` recomputes them like any batch
+    norm. With `virtual_batch_size` equal to the batch size the layer equals
+    BatchNormalization.
+
+    Args:
+        virtual_batch_size: Integer >= 1, examples per ghost batch. Must divide
+            every training batch size: use a batch size that is a multiple of it
+            and drop the last partial batch (`drop_remainder=True` in `tf.data`,
+            or a dataset size that is a multiple of the batch size).
+        axis: Integer, the feature axis (not 0: the batch axis is split).
+        **kwargs: The other `keras.layers.BatchNormalization` arguments
+            (`momentum`, `epsilon`, `center`, `scale`, initializers,
+            regularizers, constraints, base layer arguments). Batch
+            renormalization and `synchronized=True` are not supported.
+
+    Call arguments:
+        inputs: Tensor of rank >= 2, batch first.
+        training: Python boolean: ghost-batch statistics (True) or moving
+            statistics (False).
+        mask: Optional mask of the shape of `inputs` without the last axis, as in
+            BatchNormalization.
+
+    Returns:
+        A tensor of the shape and dtype of `inputs`.
+
+    Reference:
+        Hoffer, Hubara & Soudry, "Train longer, generalize better: closing the
+        generalization gap in large batch training of neural networks", NeurIPS
+        2017.
+
+    Example:
+
+    >>> layer = GhostBatchNormalization(virtual_batch_size=32)
+    >>> y = layer(keras.ops.ones((256, 10)), training=True)
+    """
+
+    def __init__(self, virtual_batch_size, axis=-1, **kwargs):
+        virtual_batch_size = check_int("virtual_batch_size", virtual_batch_size)
+        for name in ("renorm", "synchronized"):
+            if kwargs.get(name):
+                raise invalid_argument(name, kwargs[name], "False for ghost batch norm")
+        super().__init__(axis=axis, **kwargs)
+        self.virtual_batch_size = virtual_batch_size
+
+    def build(self, input_shape):
+        if self.axis % len(input_shape) == 0:
+            raise invalid_argument(
+                "axis", self.axis, "a feature axis, not the batch axis 0"
+            )
+        super().build(input_shape)
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable):
+            return super().call(inputs, training=training, mask=mask)
+        size = self.virtual_batch_size
+        batch = inputs.shape[0]
+        if batch is not None and batch % size:
+            raise invalid_argument(
+                "virtual_batch_size",
+                size,
+                f"a divisor of the training batch size {batch}; use a batch size "
+                "that is a multiple of it and drop the last partial batch",
+            )
+        dtype = keras.backend.result_type(inputs.dtype, "float32")
+        x = ops.cast(inputs, dtype)
+        shape = ops.shape(x)
+        ghosts = ops.reshape(x, (-1, size, *shape[1:]))  # (ghosts, size, ...)
+        ndim = len(ghosts.shape)
+        axis = self.axis % len(x.shape) + 1
+        axes = [a for a in range(1, ndim) if a != axis]
+        if mask is None:
+            weights = ops.ones_like(ghosts)
+        else:
+            weights = ops.reshape(ops.cast(mask, dtype), (-1, size, *shape[1:-1], 1))
+            weights = ops.broadcast_to(weights, ops.shape(ghosts))
+        count = ops.maximum(ops.sum(weights, axes, keepdims=True), 1.0)
+        mean = ops.sum(ghosts * weights, axes, keepdims=True) / count
+        variance = (
+            ops.sum(weights * ops.square(ghosts - mean), axes, keepdims=True) / count
+        )
+
+        broadcast = [1] * ndim
+        broadcast[axis] = shape[axis - 1]
+        outputs = (ghosts - mean) * ops.rsqrt(variance + self.epsilon)
+        if self.scale:
+            outputs = outputs * ops.reshape(ops.cast(self.gamma, dtype), broadcast)
+        if self.center:
+            outputs = outputs + ops.reshape(ops.cast(self.beta, dtype), broadcast)
+
+        # Whole-batch moments from the ghost moments (law of total variance).
+        share = count / ops.sum(count, 0, keepdims=True)
+        batch_mean = ops.sum(mean * share, 0, keepdims=True)
+        batch_variance = ops.sum(share * (variance + ops.square(mean - batch_mean)), 0)
+        batch_mean = ops.reshape(batch_mean, (-1,))
+        batch_variance = ops.reshape(batch_variance, (-1,))
+        for variable, value in (
+            (self.moving_mean, batch_mean),
+            (self.moving_variance, batch_variance),
+        ):
+            variable.assign(
+                ops.cast(variable, dtype) * self.momentum
+                + value * (1.0 - self.momentum)
+            )
+        return ops.cast(ops.reshape(outputs, shape), self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "virtual_batch_size": self.virtual_batch_size}

@@ -1,0 +1,198 @@
+"""Lookahead: k fast steps forward, one slow step back (Zhang et al., 2019)."""
+
+import keras
+from keras import ops
+
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_keras_optimizer,
+    invalid_argument,
+)
+
+
+class OptimizerWrapper(keras.optimizers.Optimizer):
+    """Base of the optimizers that wrap an inner Keras optimizer.
+
+    Follows `keras.optimizers.LossScaleOptimizer`: the wrapper owns a few variables
+    of its own, the inner optimizer does the gradient step through its public
+    `apply`, and the learning rate, iteration count, loss scaling and final values
+    (EMA) are the inner optimizer's. `variables` lists the wrapper's variables then
+    the inner optimizer's, so `.keras` files and `stateless_apply` (JAX) carry both.
+    Subclasses implement `wrapped_apply(grads, trainable_variables)`.
+
+    Args:
+        optimizer: The `keras.optimizers.Optimizer` instance (or a name such as
+            `"adam"`) to wrap. Set clipping, weight decay, EMA and loss scaling on
+            it, not on the wrapper.
+        name: String, the wrapper's name.
+    """
+
+    def __init__(self, optimizer, name=None):
+        inner = check_keras_optimizer("optimizer", optimizer)
+        super().__init__(learning_rate=0.0, name=name)
+        self.inner_optimizer = inner
+
+    def build(self, var_list):
+        super().build(var_list)
+        if not self.inner_optimizer.built:
+            self.inner_optimizer.build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            if trainable_variables is None:
+                raise ValueError(
+                    f"{self.__class__.__name__} is not built: pass "
+                    "`trainable_variables` to the first `apply` or call "
+                    "`build(trainable_variables)` first."
+                )
+            with keras.name_scope(self.name, caller=self):
+                self.build(list(trainable_variables))
+        if trainable_variables is None:
+            trainable_variables = self._trainable_variables
+        self.wrapped_apply(list(grads), list(trainable_variables))
+
+    def wrapped_apply(self, grads, trainable_variables):
+        """Applies `grads` through the inner optimizer plus the wrapper's rule."""
+        raise NotImplementedError
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.inner_optimizer.learning_rate = learning_rate
+
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    def scale_loss(self, loss):
+        return self.inner_optimizer.scale_loss(loss)
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "optimizer": keras.optimizers.serialize(self.inner_optimizer),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["optimizer"] = keras.optimizers.deserialize(
+            config["optimizer"], custom_objects=custom_objects
+        )
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class Lookahead(OptimizerWrapper):
+    """Lookahead optimizer: slow weights that follow the inner optimizer's path.
+
+    The inner ("fast") optimizer takes `sync_period` ordinary steps; then the slow
+    weights move a fraction `slow_step_size` of the way towards the fast weights,
+    and the fast weights are reset to them:
+    `slow <- slow + slow_step_size * (fast - slow); fast <- slow`. Steps that
+    go astray along high-curvature directions are averaged out, which makes
+    training less sensitive to the inner learning rate. The slow weights start at
+    the model's weights (copied at the first step) and are saved with the model,
+    together with the inner optimizer's slots, in `.keras` files. The
+    learning rate (and any schedule), `iterations`, EMA and loss scaling are the
+    inner optimizer's. `slow_step_size=1` gives the inner optimizer exactly.
+
+    Args:
+        optimizer: The `keras.optimizers.Optimizer` (or its name) taking the fast
+            steps. Not supported: an inner `gradient_accumulation_steps`.
+        sync_period: Integer >= 1, the number of fast steps `k` between two
+            synchronizations (5 in the paper).
+        slow_step_size: Float in (0, 1], the slow weights' step `alpha` (0.5 in
+            the paper).
+        name: String, the optimizer's name.
+
+    Example:
+
+    ```python
+    optimizer = Lookahead(keras.optimizers.Adam(1e-3), sync_period=5)
+    model.compile(optimizer=optimizer, loss="mse")
+    ```
+
+    Reference:
+        Zhang, Lucas, Hinton & Ba, "Lookahead Optimizer: k steps forward, 1 step
+        back", NeurIPS 2019.
+    """
+
+    def __init__(self, optimizer, sync_period=5, slow_step_size=0.5, name=None):
+        sync_period = check_int("sync_period", sync_period, minimum=1)
+        alpha = check_float(
+            "slow_step_size", slow_step_size, minimum=0.0, maximum=1.0, strict=False
+        )
+        if alpha == 0.0:
+            raise invalid_argument(
+                "slow_step_size", slow_step_size, "a float in (0, 1]"
+            )
+        super().__init__(optimizer, name=name)
+        self.sync_period = sync_period
+        self.slow_step_size = alpha
+        if self.inner_optimizer.gradient_accumulation_steps:
+            raise invalid_argument(
+                "optimizer",
+                self.inner_optimizer,
+                "an optimizer without `gradient_accumulation_steps` (gradient "
+                "accumulation inside Lookahead is not supported)",
+            )
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self.slow_weights = self.add_optimizer_variables(var_list, "slow")
+
+    def wrapped_apply(self, grads, trainable_variables):
+        slots = [
+            self.slow_weights[self._get_variable_index(v)] for v in trainable_variables
+        ]
+        # The slow weights equal the fast ones at the start of every period; they
+        # are copied in at the first step rather than by an initializer that reads
+        # the model's variables, which XLA cannot lift out of a compiled step.
+        first_step = ops.equal(self.inner_optimizer.iterations, 0)
+        for variable, slow in zip(trainable_variables, slots):
+            self.assign(slow, ops.where(first_step, variable.value, slow.value))
+        self.inner_optimizer.apply(grads, trainable_variables)
+        alpha = self.slow_step_size
+
+        def synchronized():
+            mixed = [
+                alpha * variable.value + (1.0 - alpha) * slow.value
+                for variable, slow in zip(trainable_variables, slots)
+            ]
+            return mixed, mixed
+
+        def unchanged():
+            return (
+                [ops.copy(slow.value) for slow in slots],
+                [ops.copy(variable.value) for variable in trainable_variables],
+            )
+
+        # A value-returning cond (no assignment inside), so it also traces on JAX.
+        sync = ops.equal(ops.mod(self.inner_optimizer.iterations, self.sync_period), 0)
+        new_slow, new_fast = ops.cond(sync, synchronized, unchanged)
+        for variable, slow, slow_value, fast_value in zip(
+            trainable_variables, slots, new_slow, new_fast
+        ):
+            self.assign(slow, slow_value)
+            self.assign(variable, fast_value)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"sync_period": self.sync_period, "slow_step_size": self.slow_step_size}
+        )
+        return config

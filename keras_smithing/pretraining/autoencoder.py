@@ -1,0 +1,179 @@
+"""Denoising autoencoders with tied weights, for stacked pretraining."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_smithing.pretraining.rbm import _with_guard
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_one_of,
+    check_rate,
+    invalid_argument,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class DenoisingAutoencoder(keras.Model):
+    """One-hidden-layer denoising autoencoder (a building block of an SdA).
+
+    In training, the input is corrupted (masking noise sets a fraction `rate` of
+    the inputs to 0, without rescaling; Gaussian noise adds `N(0, rate^2)`),
+    encoded by `encoder`, a plain `keras.layers.Dense(units, activation)`, and
+    decoded back with the transposed encoder kernel (`tied_weights=True`) or a
+    kernel of its own, plus a visible bias. The model is trained to reconstruct
+    the *clean* input: compile it with `loss="binary_crossentropy"` for inputs in
+    [0, 1] (`output_activation="sigmoid"`) or `loss="mse"` for real inputs
+    (`output_activation="linear"`), then call `fit(x)`: without targets the input
+    is the target. At inference nothing is corrupted. A NaN loss stops `fit` with a
+    `RuntimeWarning` and restores the last good weights.
+
+    Args:
+        units: Positive integer, size of the code.
+        corruption: `"masking"` or `"gaussian"`.
+        rate: Float. Masking: fraction of inputs zeroed, in [0, 1). Gaussian: the
+            noise standard deviation, >= 0.
+        tied_weights: Whether the decoder uses the transposed encoder kernel.
+        activation: Activation of the code (match the MLP layer it will
+            initialize).
+        output_activation: Activation of the reconstruction.
+        seed: Integer seed of the weight initialization and the corruption.
+        **kwargs: Base model arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: Data of shape `(batch, features)`.
+        training: Whether to corrupt the inputs.
+
+    Returns:
+        The reconstruction, of the input's shape. `transform(x)` gives the code.
+
+    Reference:
+        Vincent et al., "Extracting and composing robust features with denoising
+        autoencoders", ICML 2008; "Stacked denoising autoencoders", JMLR 2010.
+
+    Example:
+        ```python
+        dae = DenoisingAutoencoder(128, corruption="masking", rate=0.25, seed=0)
+        dae.compile(optimizer="adam", loss="binary_crossentropy")
+        dae.fit(x_train, epochs=10)
+        codes = dae.transform(x_train)
+        ```
+    """
+
+    def __init__(
+        self,
+        units,
+        corruption="masking",
+        rate=0.25,
+        tied_weights=True,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_int("units", units)
+        self.corruption = check_one_of(
+            "corruption", corruption, ("masking", "gaussian")
+        )
+        if corruption == "masking":
+            self.rate = check_rate("rate", rate)
+        else:
+            self.rate = check_float("rate", rate, 0.0, strict=False)
+        if not isinstance(tied_weights, bool):
+            raise invalid_argument("tied_weights", tied_weights, "a bool")
+        self.tied_weights = tied_weights
+        self.activation = keras.activations.get(activation)
+        self.output_activation = keras.activations.get(output_activation)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.encoder = keras.layers.Dense(
+            self.units,
+            activation=self.activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+            dtype=self.dtype_policy,
+            name="encoder",
+        )
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.encoder.build(input_shape)
+        if not self.tied_weights:
+            self.decoder_kernel = self.add_weight(
+                shape=(self.units, features),
+                initializer=keras.initializers.GlorotUniform(
+                    seed=None if self.seed is None else self.seed + 1
+                ),
+                name="decoder_kernel",
+            )
+        self.visible_bias = self.add_weight(
+            shape=(features,), initializer="zeros", name="visible_bias"
+        )
+
+    def _corrupt(self, x):
+        if self.rate == 0:
+            return x
+        if self.corruption == "masking":
+            noise = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
+            return x * ops.cast(ops.greater_equal(noise, self.rate), x.dtype)
+        noise = keras.random.normal(
+            ops.shape(x), stddev=self.rate, seed=self.seed_generator
+        )
+        return x + ops.cast(noise, x.dtype)
+
+    def call(self, inputs, training=False):
+        x = self._corrupt(inputs) if training else inputs
+        code = self.encoder(x)
+        kernel = (
+            ops.transpose(self.encoder.kernel)
+            if self.tied_weights
+            else self.decoder_kernel
+        )
+        return self.output_activation(
+            ops.matmul(code, ops.cast(kernel, code.dtype))
+            + ops.cast(self.visible_bias, code.dtype)
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+        """The compiled loss, with the clean input as the target when `y` is None."""
+        return super().compute_loss(
+            x=x,
+            y=x if y is None else y,
+            y_pred=y_pred,
+            sample_weight=sample_weight,
+            **kwargs,
+        )
+
+    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit` (targets default to the inputs) with the NaN guard."""
+        return super().fit(
+            x, y, *args, callbacks=_with_guard(callbacks, "loss"), **kwargs
+        )
+
+    def transform(self, x, batch_size=256):
+        """The code `activation(x W + c)` of clean inputs, as a NumPy array."""
+        x = np.asarray(x, dtype=self.compute_dtype)
+        if not self.built:
+            self.build(x.shape)
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(self.encoder(x[start : start + batch_size]))
+                for start in range(0, len(x), batch_size)
+            ]
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "corruption": self.corruption,
+            "rate": self.rate,
+            "tied_weights": self.tied_weights,
+            "activation": keras.activations.serialize(self.activation),
+            "output_activation": keras.activations.serialize(self.output_activation),
+            "seed": self.seed,
+        }

@@ -1,0 +1,523 @@
+"""Restricted Boltzmann machines trained by contrastive divergence (CD-k) or PCD."""
+
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_smithing.utils.backend import mean_over_replicas, stateful_step
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_one_of,
+    check_unit_interval,
+    invalid_argument,
+)
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops `fit` when `monitor` turns NaN and restores the last good weights.
+
+    Used by the pretraining models' `fit`; checks once per epoch (a NaN in any
+    batch makes the epoch mean NaN), so it costs nothing per step.
+    """
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor = monitor
+        self.diverged = False
+        self._good = None
+
+    def on_train_begin(self, logs=None):
+        self.diverged = False
+        self._good = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor, 0.0)
+        weights = self.model.get_weights()
+        if np.isfinite(value) and all(np.all(np.isfinite(w)) for w in weights):
+            self._good = weights
+            return
+        self.diverged = True
+        self.model.set_weights(self._good)
+        self.model.stop_training = True
+        warnings.warn(
+            f"{type(self.model).__name__} diverged in epoch {epoch + 1} "
+            f"({self.monitor}={value}): training stopped and the weights of the "
+            "last good epoch restored. Lower the learning rate, or scale the "
+            "inputs (Gaussian visible units expect standardized data).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+_MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
+
+
+def sample_bernoulli(p, seed):
+    """Binary samples with probabilities `p` (`seed`: a `SeedGenerator`)."""
+    noise = keras.random.uniform(ops.shape(p), seed=seed)
+    return ops.cast(ops.less(ops.cast(noise, p.dtype), p), p.dtype)
+
+
+def check_visible_data(x, name, visible, features=None):
+    """Checks NumPy-like visible data; datasets and generators pass unchecked.
+
+    Raises `ValueError` naming `name` unless `x` is 2-D, has `features` columns
+    (when given) and, for Bernoulli visible units, lies in [0, 1].
+    """
+    if x is None or not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        return
+    shape = tuple(x.shape)
+    if len(shape) != 2:
+        raise invalid_argument(
+            name, f"an array of shape {shape}", "a 2-D array (batch, features)"
+        )
+    if features is not None and shape[-1] != features:
+        raise invalid_argument(
+            name,
+            f"an array of shape {shape}",
+            f"{features} features, as when the model was built",
+        )
+    if visible == "bernoulli":
+        check_unit_interval(
+            name,
+            np.asarray(x),
+            'Scale the data to [0, 1] (e.g. x / 255) or use visible="gaussian" '
+            "with standardized data",
+        )
+
+
+def _with_guard(callbacks, monitor):
+    return [*(callbacks or []), DivergenceGuard(monitor)]
+
+
+class ClosedFormModel(keras.Model):
+    """Base of the models whose gradients are in closed form (no autodiff).
+
+    Subclasses write `_stateful_train_step(data)` and `_stateful_test_step(data)`
+    once, with `variable.assign`, `optimizer.apply` and `metric.update_state`;
+    `stateful_step` runs them on every backend (statelessly on JAX).
+    """
+
+    def train_step(self, *args):
+        return stateful_step(self, self._stateful_train_step, args, training=True)
+
+    def test_step(self, *args):
+        return stateful_step(self, self._stateful_test_step, args, training=False)
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class RBM(ClosedFormModel):
+    """Restricted Boltzmann machine trained with contrastive divergence.
+
+    A bipartite model of visible units `v` and binary hidden units `h` with energy
+    `E(v, h) = -v.b - h.c - v W h` (Bernoulli visibles) or
+    `E(v, h) = |v - b|^2 / 2 - h.c - v W h` (Gaussian visibles with unit variance:
+    standardize each input feature to zero mean and unit variance first, as in
+    Hinton's practical guide). Calling the model returns the hidden
+    probabilities `p(h=1 | v) = sigmoid(v W + c)`, which are the features used for
+    pretraining; `hidden` is a plain sigmoid `keras.layers.Dense`, so its weights
+    copy straight into an MLP.
+
+    Train it with ordinary `compile(optimizer=...)` and `fit(x)` (no loss, no
+    labels): the train step computes the CD-k gradient of the log-likelihood in
+    closed form, `-(<v h>_data - <v h>_model)` for `W` and likewise for the biases,
+    plus the weight-cost `weight_decay * W` (Hinton's guide, section 10; biases are
+    not decayed), and hands it to `optimizer.apply`, so any Keras optimizer works
+    (SGD with momentum is the classic choice). The negative statistics come from
+    `k` steps of block Gibbs sampling started at the data (CD-k), or at
+    `num_chains` persistent "fantasy particles" carried across updates
+    (`persistent=True`: PCD, a.k.a. stochastic maximum likelihood, as in
+    scikit-learn's `BernoulliRBM`). Visible units are sampled in every Gibbs step;
+    the statistics use hidden probabilities.
+
+    Progress-bar metrics: `reconstruction_error` (mean squared error of the
+    one-step reconstruction of the batch; with `persistent=True` it costs an extra
+    matrix product, so it is estimated on the first 16 examples of each batch),
+    `free_energy_gap` (mean free energy of the batch minus that of the negative
+    samples: the CD surrogate loss, near 0 when the model's samples look like the
+    data) and, for Bernoulli visibles, `pseudo_log_likelihood` (per example, one
+    randomly flipped unit, as in scikit-learn). Evaluation reports
+    `reconstruction_error`, `free_energy` and `pseudo_log_likelihood`: a
+    `val_free_energy` that drifts above the training free energy signals
+    overfitting (guide, section 6).
+
+    `fit` raises `ValueError` for Bernoulli inputs outside [0, 1] and for a feature
+    count that does not match the built model, and stops with a `RuntimeWarning`,
+    restoring the weights of the last good epoch, when the reconstruction error
+    turns NaN. The train step is written once with `keras.ops` and runs on every
+    backend, with `jit_compile` and under `tf.distribute`. For speed on CPU, pass
+    `steps_per_execution` (e.g. the number of batches per epoch) to `compile`.
+
+    Args:
+        units: Positive integer, number of hidden units.
+        visible: `"bernoulli"` (inputs in [0, 1]: binary or probabilities) or
+            `"gaussian"` (real inputs, unit variance).
+        k: Positive integer, Gibbs steps per update (CD-k; with `persistent=True`,
+            steps the persistent chains advance per update).
+        persistent: Whether to use persistent chains (PCD) instead of restarting
+            the chains at the data.
+        num_chains: Positive integer, number of persistent chains (used when
+            `persistent=True`; scikit-learn uses one per batch example).
+        weight_decay: Non-negative float, L2 weight-cost added to the gradient of
+            `W` (typical: 1e-4).
+        kernel_initializer: Initializer of `W` (default: normal with standard
+            deviation 0.01, as in the guide, seeded by `seed`). Biases start at
+            zero.
+        seed: Integer seed of the default initializer and of the Gibbs sampling.
+        **kwargs: Base model arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: Visible data of shape `(batch, features)`.
+
+    Returns:
+        Hidden probabilities of shape `(batch, units)`.
+
+    Reference:
+        Hinton, "Training products of experts by minimizing contrastive
+        divergence", Neural Computation 2002. Tieleman, "Training restricted
+        Boltzmann machines using approximations to the likelihood gradient", ICML
+        2008. Hinton, "A practical guide to training restricted Boltzmann
+        machines", UTML TR 2010-003.
+
+    Example:
+        ```python
+        rbm = RBM(256, persistent=True, seed=0)
+        rbm.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+        rbm.fit(x_train, epochs=10, batch_size=100)  # x_train in [0, 1]
+        features = rbm.transform(x_train)
+        ```
+    """
+
+    def __init__(
+        self,
+        units,
+        visible="bernoulli",
+        k=1,
+        persistent=False,
+        num_chains=100,
+        weight_decay=0.0,
+        kernel_initializer=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_int("units", units)
+        self.visible = check_one_of("visible", visible, ("bernoulli", "gaussian"))
+        self.k = check_int("k", k)
+        if not isinstance(persistent, bool):
+            raise invalid_argument("persistent", persistent, "a bool")
+        self.persistent = persistent
+        self.num_chains = check_int("num_chains", num_chains)
+        self.weight_decay = check_float("weight_decay", weight_decay, 0.0, strict=False)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer
+            or keras.initializers.RandomNormal(stddev=0.01, seed=seed)
+        )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.hidden = keras.layers.Dense(
+            self.units,
+            activation="sigmoid",
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="hidden",
+        )
+        self.reconstruction_error_tracker = keras.metrics.Mean(
+            name="reconstruction_error"
+        )
+        self.free_energy_gap_tracker = keras.metrics.Mean(name="free_energy_gap")
+        self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
+        self.pseudo_log_likelihood_tracker = keras.metrics.Mean(
+            name="pseudo_log_likelihood"
+        )
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.hidden.build(input_shape)
+        self.visible_bias = self.add_weight(
+            shape=(features,), initializer="zeros", name="visible_bias"
+        )
+        if self.persistent:
+            self.chains = self.add_weight(
+                shape=(self.num_chains, self.units),
+                initializer="zeros",
+                trainable=False,
+                name="persistent_chains",
+            )
+
+    def call(self, inputs):
+        return self.hidden(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    # Conditionals and sampling.
+
+    def _hidden_logits(self, v):
+        return ops.matmul(v, self.hidden.kernel) + self.hidden.bias
+
+    def _visible_mean(self, h):
+        mean = ops.matmul(h, ops.transpose(self.hidden.kernel)) + self.visible_bias
+        return ops.sigmoid(mean) if self.visible == "bernoulli" else mean
+
+    def _bernoulli(self, p):
+        return sample_bernoulli(p, self.seed_generator)
+
+    def _sample_visible(self, mean):
+        if self.visible == "bernoulli":
+            return self._bernoulli(mean)
+        noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.cast(noise, mean.dtype)
+
+    def _free_energy(self, v, hidden_logits):
+        if self.visible == "bernoulli":
+            visible_term = -ops.matmul(v, self.visible_bias)
+        else:
+            visible_term = 0.5 * ops.sum(ops.square(v - self.visible_bias), axis=-1)
+        return visible_term - ops.sum(ops.softplus(hidden_logits), axis=-1)
+
+    def _pseudo_log_likelihood(self, v, hidden_logits):
+        """scikit-learn's estimate: flip one random unit per example (Bernoulli)."""
+        features = ops.shape(v)[-1]
+        index = keras.random.randint(
+            (ops.shape(v)[0],), 0, features, seed=self.seed_generator
+        )
+        bit = ops.take_along_axis(v, index[:, None], axis=1)[:, 0]
+        flip = 1.0 - 2.0 * bit  # Change of the flipped unit.
+        flipped_logits = hidden_logits + flip[:, None] * ops.take(
+            self.hidden.kernel, index, axis=0
+        )
+        energy = -ops.matmul(v, self.visible_bias) - ops.sum(
+            ops.softplus(hidden_logits), axis=-1
+        )
+        flipped_energy = (
+            -ops.matmul(v, self.visible_bias)
+            - flip * ops.take(self.visible_bias, index)
+            - ops.sum(ops.softplus(flipped_logits), axis=-1)
+        )
+        gap = flipped_energy - energy
+        return ops.cast(features, v.dtype) * ops.log_sigmoid(gap)
+
+    # Training.
+
+    def _negative_phase(self, v):
+        """Positive and negative statistics of one CD-k / PCD update."""
+        batch = ops.shape(v)[0]
+        if self.persistent:
+            h = ops.cast(self.chains, v.dtype)
+            for step in range(self.k):
+                v_model = self._sample_visible(self._visible_mean(h))
+                if step < self.k - 1:
+                    h = self._bernoulli(ops.sigmoid(self._hidden_logits(v_model)))
+            # One matmul for the hidden units of data and fantasy particles.
+            logits = self._hidden_logits(ops.concatenate([v, v_model], axis=0))
+            logits_data, logits_model = (
+                logits[: -self.num_chains],
+                logits[-self.num_chains :],
+            )
+            h_data, h_model = ops.sigmoid(logits_data), ops.sigmoid(logits_model)
+            self.chains.assign(ops.cast(self._bernoulli(h_model), self.chains.dtype))
+            # The chains give no reconstruction: an extra matmul, on a few rows.
+            reconstruction = self._visible_mean(h_data[:_MONITORED_ROWS])
+        else:
+            logits_data = self._hidden_logits(v)
+            h_data = ops.sigmoid(logits_data)
+            h = self._bernoulli(h_data)
+            for step in range(self.k):
+                mean = self._visible_mean(h)
+                if step == 0:
+                    reconstruction = mean
+                v_model = self._sample_visible(mean)
+                logits_model = self._hidden_logits(v_model)
+                h_model = ops.sigmoid(logits_model)
+                if step < self.k - 1:
+                    h = self._bernoulli(h_model)
+        return (
+            batch,
+            h_data,
+            logits_data,
+            v_model,
+            h_model,
+            logits_model,
+            reconstruction,
+        )
+
+    def compute_gradients(self, v):
+        """CD-k gradients (of the negative log-likelihood) for `v`, and the metrics.
+
+        Args:
+            v: A batch of visible data.
+
+        Returns:
+            `(grads, logs)`: a dict from variable path to gradient (kernel, hidden
+            and visible biases) and a dict of metric values (per example, except
+            the batch's `free_energy_gap`).
+        """
+        batch, h_data, logits_data, v_model, h_model, logits_model, reconstruction = (
+            self._negative_phase(v)
+        )
+        dtype = v.dtype
+        num_model = ops.cast(ops.shape(v_model)[0], dtype)
+        num_data = ops.cast(batch, dtype)
+        # One matmul for <v h>_data - <v h>_model.
+        kernel_grad = ops.matmul(
+            ops.transpose(ops.concatenate([v, v_model], axis=0)),
+            ops.concatenate([-h_data / num_data, h_model / num_model], axis=0),
+        )
+        if self.weight_decay:
+            kernel_grad = kernel_grad + self.weight_decay * ops.cast(
+                self.hidden.kernel, dtype
+            )
+        grads = {
+            self.hidden.kernel.path: kernel_grad,
+            self.hidden.bias.path: ops.mean(h_model, axis=0) - ops.mean(h_data, axis=0),
+            self.visible_bias.path: ops.mean(v_model, axis=0) - ops.mean(v, axis=0),
+        }
+        logs = {
+            "reconstruction_error": ops.mean(
+                ops.square(v[: ops.shape(reconstruction)[0]] - reconstruction), axis=-1
+            ),
+            "free_energy_gap": ops.mean(self._free_energy(v, logits_data))
+            - ops.mean(self._free_energy(v_model, logits_model)),
+        }
+        if self.visible == "bernoulli":
+            logs["pseudo_log_likelihood"] = self._pseudo_log_likelihood(v, logits_data)
+        return grads, logs
+
+    def _batch(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if not self.built:  # TensorFlow builds at the first trace.
+            self.build(x.shape)
+        return ops.cast(x, self.compute_dtype)
+
+    def _stateful_train_step(self, data):
+        v = self._batch(data)
+        grads, logs = self.compute_gradients(v)
+        variables = self.trainable_variables
+        self.optimizer.apply(
+            mean_over_replicas([grads[w.path] for w in variables]), variables
+        )
+        return self._update_trackers(logs)
+
+    def _stateful_test_step(self, data):
+        v = self._batch(data)
+        logits = self._hidden_logits(v)
+        logs = {
+            "reconstruction_error": ops.mean(
+                ops.square(v - self._visible_mean(ops.sigmoid(logits))), axis=-1
+            ),
+            "free_energy": self._free_energy(v, logits),
+        }
+        if self.visible == "bernoulli":
+            logs["pseudo_log_likelihood"] = self._pseudo_log_likelihood(v, logits)
+        return self._update_trackers(logs)
+
+    def _update_trackers(self, logs):
+        trackers = {t.name: t for t in self.metrics}
+        for name, value in logs.items():
+            trackers[name].update_state(value)
+        return {name: trackers[name].result() for name in logs}
+
+    @property
+    def metrics(self):
+        return [
+            self.reconstruction_error_tracker,
+            self.free_energy_gap_tracker,
+            self.free_energy_tracker,
+            self.pseudo_log_likelihood_tracker,
+        ]
+
+    # Input checks and the user-facing methods.
+
+    def _check_inputs(self, x, name="x"):
+        features = self.hidden.kernel.shape[0] if self.built else None
+        check_visible_data(x, name, self.visible, features)
+
+    def _visible_tensor(self, x):
+        """Checks `x`, builds the model if needed, returns a tensor."""
+        x = np.asarray(x, dtype=self.compute_dtype)
+        self._check_inputs(x)
+        if not self.built:
+            self.build(x.shape)
+        return ops.convert_to_tensor(x)
+
+    def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kw):
+        """`keras.Model.fit`, plus input checks and the divergence guard."""
+        self._check_inputs(x)
+        if isinstance(validation_data, tuple):
+            self._check_inputs(validation_data[0], "validation_data")
+        else:
+            self._check_inputs(validation_data, "validation_data")
+        return super().fit(
+            x,
+            y,
+            *args,
+            callbacks=_with_guard(callbacks, "reconstruction_error"),
+            validation_data=validation_data,
+            **kw,
+        )
+
+    def transform(self, x, batch_size=256):
+        """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
+        x = np.asarray(x, dtype=self.compute_dtype)
+        self._check_inputs(x)
+        return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def free_energy(self, x):
+        """Free energy `F(x) = -log sum_h exp(-E(x, h))` per example, as NumPy."""
+        v = self._visible_tensor(x)
+        return ops.convert_to_numpy(self._free_energy(v, self._hidden_logits(v)))
+
+    def visible_from_hidden(self, h, mean=True):
+        """Visible states given hidden states (or probabilities) `h`, as NumPy.
+
+        Args:
+            h: Hidden states, shape `(batch, units)`.
+            mean: Return the conditional mean `E[v | h]` instead of a sample.
+        """
+        visible_mean = self._visible_mean(
+            ops.convert_to_tensor(np.asarray(h), dtype=self.compute_dtype)
+        )
+        if mean:
+            return ops.convert_to_numpy(visible_mean)
+        return ops.convert_to_numpy(self._sample_visible(visible_mean))
+
+    def gibbs(self, x, steps=1, mean=False):
+        """Runs `steps` block Gibbs steps `v -> h -> v` from `x`.
+
+        Args:
+            x: Visible starting points, shape `(batch, features)`.
+            steps: Positive integer, number of full Gibbs steps.
+            mean: Return the conditional mean `E[v | h]` of the last step instead
+                of a sample (smoother images).
+
+        Returns:
+            The visible states after `steps` steps, as a NumPy array.
+        """
+        steps = check_int("steps", steps)
+        v = self._visible_tensor(x)
+        for step in range(steps):
+            h = self._bernoulli(ops.sigmoid(self._hidden_logits(v)))
+            visible_mean = self._visible_mean(h)
+            v = (
+                visible_mean
+                if mean and step == steps - 1
+                else self._sample_visible(visible_mean)
+            )
+        return ops.convert_to_numpy(v)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "visible": self.visible,
+            "k": self.k,
+            "persistent": self.persistent,
+            "num_chains": self.num_chains,
+            "weight_decay": self.weight_decay,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "seed": self.seed,
+        }

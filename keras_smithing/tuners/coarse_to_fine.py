@@ -1,0 +1,380 @@
+"""Coarse-to-fine random search: a KerasTuner Oracle and the Tuner that wires it."""
+
+import math
+import warnings
+
+import keras_tuner
+import numpy as np
+from keras_tuner.engine import hyperparameters as hp_module
+from keras_tuner.engine.metrics_tracking import infer_metric_direction
+from keras_tuner.engine.trial import TrialStatus
+
+from keras_smithing.tuners.records import TrialRecorder
+from keras_smithing.utils.validation import check_float, check_int, invalid_argument
+
+# A best value within this fraction of its range's width from an edge of the
+# range it was drawn from "sits at the boundary": the optimum may lie beyond.
+_EDGE = 0.1
+# Prior weight of every value of a categorical hyperparameter, next to one count
+# per appearance among the `top_k` best trials.
+_CHOICE_PRIOR = 0.5
+_NUMERIC = (hp_module.Int, hp_module.Float)
+_CATEGORICAL = (hp_module.Choice, hp_module.Boolean)
+
+
+def check_objective(objective):
+    """Raises the pack's `ValueError` for an objective KerasTuner cannot use."""
+    if isinstance(objective, list):
+        for item in objective:
+            check_objective(item)
+    elif not (
+        objective is None
+        or isinstance(objective, keras_tuner.Objective)
+        or (isinstance(objective, str) and infer_metric_direction(objective))
+    ):
+        raise invalid_argument(
+            "objective",
+            objective,
+            "a `keras_tuner.Objective`, a list of them, or the name of a metric "
+            "whose direction KerasTuner can infer (such as 'val_loss')",
+        )
+    return objective
+
+
+def check_ranges(hyperparameters):
+    """Raises the pack's `ValueError` for a numeric range with min >= max."""
+    for hp in hyperparameters.space:
+        if isinstance(hp, _NUMERIC) and not hp.min_value < hp.max_value:
+            raise invalid_argument(
+                "min_value",
+                hp.min_value,
+                f"a value below `max_value`={hp.max_value} for hyperparameter "
+                f"'{hp.name}'",
+            )
+
+
+class CoarseToFineOracle(keras_tuner.Oracle):
+    """Random search that narrows its ranges round by round (coarse to fine).
+
+    The seed notes' "guided" random search. Round 0 samples every
+    hyperparameter at random over its declared range (log-uniformly where it
+    is declared with `sampling="log"`). Each later round starts when
+    `trials_per_round` more trials have ended; it takes the `top_k` best trials
+    so far as parents and draws each new trial around one parent (the best is
+    picked most often): every numeric hyperparameter is sampled in a window of
+    the current width centred on the parent's value, in the hyperparameter's
+    sampling space (so log ranges narrow in decades), and the width shrinks by
+    `shrink` per round. When the best trial's value sits at the edge of the
+    window it was drawn from, the optimum may lie beyond: that
+    hyperparameter's window is re-centred on it and widened by `1 / shrink`
+    instead. A value at the edge of the *declared* range raises a warning once,
+    since the declared range may be too narrow. Categorical hyperparameters are
+    drawn with probabilities that favour the parents' values; conditional
+    hyperparameters are sampled only when active, as in KerasTuner's random
+    search. Duplicate configurations are redrawn, falling back to the whole
+    range.
+
+    The rounds, windows and parents are part of the oracle's state, so a
+    search killed mid-way resumes with `overwrite=False` where it stopped, and
+    a chief oracle serves distributed workers as any KerasTuner oracle does
+    (a round starts as soon as enough trials ended, without waiting for
+    trials still running).
+
+    Args:
+        objective: A metric name, a `keras_tuner.Objective` (such as
+            `CostAwareObjective`) or a list of them; optional when `run_trial`
+            returns a single float to minimize.
+        max_trials: Integer >= 1, the trial budget.
+        rounds: Integer >= 1 or None, the number of rounds; the last one
+            continues until the budget is spent. None (default): as many
+            rounds of `trials_per_round` as `max_trials` allows.
+        trials_per_round: Integer >= 1, trials per round. Defaults to 10.
+        top_k: Integer in [1, trials_per_round], how many best trials parent
+            the next round. Defaults to 3.
+        shrink: Float in (0, 1), the factor by which windows narrow per round.
+            Defaults to 0.5. With more than a few hyperparameters, narrow more
+            slowly: more trials per round and a shrink nearer 1 (on the 6-D
+            Hartmann function, 20 trials per round, `top_k=5`, `shrink=0.7`).
+        seed: Integer, the random seed (0 is a seed, unlike in KerasTuner's
+            oracles).
+        hyperparameters: Optional `HyperParameters` declaring (part of) the
+            search space.
+        allow_new_entries: Whether the hypermodel may declare hyperparameters
+            missing from `hyperparameters`.
+        tune_new_entries: Whether such new hyperparameters are tuned.
+        max_retries_per_trial: Integer, retries of a trial that crashed.
+        max_consecutive_failed_trials: Integer, failed trials in a row that
+            stop the search.
+
+    Reference:
+        Bergstra & Bengio, "Random Search for Hyper-Parameter Optimization",
+        JMLR 2012; Bengio, "Practical Recommendations for Gradient-Based
+        Training of Deep Architectures", 2012 (ranges that move when the best
+        value is at their border).
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=50,
+        rounds=None,
+        trials_per_round=10,
+        top_k=3,
+        shrink=0.5,
+        seed=None,
+        hyperparameters=None,
+        allow_new_entries=True,
+        tune_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+    ):
+        max_trials = check_int("max_trials", max_trials, minimum=1)
+        trials_per_round = check_int("trials_per_round", trials_per_round, minimum=1)
+        self.rounds = None if rounds is None else check_int("rounds", rounds, minimum=1)
+        self.top_k = check_int("top_k", top_k, minimum=1, maximum=trials_per_round)
+        self.shrink = check_float("shrink", shrink, minimum=0, maximum=1)
+        self.trials_per_round = trials_per_round
+        if seed is not None:
+            seed = check_int("seed", seed, minimum=0)
+        if hyperparameters is not None:
+            check_ranges(hyperparameters)
+        super().__init__(
+            objective=check_objective(objective),
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        if seed is not None:  # KerasTuner replaces a seed of 0 by a random one.
+            self.seed = self._seed_state = seed
+        self._round = 0
+        self._round_start = 0  # Number of ended trials when the round began.
+        self._widths = {}  # hp name -> window width in sampling space [0, 1].
+        self._windows = {}  # trial_id -> {hp name: [low, high]} it was drawn in.
+        self._trial_rounds = {}  # trial_id -> round.
+        self._warned = set()
+        self._best_id = None  # The best trial at the last round start.
+
+    def update_space(self, hyperparameters):
+        check_ranges(hyperparameters)
+        super().update_space(hyperparameters)
+
+    def populate_space(self, trial_id):
+        self._maybe_start_rounds()
+        self._trial_rounds[trial_id] = self._round
+        if not self.hyperparameters.space:
+            # A `run_trial` that declares its hyperparameters: nothing to draw
+            # until the first trial has ended and declared them.
+            return {"status": TrialStatus.RUNNING, "values": {}}
+        rng = np.random.default_rng([self.seed, self._seed_state])
+        self._seed_state += 1
+        for attempt in range(self._max_collisions + 1):
+            # After half the attempts, ignore the windows: the neighbourhood of
+            # the parents may hold no configuration left to try.
+            values, windows = self._sample(
+                rng, local=attempt < self._max_collisions // 2
+            )
+            if not self._duplicate(values):
+                self._windows[trial_id] = windows
+                return {"status": TrialStatus.RUNNING, "values": values}
+        return {"status": TrialStatus.STOPPED, "values": None}
+
+    def _maybe_start_rounds(self):
+        while len(self.end_order) - self._round_start >= self.trials_per_round and (
+            self.rounds is None or self._round < self.rounds - 1
+        ):
+            self._round += 1
+            self._round_start += self.trials_per_round
+            self._narrow()
+
+    def _ranked_trials(self):
+        completed = [
+            t
+            for t in self.trials.values()
+            if t.status == "COMPLETED"
+            and t.score is not None
+            and math.isfinite(t.score)
+        ]
+        return sorted(
+            completed, key=lambda t: t.score, reverse=self.objective.direction == "max"
+        )
+
+    def _narrow(self):
+        ranked = self._ranked_trials()
+        if not ranked:
+            return
+        best = ranked[0]
+        # Only a new best is evidence about the edges; an old one narrows.
+        is_new = best.trial_id != self._best_id
+        self._best_id = best.trial_id
+        for hp in self.hyperparameters.space:
+            if isinstance(hp, _NUMERIC) and hp.name in best.hyperparameters.values:
+                self._narrow_one(hp, best, is_new)
+
+    def _narrow_one(self, hp, best, is_new):
+        width = self._widths.get(hp.name, 1.0)
+        prob = hp.value_to_prob(best.hyperparameters.values[hp.name])
+        low, high = self._windows.get(best.trial_id, {}).get(hp.name, (0.0, 1.0))
+        margin = _EDGE * (high - low)
+        at_edge = (low > 0 and prob - low < margin) or (
+            high < 1 and high - prob < margin
+        )
+        if at_edge:
+            self._widths[hp.name] = min(1.0, width / self.shrink)
+        else:
+            self._widths[hp.name] = width * self.shrink
+        if (prob < _EDGE / 5 or prob > 1 - _EDGE / 5) and hp.name not in self._warned:
+            self._warned.add(hp.name)
+            warnings.warn(
+                f"The best value of '{hp.name}' so far, "
+                f"{best.hyperparameters.values[hp.name]}, lies at the edge of its "
+                f"declared range [{hp.min_value}, {hp.max_value}]; the optimum may "
+                "lie outside it.",
+                stacklevel=2,
+            )
+
+    def _sample(self, rng, local=True):
+        """Draws values for the active hyperparameters, and the numeric windows."""
+        parents = [t.trial_id for t in self._ranked_trials()[: self.top_k]]
+        parent = None
+        if local and self._round > 0 and parents:
+            weights = np.arange(len(parents), 0, -1, dtype=float)
+            parent_id = parents[rng.choice(len(parents), p=weights / weights.sum())]
+            parent = self.trials[parent_id].hyperparameters.values
+        hps = hp_module.HyperParameters()
+        windows = {}
+        for hp in self.hyperparameters.space:
+            hps.merge([hp])
+            if not hps.is_active(hp):
+                continue
+            if isinstance(hp, _NUMERIC):
+                width = (
+                    self._widths.get(hp.name, 1.0)
+                    if parent and hp.name in parent
+                    else 1.0
+                )
+                centre = hp.value_to_prob(parent[hp.name]) if width < 1 else 0.5
+                low = min(max(centre - width / 2, 0.0), 1.0 - width)
+                windows[hp.name] = [low, low + width]
+                hps.values[hp.name] = hp.prob_to_value(rng.uniform(low, low + width))
+            elif isinstance(hp, _CATEGORICAL):
+                choices = (
+                    list(hp.values)
+                    if isinstance(hp, hp_module.Choice)
+                    else [False, True]
+                )
+                weights = np.full(len(choices), _CHOICE_PRIOR if local else 1.0)
+                for parent_id in parents if local and self._round > 0 else ():
+                    value = self.trials[parent_id].hyperparameters.values.get(hp.name)
+                    if value in choices:
+                        weights[choices.index(value)] += 1
+                hps.values[hp.name] = choices[
+                    rng.choice(len(choices), p=weights / weights.sum())
+                ]
+            else:
+                hps.values[hp.name] = hp.random_sample(int(rng.integers(2**31)))
+        return hps.values, windows
+
+    def round_of(self, trial_id):
+        """The round in which trial `trial_id` was drawn."""
+        return self._trial_rounds[trial_id]
+
+    def get_state(self):
+        state = super().get_state()
+        state["coarse_to_fine"] = {
+            "round": self._round,
+            "round_start": self._round_start,
+            "widths": self._widths,
+            "windows": self._windows,
+            "trial_rounds": self._trial_rounds,
+            "warned": sorted(self._warned),
+            "best_id": self._best_id,
+        }
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        own = state["coarse_to_fine"]
+        self._round = own["round"]
+        self._round_start = own["round_start"]
+        self._widths = own["widths"]
+        self._windows = own["windows"]
+        self._trial_rounds = own["trial_rounds"]
+        self._warned = set(own["warned"])
+        self._best_id = own["best_id"]
+
+
+class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
+    """KerasTuner tuner running a `CoarseToFineOracle`, with run records.
+
+    Trials are seeded, timed and recorded (`trials.csv`, `trials.sqlite` in
+    the project directory) by the `TrialRecorder` mixin; `plot_search` draws
+    them. It runs distributed like every KerasTuner tuner: set
+    `KERASTUNER_TUNER_ID` (`"chief"` for the process that serves the oracle),
+    `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`, and run the same script
+    in every process.
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` (such as `SmithingHyperModel`) or
+            a function `hp -> compiled model`. May be None in a subclass that
+            overrides `run_trial`.
+        objective: A metric name, a `keras_tuner.Objective` (such as
+            `CostAwareObjective`) or a list of them.
+        max_trials: Integer >= 1, the trial budget.
+        rounds: Integer >= 1 or None; see `CoarseToFineOracle`.
+        trials_per_round: Integer >= 1, trials per round.
+        top_k: Integer in [1, trials_per_round], parents of the next round.
+        shrink: Float in (0, 1), window narrowing per round.
+        seed: Integer, the random seed of the search and, plus the trial
+            number, of each trial.
+        hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: As in
+            `CoarseToFineOracle`.
+        **kwargs: `keras_tuner.Tuner` arguments (`directory`, `project_name`,
+            `overwrite`, `executions_per_trial`, ...).
+
+    Example:
+
+    ```python
+    tuner = CoarseToFine(SmithingHyperModel((64,), 10), "val_accuracy",
+                         max_trials=30, directory="runs", project_name="digits")
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=10)
+    plot_search("runs/digits")
+    ```
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials=50,
+        rounds=None,
+        trials_per_round=10,
+        top_k=3,
+        shrink=0.5,
+        seed=None,
+        hyperparameters=None,
+        tune_new_entries=True,
+        allow_new_entries=True,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=3,
+        **kwargs,
+    ):
+        oracle = CoarseToFineOracle(
+            objective=objective,
+            max_trials=max_trials,
+            rounds=rounds,
+            trials_per_round=trials_per_round,
+            top_k=top_k,
+            shrink=shrink,
+            seed=seed,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        super().__init__(oracle, hypermodel, **kwargs)

@@ -1,0 +1,196 @@
+"""Backend-specific code, behind small backend-agnostic functions."""
+
+import keras
+
+
+# Stateful train/test steps on every backend (used by keras_smithing.pretraining).
+def stateful_step(model, step_fn, args, training):
+    """Runs a stateful `step_fn(data) -> logs` as a Keras train or test step.
+
+    TensorFlow and PyTorch call `train_step(data)` and let it assign variables.
+    JAX calls `train_step(state, data)` and expects `(logs, new_state)`; there
+    `step_fn` runs inside a `keras.StatelessScope` mapping every variable to its
+    value in `state`, and the assignments it records become the new state. Write
+    the step once with `variable.assign`, `optimizer.apply` and
+    `metric.update_state`, and call this from `train_step(self, *args)`.
+
+    Args:
+        model: The `keras.Model` whose step this is.
+        step_fn: Function of the batch, returning a dict of logs.
+        args: The arguments Keras passed to `train_step` / `test_step`.
+        training: Whether this is a train step (the JAX state then includes the
+            optimizer variables).
+
+    Returns:
+        The logs (TensorFlow, PyTorch) or `(logs, state)` (JAX).
+    """
+    if keras.backend.backend() != "jax":
+        (data,) = args
+        return step_fn(data)
+    state, data = args
+    groups = [model.trainable_variables, model.non_trainable_variables]
+    if training:
+        groups.append(model.optimizer.variables)
+    groups.append(model.metrics_variables)
+    mapping = [
+        (variable, value)
+        for variables, values in zip(groups, state)
+        for variable, value in zip(variables, values)
+    ]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logs = step_fn(data)
+    new_state = []
+    for variables, values in zip(groups, state):
+        new_values = []
+        for variable, value in zip(variables, values):
+            new_value = scope.get_current_value(variable)
+            new_values.append(value if new_value is None else new_value)
+        new_state.append(new_values)
+    return logs, tuple(new_state)
+
+
+# Gradients on a fixed batch (used by keras_smithing.callbacks.GradientHealth).
+def gradient_function(model):
+    """Returns `fn(x, y) -> (loss, gradients)` for a compiled `model`.
+
+    `fn` evaluates the model's compiled loss (plus its regularization losses) on
+    `(x, y)` in inference mode (`training=False`: no dropout, batch statistics
+    untouched) and differentiates it with the active backend's autodiff:
+    `tf.GradientTape` in a `tf.function` on TensorFlow, `jax.value_and_grad` of
+    the stateless `compute_loss_and_updates` on JAX, `torch.autograd.grad` on
+    PyTorch. It changes no variable of the model, metric variables included.
+
+    Args:
+        model: A compiled `keras.Model`.
+
+    Returns:
+        A function of `(x, y)` returning the loss as a float and the gradients as
+        a list of NumPy arrays aligned with `model.trainable_variables` (zeros for
+        variables the loss does not depend on).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _jax_gradient_function(model)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True)
+        def compute(x, y):
+            with tf.GradientTape() as tape:
+                y_pred = model(x, training=False)
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+            variables = model.trainable_variables
+            gradients = tape.gradient(loss, variables)
+            return loss, [
+                tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+                for v, g in zip(variables, gradients)
+            ]
+
+    elif backend == "torch":
+        import torch
+
+        def compute(x, y):
+            y_pred = model(x, training=False)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+            values = [v.value for v in model.trainable_variables]
+            gradients = torch.autograd.grad(loss, values, allow_unused=True)
+            return loss, [
+                torch.zeros_like(v) if g is None else g
+                for v, g in zip(values, gradients)
+            ]
+
+    else:
+        raise ValueError(f"Gradients are not supported on the {backend} backend.")
+
+    def fn(x, y):
+        # compute_loss updates the per-output loss metrics of multi-output models.
+        metrics = [keras.ops.convert_to_numpy(v) for v in model.metrics_variables]
+        loss, gradients = compute(x, y)
+        for variable, value in zip(model.metrics_variables, metrics):
+            variable.assign(value)
+        return _to_numpy(loss, gradients)
+
+    return fn
+
+
+def _jax_gradient_function(model):
+    import jax
+
+    def loss_fn(trainable, non_trainable, metrics, x, y):
+        loss, _ = model.compute_loss_and_updates(
+            trainable, non_trainable, metrics, x, y, None, training=False
+        )
+        return loss
+
+    compute = jax.jit(jax.value_and_grad(loss_fn))
+
+    def fn(x, y):
+        loss, gradients = compute(
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            [v.value for v in model.metrics_variables],
+            x,
+            y,
+        )
+        return _to_numpy(loss, gradients)
+
+    return fn
+
+
+def _to_numpy(loss, gradients):
+    return float(keras.ops.convert_to_numpy(loss)), [
+        keras.ops.convert_to_numpy(g) for g in gradients
+    ]
+
+
+class SummaryWriter:
+    """A TensorBoard event-file writer for scalars and histograms.
+
+    Uses `tensorflow.summary` (as Keras's own `TensorBoard` callback does), so it
+    needs TensorFlow installed but works with any Keras backend.
+
+    Args:
+        log_dir: Directory of the event files.
+    """
+
+    def __init__(self, log_dir):
+        import tensorflow as tf
+
+        self._summary = tf.summary
+        self._writer = tf.summary.create_file_writer(log_dir)
+
+    def write(self, step, scalars=None, histograms=None):
+        """Writes `{tag: float}` scalars and `{tag: array}` histograms at `step`."""
+        with self._writer.as_default(step=step):
+            for tag, value in (scalars or {}).items():
+                self._summary.scalar(tag, value)
+            for tag, values in (histograms or {}).items():
+                self._summary.histogram(tag, values)
+        self._writer.flush()
+
+    def close(self):
+        """Closes the event file."""
+        self._writer.close()
+
+
+def mean_over_replicas(gradients):
+    """Scales per-replica mean gradients so that their cross-replica sum is a mean.
+
+    Optimizers sum gradients over the replicas of a `tf.distribute` strategy
+    (Keras losses divide by the replica count for that reason); closed-form
+    gradients need the same division. Elsewhere the gradients pass unchanged.
+
+    Args:
+        gradients: List of gradient tensors, each a mean over the local batch.
+
+    Returns:
+        The list, divided by the number of replicas in sync.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return gradients
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas == 1:
+        return gradients
+    return [g / replicas for g in gradients]

@@ -1,0 +1,86 @@
+import keras
+import matplotlib.figure
+import numpy as np
+import pytest
+
+from keras_smithing import find_learning_rate
+from keras_smithing.optimizers import Lookahead
+from tests import harness
+
+X = harness.random_data((256, 4))
+Y = X @ np.array([[1.0], [-2.0], [0.5], [3.0]], "float32")
+
+
+def regression_model(optimizer="sgd"):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def state(model):
+    return [np.array(v) for v in model.weights + model.optimizer.variables]
+
+
+def test_leaves_the_callers_model_and_optimizer_untouched():
+    model = regression_model(Lookahead(keras.optimizers.Adam(0.01), sync_period=3))
+    model.fit(X, Y, epochs=1, batch_size=64, verbose=0)  # Optimizer state exists.
+    before, config = state(model), model.optimizer.get_config()
+    result = find_learning_rate(model, X, Y, num_steps=30, seed=0)
+    after = state(model)
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.get_config() == config
+    assert len(result.losses) > 3
+
+
+def test_sweep_smoothing_divergence_and_suggestion():
+    result = find_learning_rate(
+        regression_model(keras.optimizers.SGD()), X, Y, num_steps=100, seed=0
+    )
+    # Geometric sweep from min_lr to max_lr over num_steps.
+    n = len(result.learning_rates)
+    expected = 1e-7 * (10.0 / 1e-7) ** (np.arange(n) / 99)
+    np.testing.assert_allclose(result.learning_rates, expected, rtol=1e-4)
+    # Bias-corrected exponential moving average of the losses.
+    average = 0.0
+    for i, loss in enumerate(result.losses):
+        average = 0.98 * average + 0.02 * loss
+        assert result.smoothed_losses[i] == pytest.approx(
+            average / (1 - 0.98 ** (i + 1))
+        )
+    # SGD on this quadratic (Hessian ~ 2 I) diverges above lr ~ 1: stopped early.
+    assert result.diverged and n < 100
+    assert 1e-3 < result.suggested_lr < 1.0
+    assert isinstance(result.plot(), matplotlib.figure.Figure)
+
+
+def test_dataset_input_and_plot_file(tmp_path):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(32)
+    result = find_learning_rate(
+        regression_model(), dataset, min_lr=1e-4, max_lr=1.0, num_steps=20
+    )
+    assert len(result.losses) == 20 and not result.diverged
+    result.plot(tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_bad_arguments():
+    model = regression_model()
+    cases = [
+        ({"min_lr": 1.0, "max_lr": 1.0}, "`min_lr`.*max_lr=1.0"),
+        ({"min_lr": 0.0}, "`min_lr`"),
+        ({"max_lr": -1.0}, "`max_lr`"),
+        ({"num_steps": 1}, "`num_steps`"),
+        ({"smoothing": 1.0}, "`smoothing`"),
+        ({"divergence_threshold": 0.5}, "`divergence_threshold`"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            find_learning_rate(model, X, Y, **kwargs)
+    uncompiled = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="`model`.*compiled"):
+        find_learning_rate(uncompiled, X, Y)

@@ -1,0 +1,238 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing import mc_predict
+from keras_smithing.layers import (
+    Pipeline,
+    RandomFeatureMask,
+    RandomJitter,
+    RandomScale1D,
+    RandomShift1D,
+    RandomTimeWarp1D,
+)
+from tests import harness
+
+SIGNAL_LAYERS = [
+    (RandomShift1D, {"max_shift": 2, "seed": 1}),
+    (RandomShift1D, {"max_shift": 2, "fill": "zeros", "seed": 1}),
+    (RandomShift1D, {"max_shift": 2, "fill": "edge", "seed": 1}),
+    (RandomScale1D, {"range": (0.5, 1.5), "seed": 1}),
+    (RandomTimeWarp1D, {"max_warp": 0.4, "seed": 1}),
+    (RandomJitter, {"stddev": 0.1, "seed": 1}),
+]
+ALL_LAYERS = [*SIGNAL_LAYERS, (RandomFeatureMask, {"rate": 0.3, "seed": 1})]
+
+
+def _np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def _check(layer_cls, init_kwargs, input_shape):
+    return {
+        "layer_cls": layer_cls,
+        "init_kwargs": init_kwargs,
+        "input_shape": input_shape,
+        "expected_output_shape": input_shape,
+        "expected_num_trainable_weights": 0,
+        "expected_num_seed_generators": 1,
+    }
+
+
+def test_harness_shift():
+    harness.check_layer(
+        **_check(RandomShift1D, {"max_shift": 2, "fill": "zeros", "seed": 1}, (4, 8, 2))
+    )
+
+
+def test_harness_scale():
+    harness.check_layer(
+        **_check(RandomScale1D, {"range": (0.5, 1.5), "seed": 1}, (4, 8))
+    )
+
+
+def test_harness_time_warp():
+    harness.check_layer(
+        **_check(RandomTimeWarp1D, {"max_warp": 0.4, "seed": 1}, (4, 8, 2))
+    )
+
+
+def test_harness_jitter():
+    harness.check_layer(**_check(RandomJitter, {"stddev": 0.1, "seed": 1}, (4, 8)))
+
+
+def test_harness_feature_mask():
+    harness.check_layer(**_check(RandomFeatureMask, {"rate": 0.3, "seed": 1}, (4, 6)))
+
+
+@pytest.mark.parametrize("layer_cls, init_kwargs", ALL_LAYERS)
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_identity_at_inference_and_shape_dtype_kept(layer_cls, init_kwargs, dtype):
+    x = harness.random_data((6, 10)).astype(dtype)
+    layer = layer_cls(**init_kwargs, dtype=dtype)
+    np.testing.assert_array_equal(_np(layer(x)), x)
+    np.testing.assert_array_equal(_np(layer(x, training=False)), x)
+    out = layer(x, training=True)
+    assert tuple(out.shape) == x.shape
+    assert keras.backend.standardize_dtype(out.dtype) == dtype
+    assert not np.array_equal(_np(out), x), "the layer did nothing in training"
+
+
+def _shift_reference(row, shift, fill):
+    steps = len(row)
+    source = np.arange(steps) - shift
+    if fill == "wrap":
+        return row[source % steps]
+    out = row[np.clip(source, 0, steps - 1)]
+    if fill == "zeros":
+        inside = (source >= 0) & (source < steps)
+        out = np.where(inside.reshape((-1,) + (1,) * (row.ndim - 1)), out, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("fill", ["wrap", "zeros", "edge"])
+def test_shift_matches_numpy_and_covers_all_shifts(fill):
+    max_shift, steps = 3, 12
+    x = harness.random_data((200, steps, 2))
+    out = _np(RandomShift1D(max_shift, fill=fill, seed=0)(x, training=True))
+    seen = set()
+    for row, got in zip(x, out):
+        matches = [
+            s
+            for s in range(-max_shift, max_shift + 1)
+            if np.allclose(got, _shift_reference(row, s, fill))
+        ]
+        assert len(matches) == 1, "output is not a shift of its input"
+        seen.add(matches[0])
+    assert seen == set(range(-max_shift, max_shift + 1))
+
+
+def test_shift_wrap_is_a_permutation():
+    x = harness.random_data((32, 15))
+    out = _np(RandomShift1D(7, seed=2)(x, training=True))
+    np.testing.assert_array_equal(np.sort(out, axis=1), np.sort(x, axis=1))
+
+
+def test_shift_per_channel_alike():
+    x = np.repeat(harness.random_data((16, 9, 1)), 3, axis=-1)
+    out = _np(RandomShift1D(3, seed=0)(x, training=True))
+    np.testing.assert_array_equal(out[..., 0], out[..., 2])
+
+
+def test_scale_is_one_factor_per_example_in_range():
+    x = np.abs(harness.random_data((64, 10, 2))) + 0.5
+    out = _np(RandomScale1D((0.8, 1.2), seed=0)(x, training=True))
+    factors = out / x
+    np.testing.assert_allclose(factors, factors[:, :1, :1] * np.ones_like(x), 1e-5)
+    assert factors.min() >= 0.8 - 1e-6 and factors.max() <= 1.2 + 1e-6
+    assert factors[:, 0, 0].std() > 0.05
+
+
+def test_time_warp_is_monotone_resampling_with_fixed_ends():
+    steps = 30
+    x = np.tile(np.arange(steps, dtype="float32"), (64, 1))
+    out = _np(RandomTimeWarp1D(0.5, seed=0)(x, training=True))
+    np.testing.assert_allclose(out[:, 0], 0.0, atol=1e-5)
+    np.testing.assert_allclose(out[:, -1], steps - 1, atol=1e-3)
+    assert np.all(np.diff(out, axis=1) > 0), "the warp must be monotone"
+    # Local speeds stay in [1 - max_warp, 1 + max_warp] up to the end rescaling.
+    speeds = np.diff(out, axis=1)
+    assert speeds.min() > 0.5 / 1.5 - 1e-3 and speeds.max() < 1.5 / 0.5 + 1e-3
+    assert np.abs(out - x).max() > 0.5, "no warp happened"
+
+
+def test_time_warp_zero_is_identity_in_training():
+    x = harness.random_data((4, 20, 3))
+    out = _np(RandomTimeWarp1D(0.0, seed=0)(x, training=True))
+    np.testing.assert_allclose(out, x, atol=1e-5)
+
+
+def test_jitter_noise_statistics():
+    x = np.zeros((200, 50), "float32")
+    noise = _np(RandomJitter(0.2, seed=0)(x, training=True))
+    assert abs(noise.mean()) < 0.01
+    assert abs(noise.std() - 0.2) < 0.01
+
+
+def test_feature_mask_rate_and_values():
+    x = np.abs(harness.random_data((400, 25))) + 1.0
+    out = _np(RandomFeatureMask(0.3, mask_value=-1.0, seed=0)(x, training=True))
+    masked = out == -1.0
+    assert abs(masked.mean() - 0.3) < 0.02
+    np.testing.assert_array_equal(out[~masked], x[~masked])
+
+
+def test_pipeline_in_fit_and_saved_model():
+    x = harness.random_data((32, 16))
+    y = harness.random_data((32, 1), seed=1)
+    inputs = keras.Input((16,))
+    augmented = Pipeline(
+        [
+            RandomShift1D(3, seed=0),
+            RandomScale1D((0.9, 1.1), seed=1),
+            RandomTimeWarp1D(0.2, seed=2),
+            RandomJitter(0.05, seed=3),
+        ]
+    )(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(augmented))
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    # Predictions match after reload: the augmentation is off at inference.
+    harness.check_saved_model(model, x)
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: RandomShift1D(-1), "max_shift"),
+        (lambda: RandomShift1D(1.5), "max_shift"),
+        (lambda: RandomShift1D(2, fill="reflect"), "fill"),
+        (lambda: RandomScale1D((1.2, 0.8)), "range"),
+        (lambda: RandomScale1D(1.2), "range"),
+        (lambda: RandomTimeWarp1D(1.0), "max_warp"),
+        (lambda: RandomTimeWarp1D(-0.1), "max_warp"),
+        (lambda: RandomTimeWarp1D(0.2, num_knots=1), "num_knots"),
+        (lambda: RandomJitter(-0.1), "stddev"),
+        (lambda: RandomFeatureMask(1.0), "rate"),
+    ],
+)
+def test_bad_arguments(make, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`.*Received: {argument}="):
+        make()
+
+
+@pytest.mark.parametrize("max_shift", [8, 9])
+def test_max_shift_not_below_steps(max_shift):
+    with pytest.raises(ValueError, match="`max_shift`.*steps \\(8\\)"):
+        RandomShift1D(max_shift)(np.zeros((2, 8), "float32"))
+
+
+@pytest.mark.parametrize("layer_cls, init_kwargs", SIGNAL_LAYERS)
+def test_signal_layers_reject_wrong_rank(layer_cls, init_kwargs):
+    for shape in [(4,), (2, 5, 3, 1)]:
+        with pytest.raises(ValueError, match="`inputs`.*Received: inputs="):
+            layer_cls(**init_kwargs)(np.zeros(shape, "float32"))
+
+
+def test_feature_mask_rejects_wrong_rank():
+    with pytest.raises(ValueError, match="`inputs`.*Received: inputs="):
+        RandomFeatureMask(0.2)(np.zeros((2, 5, 3), "float32"))
+
+
+def test_mc_predict_does_not_augment():
+    inputs = keras.Input((16,))
+    augmented = Pipeline(
+        [
+            RandomShift1D(3, seed=0),
+            RandomScale1D((0.5, 1.5), seed=1),
+            RandomTimeWarp1D(0.3, seed=2),
+            RandomJitter(0.5, seed=3),
+            RandomFeatureMask(0.5, seed=4),
+        ]
+    )(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3)(augmented))
+    x = harness.random_data((5, 16))
+    with pytest.warns(UserWarning, match="no stochastic layer"):
+        result = mc_predict(model, x, num_samples=4)
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(result.samples, np.stack([expected] * 4), atol=1e-6)

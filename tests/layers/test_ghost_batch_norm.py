@@ -1,0 +1,93 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing.layers import GhostBatchNormalization
+from tests import harness
+
+
+def test_harness():
+    harness.check_layer(
+        GhostBatchNormalization,
+        {"virtual_batch_size": 2},
+        input_shape=(4, 3),
+        expected_output_shape=(4, 3),
+        expected_num_trainable_weights=2,
+        expected_num_non_trainable_weights=2,
+        supports_masking=True,
+    )
+
+
+def _ghost_reference(x, size, epsilon):
+    ghosts = x.reshape(-1, size, *x.shape[1:])
+    axes = tuple(range(1, ghosts.ndim - 1))
+    mean = ghosts.mean(axes, keepdims=True)
+    var = ghosts.var(axes, keepdims=True)
+    return ((ghosts - mean) / np.sqrt(var + epsilon)).reshape(x.shape)
+
+
+@pytest.mark.parametrize("shape", [(12, 5), (8, 3, 3, 2)])
+def test_training_matches_numpy(shape):
+    x = harness.random_data(shape) * 3 + 1
+    layer = GhostBatchNormalization(4, momentum=0.0, epsilon=1e-3)
+    out = np.asarray(layer(x, training=True))
+    np.testing.assert_allclose(out, _ghost_reference(x, 4, 1e-3), atol=1e-5)
+    axes = tuple(range(x.ndim - 1))
+    np.testing.assert_allclose(layer.moving_mean.numpy(), x.mean(axes), atol=1e-5)
+    np.testing.assert_allclose(
+        layer.moving_variance.numpy(), x.var(axes), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_whole_batch_equals_batch_normalization():
+    x = harness.random_data((16, 4)) * 2 - 1
+    ghost = GhostBatchNormalization(16, momentum=0.5)
+    plain = keras.layers.BatchNormalization(momentum=0.5)
+    np.testing.assert_allclose(
+        np.asarray(ghost(x, training=True)),
+        np.asarray(plain(x, training=True)),
+        atol=1e-5,
+    )
+    for a, b in zip(ghost.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ghost(x, training=False)), np.asarray(plain(x, training=False))
+    )
+
+
+def test_masked_ghosts():
+    x = harness.random_data((4, 3, 2))
+    mask = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [1, 1, 0]], bool)
+    out = np.asarray(
+        GhostBatchNormalization(2, epsilon=0.0)(x, training=True, mask=mask)
+    )
+    first = x[:2][mask[:2]]  # Valid steps of the first ghost batch.
+    expected = (first - first.mean(0)) / first.std(0)
+    np.testing.assert_allclose(out[:2][mask[:2]], expected, atol=1e-4)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="`virtual_batch_size`"):
+        GhostBatchNormalization(0)
+    with pytest.raises(ValueError, match="`renorm`"):
+        GhostBatchNormalization(4, renorm=True)
+    with pytest.raises(ValueError, match="`axis`"):
+        GhostBatchNormalization(4, axis=0)(np.ones((4, 3), "float32"))
+    layer = GhostBatchNormalization(4)
+    with pytest.raises(ValueError, match="`virtual_batch_size`.*multiple"):
+        layer(np.ones((6, 3), "float32"), training=True)
+
+
+@pytest.mark.tensorflow_only
+def test_mirrored_strategy():
+    x = harness.random_data((64, 4))
+
+    def model_fn():
+        inputs = keras.Input((4,))
+        hidden = keras.layers.Dense(8)(inputs)
+        hidden = GhostBatchNormalization(4)(hidden)
+        return keras.Model(inputs, keras.layers.Dense(1)(hidden))
+
+    model = harness.check_mirrored_fit(model_fn, x, x[:, :1], epochs=2)
+    moving_mean = model.layers[2].moving_mean.numpy()
+    assert np.all(np.isfinite(moving_mean)) and np.any(moving_mean != 0)

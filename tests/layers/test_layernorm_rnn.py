@@ -1,0 +1,207 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing.layers import (
+    LayerNormGRU,
+    LayerNormGRUCell,
+    LayerNormLSTM,
+    LayerNormLSTMCell,
+    LayerNormSimpleRNN,
+    LayerNormSimpleRNNCell,
+)
+from tests import harness
+
+EPS = 1e-3
+
+
+RNN_KWARGS = {"units": 3, "return_sequences": True, "dropout": 0.2, "seed": 1}
+HARNESS = {
+    "input_shape": (2, 4, 3),
+    "expected_output_shape": (2, 4, 3),
+    "expected_num_seed_generators": 1,
+    "supports_masking": True,
+    "stochastic_training": True,
+}
+
+
+def test_harness_lstm():
+    harness.check_layer(
+        LayerNormLSTM, RNN_KWARGS, expected_num_trainable_weights=7, **HARNESS
+    )
+
+
+# The XLA step runs for the LSTM above; the GRU and SimpleRNN cells use the same
+# ops in the same RNN loop, so their harness runs skip it to keep the suite fast.
+def test_harness_gru():
+    harness.check_layer(
+        LayerNormGRU,
+        RNN_KWARGS,
+        expected_num_trainable_weights=5,
+        check_jit=False,
+        **HARNESS,
+    )
+
+
+def test_harness_simple_rnn():
+    harness.check_layer(
+        LayerNormSimpleRNN,
+        RNN_KWARGS,
+        expected_num_trainable_weights=4,
+        check_jit=False,
+        **HARNESS,
+    )
+
+
+def _cells_model(*cells):
+    inputs = keras.Input((4, 2))
+    outputs = [keras.layers.RNN(cell)(inputs) for cell in cells]
+    model = keras.Model(inputs, keras.layers.Concatenate()(outputs))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_cells_in_keras_rnn_save_and_load():
+    harness.check_saved_model(
+        _cells_model(
+            LayerNormSimpleRNNCell(3), LayerNormLSTMCell(3), LayerNormGRUCell(3)
+        ),
+        harness.random_data((3, 4, 2)),
+        fit_targets=np.zeros((3, 9), "float32"),
+    )
+
+
+def _ln(z, gamma, beta=0.0):
+    mean, var = z.mean(-1, keepdims=True), z.var(-1, keepdims=True)
+    return (z - mean) / np.sqrt(var + EPS) * gamma + beta
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _randomize(cell):
+    """Non-trivial gains and shifts, so the reference checks them too."""
+    rng = np.random.default_rng(1)
+    for w in cell.weights:
+        if w.path.endswith(("gamma", "beta", "bias")):
+            w.assign(rng.uniform(0.5, 1.5, w.shape).astype("float32"))
+
+
+def _run(cell, x):
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    rnn.build(x.shape)
+    _randomize(cell)
+    return np.asarray(rnn(x))
+
+
+def test_simple_rnn_cell_matches_numpy():
+    x = harness.random_data((2, 3, 4))
+    cell = LayerNormSimpleRNNCell(5)
+    out = _run(cell, x)
+    k, u, b = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    h = np.zeros((2, 5), "float32")
+    for t in range(3):
+        h = np.tanh(_ln(x[:, t] @ k + h @ u, cell.norm.gamma.numpy()) + b)
+        np.testing.assert_allclose(out[:, t], h, atol=1e-5)
+
+
+def test_lstm_cell_matches_numpy():
+    x = harness.random_data((2, 3, 4))
+    cell = LayerNormLSTMCell(5)
+    out = _run(cell, x)
+    k, u, b = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    gk, gu = cell.kernel_norm.gamma.numpy(), cell.recurrent_norm.gamma.numpy()
+    gc, bc = cell.state_norm.gamma.numpy(), cell.state_norm.beta.numpy()
+    h, c = np.zeros((2, 5)), np.zeros((2, 5))
+    for t in range(3):
+        z = _ln(x[:, t] @ k, gk) + _ln(h @ u, gu) + b
+        i, f, g, o = np.split(z, 4, axis=-1)
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(_ln(c, gc, bc))
+        np.testing.assert_allclose(out[:, t], h, atol=1e-5)
+
+
+def test_gru_cell_matches_numpy():
+    x = harness.random_data((2, 3, 4))
+    cell = LayerNormGRUCell(5)
+    out = _run(cell, x)
+    k, u, b = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    gk, gu = cell.kernel_norm.gamma.numpy(), cell.recurrent_norm.gamma.numpy()
+    h = np.zeros((2, 5))
+    for t in range(3):
+        xz, xr, xh = np.split(_ln(x[:, t] @ k, gk) + b[0], 3, axis=-1)
+        hz, hr, hh = np.split(_ln(h @ u, gu) + b[1], 3, axis=-1)
+        z, r = _sigmoid(xz + hz), _sigmoid(xr + hr)
+        h = z * h + (1 - z) * np.tanh(xh + r * hh)
+        np.testing.assert_allclose(out[:, t], h, atol=1e-5)
+
+
+def test_masking_skips_padded_steps():
+    x = harness.random_data((2, 5, 3))
+    x[:, 3:] = 0.0
+    layer = LayerNormLSTM(4)
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.Masking(), layer])
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), np.asarray(layer(x[:, :3])), atol=1e-6
+    )
+
+
+def test_stateful_continues_the_sequence():
+    x = harness.random_data((2, 6, 3))
+    full = LayerNormGRU(4, return_sequences=True)
+    expected = np.asarray(full(x))
+    stateful = LayerNormGRU(4, return_sequences=True, stateful=True)
+    stateful.build((2, 6, 3))
+    stateful.set_weights(full.get_weights())
+    first, second = np.asarray(stateful(x[:, :3])), np.asarray(stateful(x[:, 3:]))
+    np.testing.assert_allclose(np.concatenate([first, second], 1), expected, atol=1e-5)
+    stateful.reset_states()
+    np.testing.assert_allclose(np.asarray(stateful(x[:, :3])), first, atol=1e-6)
+
+
+def test_mixed_precision_normalizes_in_float32():
+    x = (
+        harness.random_data((2, 4, 3)) * 100.0
+    )  # Large inputs: float16 LN stats would fail.
+    full = LayerNormLSTM(4)
+    expected = np.asarray(full(x))
+    mixed = LayerNormLSTM(4, dtype="mixed_float16")
+    mixed.build(x.shape)
+    mixed.set_weights(full.get_weights())
+    out = mixed(x)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    np.testing.assert_allclose(np.asarray(out, "float32"), expected, atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"norm_epsilon": 0.0}, "norm_epsilon"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"recurrent_dropout": -0.1}, "recurrent_dropout"),
+    ],
+)
+def test_bad_arguments(kwargs, name):
+    for cls in (LayerNormLSTMCell, LayerNormGRUCell, LayerNormSimpleRNNCell):
+        with pytest.raises(ValueError, match=f"`{name}`"):
+            cls(3, **kwargs)
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        LayerNormLSTM(3, **kwargs)
+
+
+def test_gru_needs_reset_after():
+    with pytest.raises(ValueError, match="`reset_after`"):
+        LayerNormGRUCell(3, reset_after=False)
+
+
+@pytest.mark.tensorflow_only
+def test_mirrored_strategy():
+    x = harness.random_data((32, 4, 3))
+
+    def model_fn():
+        return keras.Sequential(
+            [keras.Input((4, 3)), LayerNormLSTM(4), keras.layers.Dense(1)]
+        )
+
+    harness.check_mirrored_fit(model_fn, x, x[:, 0, :1])

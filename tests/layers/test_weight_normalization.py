@@ -1,0 +1,146 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing.layers import WeightNormalization
+from tests import harness
+
+
+def _dense_kwargs(dtype=None):
+    return {
+        "layer": keras.layers.Dense(3, activation="relu", dtype=dtype),
+        "dtype": dtype,
+    }
+
+
+def test_harness_dense():
+    harness.check_layer(
+        WeightNormalization,
+        _dense_kwargs,
+        input_shape=(8, 4),
+        expected_output_shape=(8, 3),
+        expected_num_trainable_weights=3,
+        expected_num_non_trainable_weights=1,
+    )
+
+
+def test_harness_conv_without_data_init():
+    harness.check_layer(
+        WeightNormalization,
+        lambda dtype=None: {
+            "layer": keras.layers.Conv2D(2, 3, dtype=dtype),
+            "data_init": False,
+            "dtype": dtype,
+        },
+        input_shape=(2, 5, 5, 3),
+        expected_output_shape=(2, 3, 3, 2),
+        expected_num_trainable_weights=3,
+    )
+
+
+def _effective_kernel(wrapper):
+    v = wrapper.layer.kernel.numpy()
+    axes = tuple(range(v.ndim - 1))
+    return wrapper.g.numpy() * v / np.sqrt((v**2).sum(axes))
+
+
+@pytest.mark.parametrize(
+    "make_layer, shape",
+    [
+        (lambda: keras.layers.Dense(3), (4, 5)),
+        (lambda: keras.layers.Conv2D(3, 2), (2, 4, 4, 2)),
+        (lambda: keras.layers.Conv1DTranspose(3, 2), (2, 4, 2)),
+    ],
+)
+def test_initial_kernel_is_the_wrapped_layers(make_layer, shape):
+    x = harness.random_data(shape)
+    layer = make_layer()
+    wrapper = WeightNormalization(layer, data_init=False)
+    out = np.asarray(wrapper(x, training=True))
+    kernel = layer.kernel.numpy()
+    axes = tuple(a for a in range(kernel.ndim) if a != wrapper._out_axis % kernel.ndim)
+    np.testing.assert_allclose(
+        wrapper.g.numpy(), np.sqrt((kernel**2).sum(axes)), rtol=1e-6
+    )
+    np.testing.assert_allclose(out, np.asarray(layer(x)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_data_init_standardizes_first_batch(jit_compile):
+    x = harness.random_data((64, 5)) * 3 + 2
+    wrapper = WeightNormalization(keras.layers.Dense(4, activation="relu"))
+    model = keras.Sequential([keras.Input((5,)), wrapper])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.0), loss="mse", jit_compile=jit_compile
+    )
+    model.fit(x, np.zeros((64, 4)), batch_size=64, epochs=2, verbose=0)
+    assert wrapper.initialized.numpy() == 1.0
+    pre = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-3)
+    # Later batches do not re-initialize.
+    g = wrapper.g.numpy()
+    wrapper(x[:8] * 10, training=True)
+    np.testing.assert_array_equal(wrapper.g.numpy(), g)
+
+
+def test_data_init_mixed_precision():
+    x = harness.random_data((64, 5)) * 3 + 2
+    wrapper = WeightNormalization(
+        keras.layers.Dense(4, dtype="mixed_float16"), dtype="mixed_float16"
+    )
+    out = wrapper(x, training=True)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    assert wrapper.g.dtype == "float32"
+    pre = np.asarray(out, "float32")
+    np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-2)
+    np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-2)
+
+
+def test_effective_kernel_trains_g_and_v():
+    x, y = harness.random_data((32, 3)), harness.random_data((32, 2), seed=1)
+    wrapper = WeightNormalization(keras.layers.Dense(2), data_init=False)
+    model = keras.Sequential([keras.Input((3,)), wrapper])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = [w.numpy() for w in wrapper.trainable_weights]
+    model.fit(x, y, epochs=2, verbose=0)
+    assert all(
+        not np.allclose(a, w.numpy()) for a, w in zip(before, wrapper.trainable_weights)
+    )
+    expected = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="`layer`"):
+        WeightNormalization(keras.layers.Dropout(0.5))
+    with pytest.raises(ValueError, match="`layer`"):
+        WeightNormalization("dense")
+    with pytest.raises(ValueError, match="`data_init`"):
+        WeightNormalization(keras.layers.Dense(2, use_bias=False))
+
+
+@pytest.mark.tensorflow_only
+def test_mirrored_strategy_data_init():
+    keras.utils.set_random_seed(0)
+    x = harness.random_data((32, 4)) * 10 + 5  # Far from standardized.
+
+    def model_fn():
+        return keras.Sequential(
+            [
+                keras.Input((4,)),
+                WeightNormalization(keras.layers.Dense(3)),
+                keras.layers.Dense(1),
+            ]
+        )
+
+    # A zero learning rate: only the data init changes the weights. Each replica
+    # initializes from its 8-example shard; the variables average them.
+    model = harness.check_mirrored_fit(
+        model_fn, x, x[:, :1], optimizer_fn=lambda: keras.optimizers.SGD(0.0)
+    )
+    wrapper = model.layers[0]
+    assert wrapper.initialized.numpy() == 1.0
+    pre = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    assert np.all(np.abs(pre.mean(0)) < 1.0), pre.mean(0)
+    assert np.all((pre.std(0) > 0.5) & (pre.std(0) < 2.0)), pre.std(0)

@@ -1,0 +1,258 @@
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing.pretraining import RBM
+from tests import harness
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _binary_data(n=120, seed=0):
+    """Two 6-bit prototypes with 5% flipped bits."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 1, 1]], "float32")
+    x = prototypes[rng.integers(0, 2, n)]
+    flips = rng.random(x.shape) < 0.05
+    return np.where(flips, 1 - x, x).astype("float32")
+
+
+def _weights(rbm):
+    return (
+        keras.ops.convert_to_numpy(rbm.hidden.kernel).astype("float64"),
+        keras.ops.convert_to_numpy(rbm.hidden.bias).astype("float64"),
+        keras.ops.convert_to_numpy(rbm.visible_bias).astype("float64"),
+    )
+
+
+def _trained(x, rbm=None):
+    rbm = rbm or RBM(4, seed=1)
+    rbm.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
+    rbm.fit(x, epochs=2, batch_size=20, verbose=0)
+    return rbm
+
+
+def test_harness_saved_model():
+    x = _binary_data(40)
+    harness.check_saved_model(
+        _trained(x, RBM(4, persistent=True, num_chains=10, k=2, seed=1)), x
+    )
+
+
+@pytest.fixture
+def fixed_draws(monkeypatch):
+    """Replaces keras.random.uniform / normal by recorded NumPy draws."""
+    rng = np.random.default_rng(7)
+    draws = []
+
+    def draw(kind):
+        def fake(shape, *args, **kwargs):
+            shape = tuple(int(s) for s in shape)
+            value = rng.random(shape) if kind == "uniform" else rng.normal(size=shape)
+            draws.append(value.astype("float32"))
+            return keras.ops.convert_to_tensor(draws[-1])
+
+        return fake
+
+    monkeypatch.setattr(keras.random, "uniform", draw("uniform"))
+    monkeypatch.setattr(keras.random, "normal", draw("normal"))
+    return draws
+
+
+def _reference_gradients(rbm, v, draws, chains=None):
+    """NumPy CD-k / PCD gradients replaying the same random draws."""
+    w, c, b = _weights(rbm)
+    v = v.astype("float64")
+    draws = iter(draws)
+
+    def visible_sample(h):
+        mean = h @ w.T + b
+        if rbm.visible == "bernoulli":
+            return (next(draws) < _sigmoid(mean)).astype("float64")
+        return mean + next(draws)
+
+    h_data = _sigmoid(v @ w + c)
+    h = chains if rbm.persistent else (next(draws) < h_data).astype("float64")
+    for step in range(rbm.k):
+        v_model = visible_sample(h)
+        h_model = _sigmoid(v_model @ w + c)
+        if step < rbm.k - 1:
+            h = (next(draws) < h_model).astype("float64")
+    grad_w = -(v.T @ h_data / len(v) - v_model.T @ h_model / len(v_model))
+    grad_w += rbm.weight_decay * w
+    grad_c = h_model.mean(0) - h_data.mean(0)
+    grad_b = v_model.mean(0) - v.mean(0)
+    return grad_w, grad_c, grad_b
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"k": 1},
+        {"k": 3, "weight_decay": 0.01},
+        {"k": 1, "visible": "gaussian"},
+        {"k": 2, "persistent": True, "num_chains": 5},
+    ],
+)
+def test_cd_gradient_matches_numpy_reference(kwargs, fixed_draws):
+    rng = np.random.default_rng(0)
+    rbm = RBM(
+        4, seed=0, kernel_initializer=keras.initializers.RandomNormal(0, 0.5), **kwargs
+    )
+    v = _binary_data(8) if rbm.visible == "bernoulli" else rng.normal(size=(8, 6))
+    v = v.astype("float32")
+    rbm.build(v.shape)
+    rbm.visible_bias.assign(rng.normal(size=6).astype("float32") * 0.3)
+    chains = None
+    if rbm.persistent:
+        chains = (rng.random((5, 4)) < 0.5).astype("float32")
+        rbm.chains.assign(chains)
+    grads, logs = rbm.compute_gradients(keras.ops.convert_to_tensor(v))
+    expected = _reference_gradients(rbm, v, fixed_draws, chains)
+    for variable, want in zip(
+        (rbm.hidden.kernel, rbm.hidden.bias, rbm.visible_bias), expected
+    ):
+        got = keras.ops.convert_to_numpy(grads[variable.path])
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert set(logs) >= {"reconstruction_error", "free_energy_gap"}
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_free_energy_matches_sum_over_hidden_states(visible):
+    rng = np.random.default_rng(1)
+    rbm = RBM(
+        3, visible=visible, kernel_initializer=keras.initializers.RandomNormal(0, 0.7)
+    )
+    v = (
+        _binary_data(5)
+        if visible == "bernoulli"
+        else rng.normal(size=(5, 6)).astype("float32")
+    )
+    rbm.build(v.shape)
+    rbm.hidden.bias.assign(rng.normal(size=3).astype("float32"))
+    rbm.visible_bias.assign(rng.normal(size=6).astype("float32") * 0.3)
+    w, c, b = _weights(rbm)
+    v64 = v.astype("float64")
+    visible_energy = (
+        -v64 @ b if visible == "bernoulli" else 0.5 * ((v64 - b) ** 2).sum(1)
+    )
+    energies = [
+        visible_energy - np.array(h) @ c - v64 @ w @ np.array(h)
+        for h in itertools.product([0.0, 1.0], repeat=3)
+    ]
+    expected = -np.log(np.exp(-np.stack(energies)).sum(0))
+    np.testing.assert_allclose(rbm.free_energy(v), expected, rtol=1e-5, atol=1e-5)
+
+
+def _exact_log_likelihood(rbm, x):
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=6)), "float32")
+    log_z = np.logaddexp.reduce(-rbm.free_energy(states).astype("float64"))
+    return float(np.mean(-rbm.free_energy(x)) - log_z)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_exact_log_likelihood_increases(persistent):
+    x = _binary_data(200)
+    rbm = RBM(4, persistent=persistent, num_chains=20, seed=3)
+    rbm.build(x.shape)
+    before = _exact_log_likelihood(rbm, x)
+    rbm.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
+    history = rbm.fit(x, epochs=15, batch_size=20, verbose=0)
+    after = _exact_log_likelihood(rbm, x)
+    assert after > before + 1.0, (before, after)
+    assert set(history.history) == {
+        "reconstruction_error",
+        "free_energy_gap",
+        "pseudo_log_likelihood",
+    }
+    assert (
+        history.history["reconstruction_error"][-1]
+        < history.history["reconstruction_error"][0]
+    )
+
+
+def test_evaluate_and_methods():
+    x = _binary_data(40)
+    rbm = _trained(x)
+    logs = rbm.evaluate(x, verbose=0, return_dict=True)
+    assert set(logs) == {"reconstruction_error", "free_energy", "pseudo_log_likelihood"}
+    np.testing.assert_allclose(
+        logs["free_energy"], rbm.free_energy(x).mean(), rtol=1e-4
+    )
+    features = rbm.transform(x)
+    w, c, _ = _weights(rbm)
+    np.testing.assert_allclose(features, _sigmoid(x @ w + c), atol=1e-5)
+    samples = rbm.gibbs(x[:5], steps=3)
+    assert samples.shape == (5, 6) and set(np.unique(samples)) <= {0.0, 1.0}
+    means = rbm.gibbs(x[:5], steps=2, mean=True)
+    assert np.all((means > 0) & (means < 1))
+
+
+def test_same_seed_same_training_and_jit():
+    x = _binary_data(60)
+    runs = []
+    for jit_compile in (False, False, True):
+        rbm = RBM(4, persistent=True, num_chains=10, seed=5)
+        rbm.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit_compile)
+        rbm.fit(x, epochs=2, batch_size=20, verbose=0, shuffle=False)
+        runs.append(rbm.get_weights())
+    for a, b in zip(runs[0], runs[1]):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.all(np.isfinite(w)) for w in runs[2])
+
+
+def test_divergence_stops_and_restores_last_good_weights():
+    x = np.random.default_rng(0).normal(0, 50, (64, 6)).astype("float32")
+    rbm = RBM(4, visible="gaussian", seed=0)
+    rbm.compile(optimizer=keras.optimizers.SGD(10.0))
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        history = rbm.fit(x, epochs=5, batch_size=16, verbose=0)
+    assert len(history.history["reconstruction_error"]) < 5
+    assert all(np.all(np.isfinite(w)) for w in rbm.get_weights())
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"units": 0}, "`units`"),
+        ({"units": 4, "k": 0}, "`k`"),
+        ({"units": 4, "visible": "binary"}, "`visible`"),
+        ({"units": 4, "num_chains": 0}, "`num_chains`"),
+        ({"units": 4, "weight_decay": -1.0}, "`weight_decay`"),
+        ({"units": 4, "persistent": "yes"}, "`persistent`"),
+    ],
+)
+def test_bad_arguments(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        RBM(**kwargs)
+
+
+def test_bad_inputs():
+    rbm = RBM(3)
+    rbm.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match='`x`.*visible="gaussian"'):
+        rbm.fit(np.full((4, 6), 2.0, "float32"), verbose=0)
+    rbm.fit(_binary_data(8), verbose=0)
+    with pytest.raises(ValueError, match="`x`.*6 features"):
+        rbm.fit(_binary_data(8)[:, :5], verbose=0)
+    with pytest.raises(ValueError, match="`validation_data`"):
+        rbm.fit(_binary_data(8), validation_data=-_binary_data(8) - 1, verbose=0)
+    with pytest.raises(ValueError, match="`steps`"):
+        rbm.gibbs(_binary_data(2), steps=0)
+
+
+@pytest.mark.tensorflow_only
+def test_mirrored_fit():
+    x = _binary_data(32)
+
+    def model_fn():
+        return RBM(4, persistent=True, num_chains=8, seed=0)
+
+    model = harness.check_mirrored_fit(
+        model_fn, x, np.zeros((32, 4), "float32"), monitor="reconstruction_error"
+    )
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())

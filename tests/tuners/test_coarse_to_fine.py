@@ -1,0 +1,258 @@
+import math
+
+import keras_tuner
+import numpy as np
+import pytest
+
+from keras_smithing.tuners import (
+    CoarseToFine,
+    CoarseToFineOracle,
+    plot_search,
+    read_records,
+)
+
+BRANIN_MIN = 0.397887
+
+
+def branin(x1, x2):
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+class Killed(BaseException):
+    """Stands for the process being killed mid-trial."""
+
+
+class BraninTuner(CoarseToFine):
+    """A hypermodel-free tuner: `run_trial` declares x1, x2 and returns Branin."""
+
+    def __init__(self, *args, kill_at=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kill_at = kill_at
+        self.calls = 0
+
+    def run_trial(self, trial, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.kill_at:
+            raise Killed()
+        hp = trial.hyperparameters
+        return branin(hp.Float("x1", -5.0, 10.0), hp.Float("x2", 0.0, 15.0))
+
+
+def _search(directory, name, **kwargs):
+    kwargs = {"max_trials": 30, "seed": 0, **kwargs}
+    tuner = BraninTuner(directory=str(directory), project_name=name, **kwargs)
+    tuner.search(verbose=0)
+    return tuner
+
+
+def _values(tuner):
+    trials = tuner.oracle.trials
+    return [trials[i].hyperparameters.values for i in sorted(trials)]
+
+
+@pytest.mark.filterwarnings("ignore:The best value")
+def test_branin_reaches_the_minimum_within_the_budget(tmp_path):
+    tuner = _search(tmp_path, "branin", max_trials=80)
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert best.score - BRANIN_MIN < 0.05
+    # Later rounds draw in narrower windows around the best trials.
+    widths = tuner.oracle.get_state()["coarse_to_fine"]["widths"]
+    assert max(widths.values()) <= 0.5**3
+    assert tuner.oracle.round_of("00") == 0
+    assert tuner.oracle.round_of("79") == 7
+    records, meta = read_records(tuner.project_dir)
+    assert [r["trial_id"] for r in records] == sorted(tuner.oracle.trials)
+    assert all(r["status"] == "COMPLETED" for r in records)
+    np.testing.assert_allclose(
+        [r["score"] for r in records],
+        [tuner.oracle.trials[r["trial_id"]].score for r in records],
+    )
+    assert meta["objective"]["direction"] == "min"
+
+
+@pytest.mark.filterwarnings("ignore:The best value")
+def test_resume_after_interruption_loses_and_repeats_nothing(tmp_path):
+    reference = _search(tmp_path, "reference")
+    with pytest.raises(Killed):
+        _search(tmp_path, "resumed", kill_at=17)
+    tuner = _search(tmp_path, "resumed")
+    # 16 trials completed before the kill; trial 17 is re-run, then 18..30.
+    assert tuner.calls == 30 - 16
+    assert len(tuner.oracle.trials) == 30
+    assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+    # The resumed search is the uninterrupted one: same trials, same rounds.
+    assert _values(tuner) == _values(reference)
+    assert (
+        tuner.oracle.get_state()["coarse_to_fine"]
+        == reference.oracle.get_state()["coarse_to_fine"]
+    )
+    records, _ = read_records(tuner.project_dir)
+    assert len(records) == 30
+    assert {r["status"] for r in records} == {"COMPLETED"}
+
+
+def test_log_sampling_in_the_first_round(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("lr", 1e-5, 1e-1, sampling="log")
+    oracle = CoarseToFineOracle(
+        max_trials=300, trials_per_round=300, hyperparameters=hp, seed=0
+    )
+    oracle._set_project_dir(str(tmp_path), "log")
+    lrs = [
+        oracle.create_trial(f"tuner{i}").hyperparameters.values["lr"]
+        for i in range(300)
+    ]
+    exponents = np.log10(lrs)
+    assert np.all((exponents >= -5) & (exponents <= -1))
+    # Log-uniform: each decade holds a quarter of the draws.
+    counts = np.histogram(exponents, bins=[-5, -4, -3, -2, -1])[0]
+    assert np.all(np.abs(counts / 300 - 0.25) < 0.08), counts
+
+
+@pytest.mark.parametrize(
+    "value, next_window",
+    [
+        (0.62, [0.37, 0.87]),  # At the edge: re-centred and widened.
+        (0.5, [0.4375, 0.5625]),  # Inside: narrowed around it.
+    ],
+)
+def test_window_recentres_and_widens_when_the_best_is_at_its_edge(
+    tmp_path, value, next_window
+):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        "loss",
+        max_trials=4,
+        trials_per_round=1,
+        top_k=1,
+        shrink=0.5,
+        hyperparameters=hp,
+        seed=0,
+    )
+    oracle._set_project_dir(str(tmp_path), "edge")
+
+    def run(value, loss):
+        """Runs one trial at `value`; returns the window it was drawn in."""
+        trial = oracle.create_trial("tuner0")
+        window = oracle.get_state()["coarse_to_fine"]["windows"][trial.trial_id]
+        trial.hyperparameters.values["x"] = value
+        oracle.update_trial(trial.trial_id, {"loss": loss})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+        return window["x"]
+
+    assert run(0.5, 3.0) == [0.0, 1.0]
+    np.testing.assert_allclose(run(0.5, 2.0), [0.25, 0.75])
+    np.testing.assert_allclose(run(value, 1.0), [0.375, 0.625])
+    np.testing.assert_allclose(run(0.5, 5.0), next_window)
+
+
+class ConditionalTuner(CoarseToFine):
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        kind = hp.Choice("kind", ["good", "bad", "ugly"])
+        score = 0.0 if kind == "good" else 2.0
+        with hp.conditional_scope("kind", ["good"]):
+            if kind == "good":
+                score += (hp.Float("a", 0.0, 1.0) - 0.3) ** 2
+        score += (math.log10(hp.Float("lr", 1e-5, 1e-1, sampling="log")) + 3) ** 2
+        score += (math.log2(hp.Int("units", 8, 256, sampling="log")) - 6) ** 2 / 10
+        return score
+
+
+@pytest.mark.filterwarnings("ignore:The best value")
+def test_categorical_and_conditional_hyperparameters(tmp_path):
+    tuner = ConditionalTuner(
+        max_trials=50, seed=3, directory=str(tmp_path), project_name="cond"
+    )
+    tuner.search(verbose=0)
+    trials = [tuner.oracle.trials[i] for i in sorted(tuner.oracle.trials)]
+    for trial in trials[1:]:
+        values = trial.hyperparameters.values
+        assert ("a" in values) == (values["kind"] == "good")
+        assert isinstance(values["units"], int)
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert best.hyperparameters.values["kind"] == "good"
+    assert best.score < 0.2
+    last_round = [t.hyperparameters.values["kind"] for t in trials[-10:]]
+    assert last_round.count("good") >= 6
+
+    path = tmp_path / "search.png"
+    figure = plot_search(tuner.project_dir, path=str(path))
+    assert path.stat().st_size > 0
+    panels = {ax.get_xlabel(): ax for ax in figure.axes if ax.get_visible()}
+    assert {"trial", "kind", "a", "lr", "units", "round"} <= set(panels) | {
+        ax.get_ylabel() for ax in figure.axes
+    }
+    assert panels["lr"].get_xscale() == "log"
+    assert panels["units"].get_xscale() == "log"
+    assert panels["a"].get_xscale() == "linear"
+    # Every completed trial is a point of the first panel.
+    points = panels["trial"].collections[0].get_offsets()
+    assert len(points) == 50
+
+
+@pytest.mark.filterwarnings("ignore:The best value")
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    class Flaky(BraninTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            if trial.trial_id in ("03", "11"):
+                raise FloatingPointError("NaN loss")
+            return super().run_trial(trial, *args, **kwargs)
+
+    tuner = Flaky(max_trials=20, seed=1, directory=str(tmp_path), project_name="f")
+    tuner.search(verbose=0)
+    records, _ = read_records(tuner.project_dir)
+    assert len(records) == 20
+    failed = {r["trial_id"]: r for r in records if r["status"] == "FAILED"}
+    assert sorted(failed) == ["03", "11"]
+    assert failed["03"]["error"] == "FloatingPointError: NaN loss"
+    assert "Traceback" in failed["03"]["traceback"]
+    assert failed["03"]["score"] is None
+
+
+def test_seed_zero_is_a_seed(tmp_path):
+    assert CoarseToFineOracle(seed=0).seed == 0
+    first = _search(tmp_path, "a", seed=0, max_trials=15)
+    second = _search(tmp_path, "b", seed=0, max_trials=15)
+    assert _values(first) == _values(second)
+    other = _search(tmp_path, "c", seed=1, max_trials=15)
+    assert _values(other) != _values(first)
+    records, _ = read_records(first.project_dir)
+    assert [r["seed"] for r in records] == list(range(15))
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"max_trials": 0}, "max_trials"),
+        ({"shrink": 0.0}, "shrink"),
+        ({"shrink": 1.0}, "shrink"),
+        ({"shrink": float("nan")}, "shrink"),
+        ({"top_k": 11, "trials_per_round": 10}, "top_k"),
+        ({"trials_per_round": 0}, "trials_per_round"),
+        ({"rounds": 0}, "rounds"),
+        ({"objective": "no_such_metric"}, "objective"),
+        ({"objective": 3}, "objective"),
+    ],
+)
+def test_bad_arguments(kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        CoarseToFine(hypermodel=lambda hp: None, **kwargs)
+
+
+def test_bad_range(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 1.0, 1.0)
+    with pytest.raises(ValueError, match="`min_value`.*'x'"):
+        CoarseToFineOracle(hyperparameters=hp)
+
+    class Empty(CoarseToFine):
+        def run_trial(self, trial, *args, **kwargs):
+            return trial.hyperparameters.Int("n", 5, 2 + 3)
+
+    tuner = Empty(max_trials=3, directory=str(tmp_path), project_name="empty")
+    with pytest.raises(ValueError, match="`min_value`.*'n'"):
+        tuner.search(verbose=0)
