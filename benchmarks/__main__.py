@@ -40,10 +40,11 @@ def main():
         print(f"# {path.stem}: {time.perf_counter() - start:.0f} s", flush=True)
     table = markdown_table(rows, COLUMNS)
     print(table)
-    if args.only or args.quick or args.no_readme:
+    if args.only or args.no_readme:
         return
+    mode = "quick mode (`--quick`, fewer repeats)" if args.quick else "full mode"
     text = (
-        f"Measured by `make bench` on {machine_line()}, "
+        f"Measured by `make bench` ({mode}) on {machine_line()}, "
         f"{time.strftime('%Y-%m-%d')}. Times are medians in seconds; `ratio` is "
         "candidate / baseline, both measured in the same run.\n\n" + table
     )

@@ -88,7 +88,8 @@ def _batches(x, y, batch_size, seed):
             empty = True
             for batch in x:
                 empty = False
-                yield batch[0], batch[1]
+                # NumPy, so that any backend takes tf.data (or other) tensors.
+                yield keras.tree.map_structure(np.asarray, (batch[0], batch[1]))
             if empty:
                 raise invalid_argument("x", x, "a non-empty dataset of (x, y) batches")
     rng = np.random.default_rng(seed)

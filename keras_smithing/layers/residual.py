@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from keras_smithing.layers.stochastic import should_sample
 from keras_smithing.layers.stochastic_depth import StochasticDepth
 from keras_smithing.utils.validation import (
     check_int,
@@ -197,6 +198,11 @@ class ResidualBlock(keras.layers.Layer):
         if self.drop_path is not None:
             self.drop_path.build([inner_shape, inner_shape])
 
+    @property
+    def stochastic(self):
+        """Whether `mc_predict` must sample this block (dropout or stochastic depth)."""
+        return bool(self.dropout or self.stochastic_depth)
+
     def _apply(self, norm, x, training):
         if norm is not None:
             x = norm(x, training=training)
@@ -211,7 +217,7 @@ class ResidualBlock(keras.layers.Layer):
             shortcut = inputs if self.projection is None else self.projection(inputs)
             residual = self._apply(self.norm1, self.first(inputs), training)
         if self.dropout_layer is not None:
-            residual = self.dropout_layer(residual, training=training)
+            residual = self.dropout_layer(residual, training=should_sample(training))
         residual = self.second(residual)
         if not self.preactivation and self.norm2 is not None:
             residual = self.norm2(residual, training=training)

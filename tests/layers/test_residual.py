@@ -1,6 +1,8 @@
+import keras
 import numpy as np
 import pytest
 
+from keras_smithing import mc_predict
 from keras_smithing.layers import ResidualBlock, StochasticDepth
 from tests import harness
 
@@ -90,3 +92,13 @@ def test_stochastic_depth_drops_whole_branches():
 def test_bad_arguments(kwargs, shape, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         ResidualBlock(**kwargs).build(shape)
+
+
+def test_mc_predict_samples_the_blocks_dropout_but_not_batch_norm():
+    inputs = keras.Input((6,))
+    outputs = ResidualBlock(6, dropout=0.5, normalization="batch", seed=1)(inputs)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    assert mc_predict(model, x, num_samples=8).std.max() > 0
+    plain = keras.Model(inputs, ResidualBlock(6, normalization="batch")(inputs))
+    np.testing.assert_array_equal(mc_predict(plain, x, num_samples=4).std, 0.0)
