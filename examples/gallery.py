@@ -99,12 +99,14 @@ def _race(n, function, target):
     finals = ", ".join(f"{name} {row['final_f']:.3g}" for name, row in rows.items())
     arrived = {k: r["steps_to_target"] for k, r in rows.items()}
     arrived = {k: v for k, v in arrived.items() if v is not None}
-    first = min(arrived, key=arrived.get) if arrived else None
-    return f"on {function} final f is {finals}; " + (
-        f"{len(arrived)} of {len(rows)} get below {target}, first {first} "
-        f"(step {arrived[first]})"
-        if first
-        else f"none gets below {target}"
+    if not arrived:
+        return (
+            f"on {function.capitalize()}, final f: {finals}; none gets below {target}"
+        )
+    first = min(arrived, key=arrived.get)
+    return (
+        f"on {function.capitalize()}, final f: {finals}; {len(arrived)} of "
+        f"{len(rows)} get below {target}, first {first} (step {arrived[first]})"
     )
 
 
@@ -171,23 +173,30 @@ def _batchnorm(n):
     )
 
 
-_HIGHWAY_ORDER = ["plain", "residual", "highway-2", "highway-3"]
+_HIGHWAY_LABELS = {
+    "plain": "plain sigmoid Dense",
+    "residual": "residual (layer-norm blocks)",
+    "highway-2": "highway (gate bias -2)",
+    "highway-3": "highway (gate bias -3)",
+}
 
 
 def _highway(n):
     acc = n["final_val_accuracy"]
-    best_deep = max(acc[k] for k in ("residual", "highway-2", "highway-3"))
+    deep = {k: v for k, v in acc.items() if k != "plain"}
+    stalled = [_HIGHWAY_LABELS[k] for k, v in deep.items() if v < 0.5]
     verdict = (
         "the plain net stalls"
-        if best_deep - acc["plain"] > 0.1
+        if max(deep.values()) - acc["plain"] > 0.1
         else "the plain net does not stall at this depth/budget"
     )
     return (
-        f"At depth {n['depth']} after {n['epochs']} epochs, validation accuracy: "
-        + ", ".join(
-            f"{k} {_pct(acc[k])}" for k in sorted(acc, key=_HIGHWAY_ORDER.index)
-        )
-        + f" ({verdict})."
+        f"{n['depth']}-layer MLPs on digits after {n['epochs']} epochs, validation "
+        "accuracy: "
+        + ", ".join(f"{label} {_pct(acc[k])}" for k, label in _HIGHWAY_LABELS.items())
+        + f"; {verdict}"
+        + (f"; still below 50 %: {', '.join(stalled)}" if stalled else "")
+        + "."
     )
 
 
@@ -313,7 +322,12 @@ def _bayesian(n):
 
 
 def _signal(n):
-    models = [k for k, v in n.items() if isinstance(v, dict)]
+    order = ["MLP", "MLP + BN + dropout", "MLP + BN + dropout + augmentation"]
+    order += ["CNN", "CNN + augmentation"]
+    models = sorted(
+        (k for k, v in n.items() if isinstance(v, dict)),
+        key=lambda m: order.index(m) if m in order else len(order),
+    )
     gains = {
         "MLP + BN + dropout": "MLP + BN + dropout + augmentation",
         "CNN": "CNN + augmentation",
@@ -350,7 +364,12 @@ def _mnist1d(n):
     return (
         f"Test accuracy, mean over {n['seeds']} seed(s), as paper / plain Keras / "
         f"smithed / smithed + test-time shift averaging: {rows}. Smithed (final "
-        f"model, no test-time averaging) {goals}."
+        f"model, no test-time averaging) {goals}"
+        + (
+            " (the goals are for the full setting; quick trains 1/20 of the epochs)."
+            if n.get("setting") == "quick"
+            else "."
+        )
     )
 
 

@@ -136,7 +136,7 @@ class WeightNormalization(keras.layers.Wrapper):
     def _data_init_values(self, inputs, direction):
         """`(g, bias)` that standardize the pre-activations of `inputs`."""
         with _linear(self.layer):
-            t = self._call_with(inputs, direction, ops.zeros_like(self.layer.bias))
+            t = self._call_with(inputs, direction, ops.zeros(self.layer.bias.shape))
         t = ops.cast(t, "float32")
         channels_first = getattr(self.layer, "data_format", None) == "channels_first"
         channel_axis = 1 if channels_first else len(t.shape) - 1
@@ -155,7 +155,8 @@ class WeightNormalization(keras.layers.Wrapper):
             g, bias = ops.cond(
                 ops.equal(self.initialized, 0.0),
                 lambda: self._data_init_values(inputs, direction),
-                lambda: (g, ops.cast(bias, "float32")),
+                # A tensor, not the Variable: jax.lax.cond cannot return a Variable.
+                lambda: (g, ops.cast(ops.convert_to_tensor(bias), "float32")),
             )
             self.g.assign(g)
             self.layer.bias.assign(bias)

@@ -136,7 +136,7 @@ class HybridRBMClassifier(ClosedFormModel):
         hidden_bias_grad = -ops.mean(hidden_signal, axis=0)
         class_kernel_grad = -ops.sum(weighted, axis=0) / batch
         class_bias_grad = -ops.mean(residual, axis=0)
-        visible_bias_grad = ops.zeros_like(self.visible_bias)
+        visible_bias_grad = ops.zeros(self.visible_bias.shape)
         # Generative: CD-1 on the joint (x, y).
         h_data = ops.sigmoid(data_logits + ops.matmul(labels, self.class_kernel))
         h = sample_bernoulli(h_data, self.seed_generator)
