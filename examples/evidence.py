@@ -81,7 +81,7 @@ def main():
     evidence_path = OUTPUT / "evidence.json"
     evidence = json.loads(evidence_path.read_text()) if evidence_path.exists() else {}
     scripts = sorted({claim.script for claim in CLAIMS if args.only in claim.script})
-    failures = []
+    failures, ran = [], set()
     for script in scripts:
         try:
             numbers, seconds = run_example(script, args.quick)
@@ -92,12 +92,15 @@ def main():
         numbers["seconds"] = round(seconds, 1)
         numbers["setting"] = "quick" if args.quick else "full"
         evidence[script] = numbers
+        ran.add(script)
         print(f"{script}: {seconds:.0f} s {json.dumps(numbers)}", flush=True)
     evidence_path.write_text(json.dumps(evidence, indent=2, sort_keys=True))
+    # Only this run's figures: the gallery keeps the figure that matches each
+    # entry's stored numbers (a later quick run must not overwrite a full one).
     for claim in CLAIMS:
         for figure in claim.figures:
             source = ROOT / figure
-            if claim.script in evidence and source.exists():
+            if claim.script in ran and source.exists():
                 shutil.copy(source, GALLERY / source.name)
     if not args.no_readme:
         replace_readme_section("gallery", gallery_markdown(evidence))
