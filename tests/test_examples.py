@@ -4,13 +4,11 @@ import ast
 import json
 import pathlib
 
-import pytest
-
 from examples.gallery import CLAIMS, Claim
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-EVIDENCE = EXAMPLES / "output" / "evidence.json"
+EVIDENCE = ROOT / "docs" / "gallery" / "evidence.json"
 NOT_EXAMPLES = {"evidence.py", "gallery.py", "__init__.py"}
 SCRIPTS = sorted(
     path.name for path in EXAMPLES.glob("*.py") if path.name not in NOT_EXAMPLES
@@ -44,12 +42,10 @@ def test_every_claim_names_an_existing_script_once():
         )
 
 
-@pytest.mark.skipif(not EVIDENCE.exists(), reason="run examples/evidence.py first")
 def test_sentences_render_on_recorded_evidence():
     evidence = json.loads(EVIDENCE.read_text())
     ran = [claim for claim in CLAIMS if claim.script in evidence]
-    if not ran:
-        pytest.skip("no example has run yet")
+    assert ran, "docs/gallery/evidence.json holds no example"
     for claim in ran:
         sentence = claim.sentence(evidence[claim.script])
         assert isinstance(sentence, str) and sentence.endswith("."), claim.script
@@ -76,3 +72,45 @@ def test_gallery_names_each_entrys_setting_and_all_its_figures(monkeypatch):
     assert "three.png" not in text and "Not run" not in text
     assert "**Two figures** (`examples/a.py`, quick setting, 3 s) — A." in text
     assert "(`examples/c.py`, full setting, 40 s) — C 7." in text
+
+
+def test_readme_gallery_is_generated_from_the_committed_evidence():
+    from benchmarks.report import machine_line
+    from examples import evidence
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- gallery:start -->")[1].split("<!-- gallery:end -->")[0]
+    generated = evidence.gallery_markdown(json.loads(EVIDENCE.read_text()))
+    # The first paragraph names the machine and date of the run; the rest must match.
+    assert (
+        machine_line()
+        and section.strip().split("\n\n", 1)[1] == (generated.split("\n\n", 1)[1])
+    )
+
+
+def test_a_quick_run_keeps_a_stored_full_entry(monkeypatch, tmp_path):
+    from examples import evidence
+
+    (tmp_path / "evidence.json").write_text(
+        json.dumps({"a.py": {"setting": "full", "seconds": 9.0, "value": 1}})
+    )
+    claims = [
+        Claim("A", "a.py", "x/a.png", lambda n: "A."),
+        Claim("B", "b.py", "x/b.png", lambda n: "B."),
+    ]
+    ran = []
+
+    def fake_run(script, quick):
+        ran.append(script)
+        return {"value": 2}, 1.0
+
+    monkeypatch.setattr(evidence, "CLAIMS", claims)
+    monkeypatch.setattr(evidence, "GALLERY", tmp_path)
+    monkeypatch.setattr(evidence, "OUTPUT", tmp_path / "output")
+    monkeypatch.setattr(evidence, "run_example", fake_run)
+    monkeypatch.setattr("sys.argv", ["evidence.py", "--quick", "--no-readme"])
+    evidence.main()
+    stored = json.loads((tmp_path / "evidence.json").read_text())
+    assert ran == ["b.py"]
+    assert stored["a.py"] == {"setting": "full", "seconds": 9.0, "value": 1}
+    assert stored["b.py"] == {"setting": "quick", "seconds": 1.0, "value": 2}
