@@ -135,6 +135,9 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def _data_init_values(self, inputs, direction):
         """`(g, bias)` that standardize the pre-activations of `inputs`."""
+        # Initial values, not a path for gradients: without the stops, every
+        # step's backward pass would carry this branch's intermediates.
+        inputs, direction = ops.stop_gradient(inputs), ops.stop_gradient(direction)
         with _linear(self.layer):
             t = self._call_with(inputs, direction, ops.zeros(self.layer.bias.shape))
         t = ops.cast(t, "float32")
@@ -146,22 +149,24 @@ class WeightNormalization(keras.layers.Wrapper):
         return scale, -mean * scale
 
     def call(self, inputs, training=None):
-        direction = ops.cast(self.layer.kernel, "float32") / self._channels_shape(
-            ops.maximum(self._kernel_norm(), 1e-12)
-        )
+        kernel = ops.cast(self.layer.kernel, "float32")
+        norm = self._channels_shape(ops.maximum(self._kernel_norm(), 1e-12))
         g = ops.cast(self.g, "float32")
         bias = self.layer.bias if self.layer.use_bias else None
         if self.data_init and training:
             g, bias = ops.cond(
                 ops.equal(self.initialized, 0.0),
-                lambda: self._data_init_values(inputs, direction),
+                lambda: self._data_init_values(inputs, kernel / norm),
                 # A tensor, not the Variable: jax.lax.cond cannot return a Variable.
                 lambda: (g, ops.cast(ops.convert_to_tensor(bias), "float32")),
             )
             self.g.assign(g)
             self.layer.bias.assign(bias)
             self.initialized.assign(1.0)
-        outputs = self._call_with(inputs, direction * self._channels_shape(g), bias)
+        # One pass over the kernel: scale it by the per-channel `g / ||v||`.
+        outputs = self._call_with(
+            inputs, kernel * (self._channels_shape(g) / norm), bias
+        )
         return ops.cast(outputs, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
