@@ -3,7 +3,7 @@
 - Highway vs the same computation written with Dense layers and merge layers.
 - LayerNormLSTM vs keras.layers.LSTM followed by LayerNormalization, and vs the
   generic RNN(LSTMCell) loop followed by LayerNormalization.
-- WeightNormalization(Dense) vs the bare Dense layer.
+- WeightNormalization(Dense) and WeightNormalization(Conv2D) vs the bare layer.
 """
 
 import keras
@@ -94,23 +94,44 @@ def run(quick: bool) -> list[dict]:
     width, batch = (128, 128) if quick else (512, 512)
     x = rng.standard_normal((batch, width)).astype("float32")
     y = rng.standard_normal((batch, 1)).astype("float32")
-
-    def dense_model(wrap):
-        inputs = keras.Input((width,))
-        h = inputs
-        for _ in range(3):
-            layer = keras.layers.Dense(width, activation="relu")
-            h = (WeightNormalization(layer) if wrap else layer)(h)
-        return keras.Model(inputs, keras.layers.Dense(1)(h))
-
     rows.append(
-        ratio_row(
-            f"WeightNormalization(Dense) x3 train step ({width} wide)",
-            _step(dense_model(True), x, y),
-            "Dense",
-            _step(dense_model(False), x, y),
-            target="<= 1.15",
-            repeats=repeats,
+        _weight_norm_row(
+            f"WeightNormalization(Dense) x3 train step ({width} wide, batch {batch})",
+            lambda: keras.layers.Dense(width, activation="relu"),
+            x,
+            y,
+            repeats,
+        )
+    )
+    side, filters, batch = (16, 16, 32) if quick else (32, 64, 64)
+    x = rng.standard_normal((batch, side, side, filters)).astype("float32")
+    rows.append(
+        _weight_norm_row(
+            f"WeightNormalization(Conv2D) x3 train step (3x3, {filters} filters, "
+            f"{side}x{side}, batch {batch})",
+            lambda: keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            x,
+            y[:batch],
+            repeats,
         )
     )
     return rows
+
+
+def _weight_norm_row(name, make_layer, x, y, repeats):
+    def model(wrap):
+        inputs = keras.Input(x.shape[1:])
+        h = inputs
+        for _ in range(3):
+            h = (WeightNormalization(make_layer()) if wrap else make_layer())(h)
+        h = keras.layers.Flatten()(h)
+        return keras.Model(inputs, keras.layers.Dense(1)(h))
+
+    return ratio_row(
+        name,
+        _step(model(True), x, y),
+        "the bare layer",
+        _step(model(False), x, y),
+        target="<= 1.15",
+        repeats=repeats,
+    )
