@@ -40,7 +40,7 @@ from keras_smithing.layers import BayesianDense, Dropout  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from examples.mc_dropout_uncertainty import calibration  # noqa: E402
+from keras_smithing.utils import reliability  # noqa: E402
 
 OUTPUT = HERE / "output"
 TASKS = (("digits", 100), ("digits", 300), ("mnist1d", 500))
@@ -87,9 +87,13 @@ def plot_reliability(pooled, path=None):
     for axis, (task, methods) in zip(np.atleast_1d(axes), pooled.items()):
         axis.plot([0, 1], [0, 1], "k:", label="perfect calibration")
         for method, (probabilities, labels) in methods.items():
-            rows, ece = calibration(probabilities, labels)
+            curve = reliability(probabilities, labels)
             axis.plot(
-                rows[:, 0], rows[:, 1], "o-", ms=3, label=f"{method} (ECE {ece:.3f})"
+                curve.confidence,
+                curve.accuracy,
+                "o-",
+                ms=3,
+                label=f"{method} (ECE {curve.ece:.3f})",
             )
         axis.set(xlabel="confidence", ylabel="accuracy", title=task)
         axis.set(xlim=(0, 1), ylim=(0, 1))
@@ -128,7 +132,7 @@ def run_task(dataset, num_labeled, seeds, steps):
             for method in (kind, "MC dropout") if kind == "dropout" else (kind,):
                 probabilities = predict(method, model, data.x_test)
                 accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
-                _, ece = calibration(probabilities, data.y_test)
+                ece = reliability(probabilities, data.y_test).ece
                 metrics[method]["accuracy"].append(accuracy)
                 metrics[method]["ece"].append(ece)
                 pooled[method][0].append(probabilities)

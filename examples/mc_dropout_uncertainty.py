@@ -35,6 +35,7 @@ import keras_smithing  # noqa: E402
 from keras_smithing import mc_predict  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.layers import BatchNormalization, Dropout  # noqa: E402
+from keras_smithing.utils import reliability  # noqa: E402
 
 OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
@@ -88,24 +89,6 @@ def entropy(p):
     return -(p * np.log(p)).sum(axis=-1)
 
 
-def calibration(probabilities, labels, bins=10):
-    """Per confidence bin: mean confidence, accuracy, count; and the ECE."""
-    confidence = probabilities.max(axis=-1)
-    correct = probabilities.argmax(axis=-1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges) - 1, 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        chosen = which == b
-        if chosen.any():
-            rows.append(
-                (confidence[chosen].mean(), correct[chosen].mean(), chosen.sum())
-            )
-    rows = np.array(rows)
-    ece = float(np.sum(rows[:, 2] * np.abs(rows[:, 0] - rows[:, 1])) / len(labels))
-    return rows, ece
-
-
 def plot_entropy_histograms(entropies, path=None):
     """Predictive-entropy histograms of each set, one panel per method."""
     methods = list(entropies)
@@ -127,8 +110,13 @@ def plot_reliability(curves, path=None):
     """Reliability diagram: accuracy against confidence, per method."""
     figure, axis = plt.subplots(figsize=(4.6, 4.2))
     axis.plot([0, 1], [0, 1], "k:", label="perfect calibration")
-    for method, (rows, ece) in curves.items():
-        axis.plot(rows[:, 0], rows[:, 1], "o-", label=f"{method} (ECE {ece:.3f})")
+    for method, curve in curves.items():
+        axis.plot(
+            curve.confidence,
+            curve.accuracy,
+            "o-",
+            label=f"{method} (ECE {curve.ece:.3f})",
+        )
     axis.set(xlabel="confidence (max probability)", ylabel="accuracy")
     axis.set_title("Test digits: reliability")
     axis.legend(fontsize="small")
@@ -162,13 +150,12 @@ def main(quick=False):
         else:
             probabilities = training_true_recipe(model, sets, num_samples)
         entropies[method] = {name: entropy(p) for name, p in probabilities.items()}
-        rows, ece = calibration(probabilities["test digits"], data.y_test)
-        curves[method] = (rows, ece)
+        curves[method] = reliability(probabilities["test digits"], data.y_test)
         inside = entropies[method]["test digits"]
         accuracy = np.mean(probabilities["test digits"].argmax(-1) == data.y_test)
         results[method] = {
             "test_accuracy": float(accuracy),
-            "ece": ece,
+            "ece": curves[method].ece,
             "mean_entropy": {
                 name: float(values.mean()) for name, values in entropies[method].items()
             },
@@ -185,7 +172,7 @@ def main(quick=False):
         }
         row = results[method]
         print(
-            f"{method:>24}: accuracy {row['test_accuracy']:.4f}, ECE {ece:.4f}, "
+            f"{method:>24}: accuracy {row['test_accuracy']:.4f}, ECE {row['ece']:.4f}, "
             "entropy "
             + ", ".join(f"{k} {v:.3f}" for k, v in row["mean_entropy"].items())
             + "; AUROC "

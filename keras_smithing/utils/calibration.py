@@ -1,0 +1,77 @@
+"""Calibration of predicted class probabilities: reliability curve and ECE."""
+
+import dataclasses
+
+import numpy as np
+
+from keras_smithing.utils.validation import check_int, invalid_argument
+
+
+@dataclasses.dataclass(frozen=True)
+class Reliability:
+    """A reliability curve over equal-width confidence bins, empty bins left out.
+
+    Attributes:
+        confidence: Mean confidence (top-class probability) of each bin.
+        accuracy: Fraction of the bin's predictions that are correct.
+        count: Number of examples in each bin.
+        ece: Expected calibration error: the count-weighted mean of
+            `|accuracy - confidence|` over the bins.
+    """
+
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+    ece: float
+
+
+def reliability(probabilities, labels, bins=10):
+    """Bins predictions by confidence and compares confidence with accuracy.
+
+    A calibrated classifier is right 80 % of the time when it says 0.8. Use it
+    on the averaged predictions of `keras_smithing.mc_predict` to see whether MC
+    dropout or Bayesian layers are better calibrated than a single pass.
+
+    Args:
+        probabilities: Array `(num_examples, num_classes)` of class probabilities.
+        labels: Integer array `(num_examples,)` of true classes.
+        bins: Positive integer, number of equal-width bins on [0, 1].
+
+    Returns:
+        A `Reliability`.
+
+    Reference:
+        Guo, Pleiss, Sun & Weinberger, "On Calibration of Modern Neural
+        Networks", ICML 2017.
+
+    Example:
+
+    >>> r = reliability(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]))
+    >>> round(r.ece, 2)
+    0.45
+    """
+    bins = check_int("bins", bins)
+    probabilities = np.asarray(probabilities, dtype="float64")
+    labels = np.asarray(labels)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise invalid_argument(
+            "probabilities",
+            f"<array of shape {probabilities.shape}>",
+            "a non-empty 2D array (num_examples, num_classes)",
+        )
+    if labels.shape != probabilities.shape[:1]:
+        raise invalid_argument(
+            "labels",
+            f"<array of shape {labels.shape}>",
+            f"integer classes of shape {probabilities.shape[:1]}",
+        )
+    confidence = probabilities.max(axis=-1)
+    correct = probabilities.argmax(axis=-1) == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    filled = count > 0
+    mean_confidence = np.bincount(which, confidence, bins)[filled] / count[filled]
+    accuracy = np.bincount(which, correct, bins)[filled] / count[filled]
+    count = count[filled]
+    ece = float(np.sum(count * np.abs(accuracy - mean_confidence)) / count.sum())
+    return Reliability(mean_confidence, accuracy, count, ece)
