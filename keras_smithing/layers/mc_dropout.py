@@ -213,9 +213,7 @@ def _predict(model, x, num_examples, chunk):
     for start in range(0, num_examples, chunk):
         part = keras.tree.map_structure(lambda a, s=start: a[s : s + chunk], x)
         outputs.append(model.predict_on_batch(part))
-    if isinstance(outputs[0], (list, tuple, dict)):
-        raise invalid_argument("model", model.name, "a model with one output")
-    return np.concatenate(outputs)
+    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
 
 def mc_predict(model, x, num_samples=30, batch_size=None):
@@ -242,7 +240,8 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
 
     Returns:
         An `MCPrediction` with `.samples` `(num_samples, num_examples, ...)`,
-        `.mean`, `.std`, `.predictive_entropy` and `.mutual_information`.
+        `.mean`, `.std`, `.predictive_entropy` and `.mutual_information`; for a
+        model with several outputs, the same structure (list or dict) of them.
 
     Reference:
         Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
@@ -269,7 +268,14 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
     sampler = _sampler(model, groups)
     if sampler is None:  # Deterministic: every sample is the prediction.
         prediction = _predict(model, x, num_examples, min(num_examples, max_rows))
-        return MCPrediction(np.repeat(prediction[None], num_samples, axis=0))
+        return keras.tree.map_structure(
+            lambda p: MCPrediction(np.repeat(p[None], num_samples, axis=0)),
+            prediction,
+        )
     draws = [_predict(sampler, x, num_examples, chunk) for _ in range(passes)]
-    samples = np.concatenate(draws, axis=1)[:, :num_samples]
-    return MCPrediction(np.moveaxis(samples, 1, 0))
+
+    def gather(*parts):
+        samples = np.concatenate(parts, axis=1)[:, :num_samples]
+        return MCPrediction(np.moveaxis(samples, 1, 0))
+
+    return keras.tree.map_structure(gather, *draws)

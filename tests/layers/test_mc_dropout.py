@@ -95,6 +95,27 @@ def test_mc_predict_same_seed_same_result_and_fresh_samples_each_call():
     assert not np.array_equal(a, mc_predict(first, x, num_samples=6).samples)
 
 
+@pytest.mark.parametrize("batch_size", [None, 12])
+def test_mc_predict_on_a_multi_output_model_returns_the_output_structure(batch_size):
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dropout(0.5, seed=0)(keras.layers.Dense(8)(inputs))
+    model = keras.Model(
+        inputs,
+        {
+            "classes": keras.layers.Dense(3, activation="softmax")(hidden),
+            "value": keras.layers.Dense(1)(inputs),  # No dropout on this path.
+        },
+    )
+    x = harness.random_data((6, 5))
+    result = mc_predict(model, x, num_samples=4, batch_size=batch_size)
+    assert set(result) == {"classes", "value"}
+    assert result["classes"].samples.shape == (4, 6, 3)
+    assert np.all(result["classes"].std > 0)
+    expected = model.predict(x, verbose=0)["value"]
+    np.testing.assert_allclose(result["value"].std, 0, atol=1e-7)
+    np.testing.assert_allclose(result["value"].mean, expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("batch_size", [25, 4])
 def test_mc_predict_chunks_into_independent_samples(batch_size):
     inputs = keras.Input((16,))
