@@ -11,8 +11,10 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
     """Batch normalization whose training statistics come from virtual batches.
 
     In training, the batch is split into consecutive "ghost" batches of
-    `virtual_batch_size` examples and each is normalized with its own mean and
-    variance, as if the network were trained with that small batch. Large-batch
+    `virtual_batch_size` examples (the last one smaller when the batch size is
+    not a multiple, like the last batch of an epoch) and each is normalized with
+    its own mean and variance, as if the network were trained with that small
+    batch. Large-batch
     training keeps the regularizing noise of small-batch statistics, which closes
     part of the large-batch generalization gap. The moving statistics are updated
     (with `momentum`) from the whole batch's mean and variance, so at inference
@@ -22,10 +24,9 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
     BatchNormalization.
 
     Args:
-        virtual_batch_size: Integer >= 1, examples per ghost batch. Must divide
-            every training batch size: use a batch size that is a multiple of it
-            and drop the last partial batch (`drop_remainder=True` in `tf.data`,
-            or a dataset size that is a multiple of the batch size).
+        virtual_batch_size: Integer >= 1, examples per ghost batch. Use a batch
+            size that is a multiple of it; a remainder forms a smaller last ghost
+            batch, whose statistics are noisier.
         axis: Integer, the feature axis (not 0: the batch axis is split).
         **kwargs: The other `keras.layers.BatchNormalization` arguments
             (`momentum`, `epsilon`, `center`, `scale`, initializers,
@@ -72,26 +73,25 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
         if not (training and self.trainable):
             return super().call(inputs, training=training, mask=mask)
         size = self.virtual_batch_size
-        batch = inputs.shape[0]
-        if batch is not None and batch % size:
-            raise invalid_argument(
-                "virtual_batch_size",
-                size,
-                f"a divisor of the training batch size {batch}; use a batch size "
-                "that is a multiple of it and drop the last partial batch",
-            )
         dtype = keras.backend.result_type(inputs.dtype, "float32")
         x = ops.cast(inputs, dtype)
         shape = ops.shape(x)
+        if mask is None:
+            weights = ops.ones_like(x)
+        else:
+            weights = ops.reshape(ops.cast(mask, dtype), (*shape[:-1], 1))
+            weights = ops.broadcast_to(weights, shape)
+        batch = inputs.shape[0]
+        if batch is None or batch % size:
+            # Zero-weight padding up to a multiple of `size`: the last ghost
+            # batch holds the remainder and the padding counts nowhere.
+            padding = [(0, (-shape[0]) % size)] + [(0, 0)] * (len(shape) - 1)
+            x, weights = ops.pad(x, padding), ops.pad(weights, padding)
         ghosts = ops.reshape(x, (-1, size, *shape[1:]))  # (ghosts, size, ...)
+        weights = ops.reshape(weights, ops.shape(ghosts))
         ndim = len(ghosts.shape)
         axis = self.axis % len(x.shape) + 1
         axes = [a for a in range(1, ndim) if a != axis]
-        if mask is None:
-            weights = ops.ones_like(ghosts)
-        else:
-            weights = ops.reshape(ops.cast(mask, dtype), (-1, size, *shape[1:-1], 1))
-            weights = ops.broadcast_to(weights, ops.shape(ghosts))
         count = ops.maximum(ops.sum(weights, axes, keepdims=True), 1.0)
         mean = ops.sum(ghosts * weights, axes, keepdims=True) / count
         variance = (
@@ -120,7 +120,8 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
                 ops.cast(variable, dtype) * self.momentum
                 + value * (1.0 - self.momentum)
             )
-        return ops.cast(ops.reshape(outputs, shape), self.compute_dtype)
+        outputs = ops.reshape(outputs, ops.shape(x))[: shape[0]]
+        return ops.cast(outputs, self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "virtual_batch_size": self.virtual_batch_size}

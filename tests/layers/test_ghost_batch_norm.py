@@ -19,14 +19,15 @@ def test_harness():
 
 
 def _ghost_reference(x, size, epsilon):
-    ghosts = x.reshape(-1, size, *x.shape[1:])
-    axes = tuple(range(1, ghosts.ndim - 1))
-    mean = ghosts.mean(axes, keepdims=True)
-    var = ghosts.var(axes, keepdims=True)
-    return ((ghosts - mean) / np.sqrt(var + epsilon)).reshape(x.shape)
+    out = []
+    for ghost in np.split(x, range(size, len(x), size)):  # Last one may be smaller.
+        axes = tuple(range(ghost.ndim - 1))
+        mean, var = ghost.mean(axes), ghost.var(axes)
+        out.append((ghost - mean) / np.sqrt(var + epsilon))
+    return np.concatenate(out)
 
 
-@pytest.mark.parametrize("shape", [(12, 5), (8, 3, 3, 2)])
+@pytest.mark.parametrize("shape", [(12, 5), (8, 3, 3, 2), (10, 5), (7, 2, 3)])
 def test_training_matches_numpy(shape):
     x = harness.random_data(shape) * 3 + 1
     layer = GhostBatchNormalization(4, momentum=0.0, epsilon=1e-3)
@@ -75,9 +76,21 @@ def test_bad_arguments():
         GhostBatchNormalization(4, renorm=True)
     with pytest.raises(ValueError, match="`axis`"):
         GhostBatchNormalization(4, axis=0)(np.ones((4, 3), "float32"))
-    layer = GhostBatchNormalization(4)
-    with pytest.raises(ValueError, match="`virtual_batch_size`.*multiple"):
-        layer(np.ones((6, 3), "float32"), training=True)
+
+
+def test_fit_with_a_last_batch_smaller_than_the_ghost_batches():
+    # 10 examples in batches of 8: the second batch (2 examples) has an unknown
+    # size at trace time and is not a multiple of the ghost batch size 4.
+    x = harness.random_data((10, 3))
+    layer = GhostBatchNormalization(4, momentum=0.0)
+    model = keras.Sequential([keras.Input((3,)), layer])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    # momentum 0: the moving statistics are those of the last (2-example) batch.
+    np.testing.assert_allclose(layer.moving_mean.numpy(), x[8:].mean(0), atol=1e-5)
+    np.testing.assert_allclose(
+        layer.moving_variance.numpy(), x[8:].var(0), rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.tensorflow_only
