@@ -68,7 +68,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     window it was drawn from, the optimum may lie beyond: that
     hyperparameter's window is re-centred on it and widened by `1 / shrink`
     instead. A value at the edge of the *declared* range raises a warning once,
-    since the declared range may be too narrow. Categorical hyperparameters are
+    since the declared range may be too narrow. When the search stalls in one
+    basin (for `restart_patience` rounds the best score improved by less than
+    `restart_tolerance` times the gap between the median and the best score of
+    the run), it restarts: full-width windows, and parents drawn only from the
+    trials since the restart, so the rest of the budget explores elsewhere
+    instead of polishing a local optimum. The best trial overall is kept. Categorical hyperparameters are
     drawn with probabilities that favour the parents' values; conditional
     hyperparameters are sampled only when active, as in KerasTuner's random
     search. Duplicate configurations are redrawn, falling back to the whole
@@ -95,6 +100,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             Defaults to 0.5. With more than a few hyperparameters, narrow more
             slowly: more trials per round and a shrink nearer 1 (on the 6-D
             Hartmann function, 20 trials per round, `top_k=5`, `shrink=0.7`).
+        restart_patience: Integer >= 1, rounds of too little progress before a
+            restart, or None for no restarts. Defaults to 3.
+        restart_tolerance: Float in (0, 1), progress below this fraction of the
+            run's median-to-best gap counts as too little. Defaults to 0.03.
         seed: Integer, the random seed (0 is a seed, unlike in KerasTuner's
             oracles).
         hyperparameters: Optional `HyperParameters` declaring (part of) the
@@ -121,6 +130,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         trials_per_round=10,
         top_k=3,
         shrink=0.5,
+        restart_patience=3,
+        restart_tolerance=0.03,
         seed=None,
         hyperparameters=None,
         allow_new_entries=True,
@@ -133,6 +144,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.rounds = None if rounds is None else check_int("rounds", rounds, minimum=1)
         self.top_k = check_int("top_k", top_k, minimum=1, maximum=trials_per_round)
         self.shrink = check_float("shrink", shrink, minimum=0, maximum=1)
+        self.restart_patience = (
+            None
+            if restart_patience is None
+            else check_int("restart_patience", restart_patience, minimum=1)
+        )
+        self.restart_tolerance = check_float(
+            "restart_tolerance", restart_tolerance, minimum=0, maximum=1
+        )
         self.trials_per_round = trials_per_round
         if seed is not None:
             seed = check_int("seed", seed, minimum=0)
@@ -157,6 +176,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._trial_rounds = {}  # trial_id -> round.
         self._warned = set()
         self._best_id = None  # The best trial at the last round start.
+        self._run_start = 0  # The round of the last restart.
+        self._run_bests = []  # The run's best score at each of its round starts.
 
     def update_space(self, hyperparameters):
         check_ranges(hyperparameters)
@@ -191,12 +212,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             self._narrow()
 
     def _ranked_trials(self):
+        """The completed trials of the current run (since the last restart), best first."""
         completed = [
             t
             for t in self.trials.values()
             if t.status == "COMPLETED"
             and t.score is not None
             and math.isfinite(t.score)
+            and self._trial_rounds.get(t.trial_id, 0) >= self._run_start
         ]
         return sorted(
             completed, key=lambda t: t.score, reverse=self.objective.direction == "max"
@@ -207,12 +230,26 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         if not ranked:
             return
         best = ranked[0]
+        if self._stalled(ranked):
+            self._run_start = self._round
+            self._run_bests, self._widths, self._best_id = [], {}, None
+            return
         # Only a new best is evidence about the edges; an old one narrows.
         is_new = best.trial_id != self._best_id
         self._best_id = best.trial_id
         for hp in self.hyperparameters.space:
             if isinstance(hp, _NUMERIC) and hp.name in best.hyperparameters.values:
                 self._narrow_one(hp, best, is_new)
+
+    def _stalled(self, ranked):
+        """Whether the run's best improved too little in `restart_patience` rounds."""
+        scores = [t.score for t in ranked]
+        self._run_bests.append(scores[0])
+        patience = self.restart_patience
+        if patience is None or len(self._run_bests) <= patience:
+            return False
+        progress = abs(self._run_bests[-1 - patience] - scores[0])
+        return progress < self.restart_tolerance * abs(np.median(scores) - scores[0])
 
     def _narrow_one(self, hp, best, is_new):
         width = self._widths.get(hp.name, 1.0)
@@ -292,6 +329,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             "trial_rounds": self._trial_rounds,
             "warned": sorted(self._warned),
             "best_id": self._best_id,
+            "run_start": self._run_start,
+            "run_bests": self._run_bests,
         }
         return state
 
@@ -305,6 +344,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._trial_rounds = own["trial_rounds"]
         self._warned = set(own["warned"])
         self._best_id = own["best_id"]
+        self._run_start = own.get("run_start", 0)  # Absent in older searches.
+        self._run_bests = own.get("run_bests", [])
 
 
 class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
@@ -328,6 +369,8 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         trials_per_round: Integer >= 1, trials per round.
         top_k: Integer in [1, trials_per_round], parents of the next round.
         shrink: Float in (0, 1), window narrowing per round.
+        restart_patience, restart_tolerance: When a stalled search restarts;
+            see `CoarseToFineOracle`.
         seed: Integer, the random seed of the search and, plus the trial
             number, of each trial.
         hyperparameters, tune_new_entries, allow_new_entries,
@@ -355,6 +398,8 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         trials_per_round=10,
         top_k=3,
         shrink=0.5,
+        restart_patience=3,
+        restart_tolerance=0.03,
         seed=None,
         hyperparameters=None,
         tune_new_entries=True,
@@ -370,6 +415,8 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             trials_per_round=trials_per_round,
             top_k=top_k,
             shrink=shrink,
+            restart_patience=restart_patience,
+            restart_tolerance=restart_tolerance,
             seed=seed,
             hyperparameters=hyperparameters,
             tune_new_entries=tune_new_entries,

@@ -149,6 +149,50 @@ def test_window_recentres_and_widens_when_the_best_is_at_its_edge(
     np.testing.assert_allclose(run(0.5, 5.0), next_window)
 
 
+@pytest.mark.parametrize("restart_patience", [2, None])
+def test_a_stalled_search_restarts_with_full_windows_and_new_parents(
+    tmp_path, restart_patience
+):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        "loss",
+        max_trials=10,
+        trials_per_round=1,
+        top_k=1,
+        restart_patience=restart_patience,
+        restart_tolerance=0.03,
+        hyperparameters=hp,
+        seed=0,
+    )
+    oracle._set_project_dir(str(tmp_path), "restart")
+
+    def run(loss, value=None):
+        """Runs one trial; returns its value and the window it was drawn in."""
+        trial = oracle.create_trial("tuner0")
+        window = oracle.get_state()["coarse_to_fine"]["windows"][trial.trial_id]
+        if value is not None:
+            trial.hyperparameters.values["x"] = value
+        oracle.update_trial(trial.trial_id, {"loss": loss})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+        return trial.hyperparameters.values["x"], window["x"]
+
+    widths = [np.diff(run(loss)[1])[0] for loss in (10, 9, 8, 1.0, 0.999, 0.998)]
+    assert widths[0] == 1.0 and max(widths[1:]) < 1.0
+    # Over the last 2 rounds the best improved by 0.002, less than 3 % of the
+    # median-to-best gap (4.5 - 0.998): the 7th trial starts a new run.
+    value, window = run(5.0, value=0.9)
+    if restart_patience is None:
+        assert np.diff(window)[0] < 0.1
+        return
+    assert window == [0.0, 1.0]
+    # The new run's parent is its own best trial (loss 5), not the overall best.
+    _, window = run(4.0)
+    assert window[0] < value < window[1] and np.diff(window)[0] == 0.5
+    assert oracle.get_best_trials(1)[0].score == 0.998
+
+
 class ConditionalTuner(CoarseToFine):
     def run_trial(self, trial, *args, **kwargs):
         hp = trial.hyperparameters
@@ -234,6 +278,8 @@ def test_seed_zero_is_a_seed(tmp_path):
         ({"top_k": 11, "trials_per_round": 10}, "top_k"),
         ({"trials_per_round": 0}, "trials_per_round"),
         ({"rounds": 0}, "rounds"),
+        ({"restart_patience": 0}, "restart_patience"),
+        ({"restart_tolerance": 1.5}, "restart_tolerance"),
         ({"objective": "no_such_metric"}, "objective"),
         ({"objective": 3}, "objective"),
     ],
