@@ -13,24 +13,27 @@ validation accuracy per epoch.
 Run: python examples/batchnorm_convergence.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.callbacks import PreciseBatchNorm  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 TARGET = 0.9
 
 
@@ -61,10 +64,7 @@ def plot_accuracy(histories, path=None):
     axis.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
     axis.set_title("6-layer sigmoid MLP on digits, SGD + momentum")
     axis.legend()
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick: bool = False) -> dict:
@@ -79,27 +79,22 @@ def main(quick: bool = False) -> dict:
     for name, (batch_norm, callbacks) in variants.items():
         keras_smithing.set_seed(0)
         model = build_model(batch_norm, data.x_train.shape[1], data.num_classes)
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        history = model.fit(
+        history = fit_classifier(
+            model,
+            keras.optimizers.SGD(0.1, momentum=0.9),
             data.x_train,
             data.y_train,
             validation_data=(data.x_val, data.y_val),
             epochs=epochs,
             batch_size=32,
             callbacks=callbacks,
-            verbose=0,
         )
         histories[name] = history.history
         print(
             f"{name:>30}: val accuracy "
             + " ".join(f"{a:.2f}" for a in history.history["val_accuracy"])
         )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_accuracy(histories, OUTPUT / "batchnorm_convergence.png")
+    plot_accuracy(histories, output_path("batchnorm_convergence.png"))
     result = {
         "epochs": epochs,
         "target_val_accuracy": TARGET,
@@ -115,11 +110,9 @@ def main(quick: bool = False) -> dict:
         },
         "figure": "examples/output/batchnorm_convergence.png",
     }
-    print(json.dumps(result))
+    print_summary(result)
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

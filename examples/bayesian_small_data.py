@@ -18,31 +18,29 @@ initial weights and the noise), and a reliability diagram pooled over seeds.
 Run: python examples/bayesian_small_data.py [--quick]
 """
 
-import argparse
-import json
 import math
-import os
 import pathlib
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_dataset  # noqa: E402
 from keras_smithing.layers import BayesianDense, Dropout  # noqa: E402
-
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 from keras_smithing.utils import reliability  # noqa: E402
 
-OUTPUT = HERE / "output"
 TASKS = (("digits", 100), ("digits", 300), ("mnist1d", 500))
 METHODS = ("plain", "dropout", "MC dropout", "Bayesian")
 WIDTH = 128
@@ -99,10 +97,7 @@ def plot_reliability(pooled, path=None):
         axis.set(xlim=(0, 1), ylim=(0, 1))
         axis.legend(fontsize="x-small", loc="upper left")
     figure.suptitle("Reliability diagrams, test sets pooled over seeds")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def predict(kind, model, x):
@@ -169,14 +164,11 @@ def main(quick=False):
                 f"{row['accuracy_mean']:>10.4f} ± {row['accuracy_std']:.4f}"
                 f"{row['ece_mean']:>10.4f} ± {row['ece_std']:.4f}"
             )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_reliability(pooled, OUTPUT / "bayesian_small_data.png")
+    plot_reliability(pooled, output_path("bayesian_small_data.png"))
     summary.update(seeds=len(seeds), steps=steps, prior_stddev=PRIOR_STDDEV)
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

@@ -12,24 +12,27 @@ plot the training-loss curves.
 Run: python examples/deep_highway.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    plot_loss_and_accuracy,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.layers import Highway, ResidualBlock  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 WIDTH = 64
 LABELS = {
     "plain": "plain (sigmoid)",
@@ -59,19 +62,13 @@ def build_model(kind, depth, num_features, num_classes):
 
 def plot_curves(histories, depth, path=None):
     """Training loss and validation accuracy per epoch, one line per model."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, history in histories.items():
-        epochs = range(1, len(history["loss"]) + 1)
-        loss_axis.plot(epochs, history["loss"], label=LABELS[name])
-        accuracy_axis.plot(epochs, history["val_accuracy"], label=LABELS[name])
-    loss_axis.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    labelled = {LABELS[name]: history for name, history in histories.items()}
+    figure, loss_axis, accuracy_axis = plot_loss_and_accuracy(labelled)
+    loss_axis.set_yscale("log")
+    accuracy_axis.set_ylim(0, 1)
     accuracy_axis.legend()
     figure.suptitle(f"{depth}-layer MLPs on digits (Adam 1e-3)")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick: bool = False) -> dict:
@@ -82,26 +79,21 @@ def main(quick: bool = False) -> dict:
     for kind in kinds:
         keras_smithing.set_seed(0)
         model = build_model(kind, depth, data.x_train.shape[1], data.num_classes)
-        model.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        history = model.fit(
+        history = fit_classifier(
+            model,
+            keras.optimizers.Adam(1e-3),
             data.x_train,
             data.y_train,
             validation_data=(data.x_val, data.y_val),
             epochs=epochs,
             batch_size=64,
-            verbose=0,
         )
         histories[kind] = history.history
         print(
             f"{kind:>10}: val accuracy by epoch "
             + " ".join(f"{a:.2f}" for a in history.history["val_accuracy"])
         )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_curves(histories, depth, OUTPUT / "deep_highway.png")
+    plot_curves(histories, depth, output_path("deep_highway.png"))
     result = {
         "depth": depth,
         "epochs": epochs,
@@ -114,11 +106,9 @@ def main(quick: bool = False) -> dict:
         },
         "figure": "examples/output/deep_highway.png",
     }
-    print(json.dumps(result))
+    print_summary(result)
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

@@ -9,17 +9,21 @@ and the masks), and evaluated on the full held-out test split.
 Run: python examples/dropout_vs_dropconnect.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -27,7 +31,6 @@ import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.layers import DropConnectDense, Dropout  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 METHODS = ("no regularization", "dropout 0.5", "DropConnect 0.5")
 
 
@@ -72,10 +75,7 @@ def plot_results(train_accuracies, test_accuracies, path=None):
     axis.set(ylabel="accuracy", ylim=(max(0.0, low - 0.05), 1.01))
     axis.set_title("300 labelled digits, MLP 64-256-256-10 (dots: seeds)")
     axis.legend(loc="lower right")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -88,13 +88,13 @@ def main(quick=False):
         for method in METHODS:
             keras_smithing.set_seed(seed)
             model = build_mlp(method, seed=100 * seed)
-            model.compile(
-                optimizer=keras.optimizers.Adam(1e-3),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
-            model.fit(
-                data.x_train, data.y_train, epochs=epochs, batch_size=32, verbose=0
+            fit_classifier(
+                model,
+                keras.optimizers.Adam(1e-3),
+                data.x_train,
+                data.y_train,
+                epochs=epochs,
+                batch_size=32,
             )
             _, train = model.evaluate(data.x_train, data.y_train, verbose=0)
             _, test = model.evaluate(data.x_test, data.y_test, verbose=0)
@@ -116,16 +116,13 @@ def main(quick=False):
             f"{row['test_accuracy_std']:.4f} over {row['seeds']} seeds "
             f"(train {row['train_accuracy_mean']:.4f})"
         )
-    OUTPUT.mkdir(exist_ok=True)
     plot_results(
-        train_accuracies, test_accuracies, OUTPUT / "dropout_vs_dropconnect.png"
+        train_accuracies, test_accuracies, output_path("dropout_vs_dropconnect.png")
     )
     summary["epochs"] = epochs
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

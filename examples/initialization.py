@@ -10,19 +10,23 @@ on digits with plain SGD + momentum.
 Run: python examples/initialization.py [--quick]
 """
 
-import argparse
-import json
 import math
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    plot_loss_and_accuracy,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_smithing  # noqa: E402
@@ -36,7 +40,6 @@ from keras_smithing.initializers import (  # noqa: E402
     lsuv_init,
 )
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 SCHEMES = {
     "zeros": lambda: Zeros(),
     "small uniform": lambda: RandomUniform(-0.01, 0.01, seed=0),
@@ -66,20 +69,13 @@ def build_mlp(num_features, num_classes, initializer_fn, depth, width):
 
 def plot_training_curves(results, path=None):
     """Training loss and validation accuracy per epoch for every scheme."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, result in results.items():
-        epochs = np.arange(1, len(result["loss"]) + 1)
-        style = "--" if name == "zeros" else "-"  # Drawn over by small uniform.
-        loss_axis.plot(epochs, result["loss"], style, label=name)
-        accuracy_axis.plot(epochs, result["val_accuracy"], style, label=name)
-    loss_axis.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    styles = {"zeros": "--"}  # Dashed: small uniform's curves are drawn over it.
+    figure, loss_axis, accuracy_axis = plot_loss_and_accuracy(results, styles)
+    loss_axis.set_yscale("log")
+    accuracy_axis.set_ylim(0, 1)
     loss_axis.set_title("Deep ReLU MLP on digits, SGD + momentum")
     accuracy_axis.legend(fontsize="small")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -94,18 +90,14 @@ def main(quick=False):
         )
         if name == "LSUV":
             lsuv_init(model, data.x_train[:256], seed=0)
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        history = model.fit(
+        history = fit_classifier(
+            model,
+            keras.optimizers.SGD(0.01, momentum=0.9),
             data.x_train,
             data.y_train,
             validation_data=(data.x_val, data.y_val),
             epochs=epochs,
             batch_size=32,
-            verbose=0,
         )
         first_kernel = model.layers[0].kernel.numpy()
         distinct_units = np.unique(np.round(first_kernel, 6), axis=1).shape[1]
@@ -120,8 +112,7 @@ def main(quick=False):
             f"distinct first-layer units {distinct_units}/{width}"
         )
 
-    OUTPUT.mkdir(exist_ok=True)
-    plot_training_curves(results, OUTPUT / "initialization.png")
+    plot_training_curves(results, output_path("initialization.png"))
     summary = {
         "depth": depth,
         "width": width,
@@ -135,11 +126,9 @@ def main(quick=False):
     summary["zeros_distinct_first_layer_units"] = results["zeros"][
         "distinct_first_layer_units"
     ]
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

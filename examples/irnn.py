@@ -14,17 +14,20 @@ tiny input kernel), and the IRNN with its recurrent kernel kept at spectral norm
 Run: python examples/irnn.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -32,7 +35,6 @@ import keras_smithing  # noqa: E402
 from keras_smithing.constraints import SpectralNormBound  # noqa: E402
 from keras_smithing.initializers import ScaledIdentity  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 MEAN_PREDICTOR_MSE = 1.0 / 6.0
 
 
@@ -76,10 +78,7 @@ def plot_validation_mse(results, path=None):
     axis.set(xlabel="epoch", ylabel="validation MSE", yscale="log")
     axis.set_title("Adding problem")
     axis.legend()
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -107,8 +106,7 @@ def main(quick=False):
             f"(best {min(history.history['val_loss']):.4f})"
         )
 
-    OUTPUT.mkdir(exist_ok=True)
-    plot_validation_mse(results, OUTPUT / "irnn.png")
+    plot_validation_mse(results, output_path("irnn.png"))
     summary = {
         "sequence_length": length,
         "epochs": epochs,
@@ -119,11 +117,9 @@ def main(quick=False):
         key = kind.lower().replace(" + ", "_").replace(" ", "_")
         summary[f"{key}_val_mse"] = round(float(result["val_mse"][-1]), 4)
         summary[f"{key}_best_val_mse"] = round(float(min(result["val_mse"])), 4)
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

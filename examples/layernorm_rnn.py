@@ -9,25 +9,27 @@ normalizes the gate pre-activations and the cell state at every step (Ba et al.
 Run: python examples/layernorm_rnn.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    plot_loss_and_accuracy,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_mnist1d  # noqa: E402
 from keras_smithing.layers import LayerNormLSTM  # noqa: E402
-
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
 def build_model(recurrent_layer, num_classes):
@@ -39,19 +41,10 @@ def build_model(recurrent_layer, num_classes):
 
 def plot_accuracy(histories, path=None):
     """Training loss and validation accuracy per epoch for each model."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, history in histories.items():
-        epochs = range(1, len(history["loss"]) + 1)
-        loss_axis.plot(epochs, history["loss"], label=name)
-        accuracy_axis.plot(epochs, history["val_accuracy"], label=name)
-    loss_axis.set(xlabel="epoch", ylabel="training loss")
-    accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy")
+    figure, _, accuracy_axis = plot_loss_and_accuracy(histories)
     accuracy_axis.legend()
     figure.suptitle("MNIST-1D as a 40-step sequence")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick: bool = False) -> dict:
@@ -65,19 +58,15 @@ def main(quick: bool = False) -> dict:
     ):
         keras_smithing.set_seed(0)
         model = build_model(make_layer(), data.num_classes)
-        model.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
         start = time.perf_counter()
-        history = model.fit(
+        history = fit_classifier(
+            model,
+            keras.optimizers.Adam(1e-3),
             x_train,
             data.y_train,
             validation_data=(x_val, data.y_val),
             epochs=epochs,
             batch_size=64,
-            verbose=0,
         )
         seconds[name] = (time.perf_counter() - start) / epochs
         histories[name] = history.history
@@ -86,8 +75,7 @@ def main(quick: bool = False) -> dict:
             + " ".join(f"{a:.2f}" for a in history.history["val_accuracy"])
             + f" ({seconds[name]:.1f} s/epoch)"
         )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_accuracy(histories, OUTPUT / "layernorm_rnn.png")
+    plot_accuracy(histories, output_path("layernorm_rnn.png"))
     result = {
         "epochs": epochs,
         "units": units,
@@ -103,11 +91,9 @@ def main(quick: bool = False) -> dict:
         "seconds_per_epoch": {name: round(s, 2) for name, s in seconds.items()},
         "figure": "examples/output/layernorm_rnn.png",
     }
-    print(json.dumps(result))
+    print_summary(result)
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

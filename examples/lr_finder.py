@@ -9,19 +9,18 @@ and near the divergence edge found by the sweep (too large: unstable).
 Run: python examples/lr_finder.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import output_path, print_summary, run_main  # noqa: E402
 
+# isort: split
 import keras  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
-
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
 def build_model(learning_rate=0.01):
@@ -43,7 +42,6 @@ def build_model(learning_rate=0.01):
 
 
 def main(quick: bool = False) -> dict:
-    OUTPUT.mkdir(exist_ok=True)
     data = load_digits()
     epochs = 5 if quick else 30
     result = keras_smithing.find_learning_rate(
@@ -55,7 +53,7 @@ def main(quick: bool = False) -> dict:
         num_steps=100 if quick else 300,
         seed=0,
     )
-    result.plot(OUTPUT / "lr_finder.png")
+    result.plot(output_path("lr_finder.png"))
     suggested = result.suggested_lr
     edge = float(result.learning_rates[-1])  # Where the sweep diverged (or ended).
     print(f"suggested lr {suggested:.3g}; sweep stopped at {edge:.3g}")
@@ -77,11 +75,9 @@ def main(quick: bool = False) -> dict:
             f"{label:9s} lr={rate:.3g}: train loss {loss:.4g}, val accuracy {accuracy:.3f}"
         )
         summary[label] = {"lr": rate, "train_loss": loss, "val_accuracy": accuracy}
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="shorter sweep and runs")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__, quick_help="shorter sweep and runs")

@@ -16,17 +16,21 @@ reliability (calibration) diagram on the test digits.
 Run: python examples/mc_dropout_uncertainty.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
@@ -36,8 +40,6 @@ from keras_smithing import mc_predict  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.layers import BatchNormalization, Dropout  # noqa: E402
 from keras_smithing.utils import reliability  # noqa: E402
-
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
 def build_mlp(width=256, rate=0.5, seed=0):
@@ -100,10 +102,7 @@ def plot_entropy_histograms(entropies, path=None):
         axis.set(xlabel="predictive entropy (nats)", title=method)
     axes[0].set_ylabel("density")
     axes[-1].legend(fontsize="small")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def plot_reliability(curves, path=None):
@@ -120,10 +119,7 @@ def plot_reliability(curves, path=None):
     axis.set(xlabel="confidence (max probability)", ylabel="accuracy")
     axis.set_title("Test digits: reliability")
     axis.legend(fontsize="small")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -132,12 +128,14 @@ def main(quick=False):
     data = load_digits()
     keras_smithing.set_seed(0)
     model = build_mlp()
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    fit_classifier(
+        model,
+        keras.optimizers.Adam(1e-3),
+        data.x_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=64,
     )
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=64, verbose=0)
     sets = {"test digits": data.x_test, **shifted_sets(data.x_test)}
     predict = {
         "deterministic": lambda x: model.predict(x, verbose=0),
@@ -178,15 +176,12 @@ def main(quick=False):
             + "; AUROC "
             + ", ".join(f"{k} {v:.3f}" for k, v in row["auroc"].items())
         )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_entropy_histograms(entropies, OUTPUT / "mc_dropout_entropy.png")
-    plot_reliability(curves, OUTPUT / "mc_dropout_reliability.png")
+    plot_entropy_histograms(entropies, output_path("mc_dropout_entropy.png"))
+    plot_reliability(curves, output_path("mc_dropout_reliability.png"))
     summary = {"epochs": epochs, "num_samples": num_samples, **results}
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

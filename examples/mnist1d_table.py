@@ -20,18 +20,21 @@ shift chosen on the validation split.
 Run: python examples/mnist1d_table.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -43,7 +46,6 @@ from keras_smithing.layers import (  # noqa: E402
     RandomShift1D,
 )
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 PAPER = {"logistic": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91}
 GOALS = {"MLP": 0.88, "CNN": 0.97}
 # Largest training shift of each smithed model, chosen on validation accuracy
@@ -207,10 +209,7 @@ def plot_table(table, path=None):
         "MNIST-1D (Greydanus 2020): paper vs plain Keras vs smithed (dashed: goal)"
     )
     axis.legend(loc="upper left", fontsize="small", ncols=4)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -267,8 +266,7 @@ def main(quick=False):
             for key in ("plain", "smithed", "tta")
         )
         print(f"{name:<10}{100 * row['paper']:>7.0f}%{cells}")
-    OUTPUT.mkdir(exist_ok=True)
-    plot_table(table, OUTPUT / "mnist1d_table.png")
+    plot_table(table, output_path("mnist1d_table.png"))
     summary = {
         "table": table,
         "seeds": len(seeds),
@@ -276,11 +274,9 @@ def main(quick=False):
         "train_examples": len(data.y_train),
         "seconds": round(time.perf_counter() - start, 1),
     }
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

@@ -12,13 +12,14 @@ target. Every run uses real Keras optimizers stepping on the analytic gradient.
 Run: python examples/optimizer_race.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import output_path, print_summary, run_main  # noqa: E402
 
+# isort: split
 import numpy as np  # noqa: E402
 
 from keras_smithing.optimizers import (  # noqa: E402
@@ -28,8 +29,6 @@ from keras_smithing.optimizers import (  # noqa: E402
     RMSprop,
     race,
 )
-
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
 def racers(lr, adaptive_lr):
@@ -45,7 +44,6 @@ def racers(lr, adaptive_lr):
 
 
 def main(quick: bool = False) -> dict:
-    OUTPUT.mkdir(exist_ok=True)
     steps = 150 if quick else 600
     # (SGD-family lr, adaptive lr, "arrived" level of f for the step count).
     settings = {"rosenbrock": (1e-3, 1e-2, 0.01), "saddle": (2e-2, 1e-2, -0.4)}
@@ -55,8 +53,8 @@ def main(quick: bool = False) -> dict:
             racers(lr, adaptive_lr),
             function,
             steps=steps,
-            path=OUTPUT / f"optimizer_race_{function}.png",
-            gif_path=None if quick else OUTPUT / f"optimizer_race_{function}.gif",
+            path=output_path(f"optimizer_race_{function}.png"),
+            gif_path=None if quick else output_path(f"optimizer_race_{function}.gif"),
         )
         finals = result.final_losses()
         print(f"{function}: final f after {steps} steps; first step with f < {target}")
@@ -69,11 +67,9 @@ def main(quick: bool = False) -> dict:
                 "final_f": round(value, 6),
                 "steps_to_target": arrived,
             }
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer steps, no GIF")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__, quick_help="fewer steps, no GIF")

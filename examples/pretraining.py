@@ -11,14 +11,21 @@ scored on the test split. Prints mean +- std test accuracy over the seeds; the
 README quotes the table whatever it shows.
 """
 
-import argparse
-import json
-import os
+import pathlib
+import sys
 
-import matplotlib
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
-matplotlib.use("Agg")
+# isort: split
 import keras  # noqa: E402
+import matplotlib  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -29,7 +36,6 @@ from keras_smithing.pretraining import (  # noqa: E402
     HybridRBMClassifier,
 )
 
-OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 HIDDEN = [128, 64]
 METHODS = ["random init", "DBN (RBM) pretraining", "SdA pretraining", "hybrid RBM"]
 
@@ -124,10 +130,7 @@ def plot_accuracy(table, path=None):
     axis.set_ylabel("test accuracy (mean +- std over seeds)")
     axis.set_title("Digits: pretraining with few labels")
     axis.legend()
-    figure.tight_layout()
-    if path:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick: bool = False) -> dict:
@@ -153,8 +156,7 @@ def main(quick: bool = False) -> dict:
             f"{table[m][count][0]:>15.3f} +- {table[m][count][1]:.3f}" for m in METHODS
         )
         print(f"{count:>8} {cells}")
-    os.makedirs(OUTPUT, exist_ok=True)
-    plot_accuracy(table, path=os.path.join(OUTPUT, "pretraining.png"))
+    plot_accuracy(table, path=output_path("pretraining.png"))
     results = {
         "seeds": len(seeds),
         "accuracy": {
@@ -162,11 +164,9 @@ def main(quick: bool = False) -> dict:
             for method, rows in table.items()
         },
     }
-    print(json.dumps(results))
+    print_summary(results)
     return results
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    run_main(main, __doc__)

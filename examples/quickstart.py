@@ -7,24 +7,25 @@ early stopping on a 60/20/20 split; then save as `.keras`, reload with only
 Run: python examples/quickstart.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_smithing  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
-
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
 
 def build_model(num_features, num_classes, width=256, dropout=0.3, l2=1e-4):
@@ -59,10 +60,7 @@ def plot_learning_curves(history, path=None):
     for axis in (loss_axis, accuracy_axis):
         axis.legend()
     figure.suptitle("Default recipe on digits (He + BN + L2 + dropout + Adam 3e-4)")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -89,8 +87,7 @@ def main(quick=False):
     )
     _, test_accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
 
-    OUTPUT.mkdir(exist_ok=True)
-    model_path = OUTPUT / "quickstart.keras"
+    model_path = output_path("quickstart.keras")
     model.save(model_path)
     reloaded = keras.saving.load_model(model_path)
     same = np.allclose(
@@ -98,7 +95,7 @@ def main(quick=False):
         reloaded.predict(data.x_test, verbose=0),
         atol=1e-6,
     )
-    plot_learning_curves(history.history, OUTPUT / "quickstart.png")
+    plot_learning_curves(history.history, output_path("quickstart.png"))
 
     result = {
         "test_accuracy": round(float(test_accuracy), 4),
@@ -107,11 +104,9 @@ def main(quick=False):
         "figure": "examples/output/quickstart.png",
     }
     print(f"test accuracy {test_accuracy:.4f} after {result['epochs_trained']} epochs")
-    print(json.dumps(result))
+    print_summary(result)
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

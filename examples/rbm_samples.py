@@ -6,22 +6,21 @@ filters and (2) Gibbs chains started at test digits, after 0, 1, 10, 100 and 100
 steps: the samples drift from the starting digit to other digit-like images.
 """
 
-import argparse
-import json
-import os
+import pathlib
+import sys
 import time
 
-import matplotlib
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import output_path, print_summary, run_main  # noqa: E402
 
-matplotlib.use("Agg")
+# isort: split
 import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.pretraining import RBM  # noqa: E402
-
-OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 
 
 def plot_filters(kernel, columns=10, path=None):
@@ -94,17 +93,14 @@ def main(quick: bool = False) -> dict:
     )
     seconds = time.perf_counter() - start
 
-    os.makedirs(OUTPUT, exist_ok=True)
     kernel = keras.ops.convert_to_numpy(rbm.hidden.kernel)
-    plot_filters(kernel[:, :50], path=os.path.join(OUTPUT, "rbm_filters.png"))
+    plot_filters(kernel[:, :50], path=output_path("rbm_filters.png"))
     steps = [0, 1, 10, 100] if quick else [0, 1, 10, 100, 1000]
     start_images = x_test[:8]
     columns = [start_images]
     for count in steps[1:]:
         columns.append(rbm.gibbs(start_images, steps=count, mean=True))
-    plot_chains(
-        np.stack(columns, axis=1), steps, path=os.path.join(OUTPUT, "rbm_gibbs.png")
-    )
+    plot_chains(np.stack(columns, axis=1), steps, path=output_path("rbm_gibbs.png"))
 
     logs = history.history
     results = {
@@ -120,11 +116,9 @@ def main(quick: bool = False) -> dict:
         print(
             f"{name}: {value:.4g}" if isinstance(value, float) else f"{name}: {value}"
         )
-    print(json.dumps(results))
+    print_summary(results)
     return results
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    run_main(main, __doc__)

@@ -18,17 +18,20 @@ through each augmentation layer.
 Run: python examples/signal_augmentation.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -44,7 +47,6 @@ from keras_smithing.layers import (  # noqa: E402
     RandomTimeWarp1D,
 )
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 MODELS = (
     "MLP",
     "MLP + BN + dropout",
@@ -112,10 +114,7 @@ def plot_augmented_signals(signal, path=None, num_draws=5, seed=0):
         axis.set_xlabel("step")
     axes[0].legend(fontsize="x-small")
     figure.suptitle("MNIST-1D: one signal (black) and augmented draws (colors)")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -146,14 +145,11 @@ def main(quick=False):
             f"{name:<36}{row['test_accuracy_mean']:>12.4f} ± "
             f"{row['test_accuracy_std']:.4f}"
         )
-    OUTPUT.mkdir(exist_ok=True)
-    plot_augmented_signals(data.x_train[0], OUTPUT / "signal_augmentation.png")
+    plot_augmented_signals(data.x_train[0], output_path("signal_augmentation.png"))
     summary.update(seeds=len(seeds), epochs=epochs, train_examples=len(data.y_train))
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

@@ -13,15 +13,16 @@ test accuracy is measured once, at the end.
 Run: python examples/tune_digits.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import output_path, print_summary, run_main  # noqa: E402
 
+# isort: split
 import keras  # noqa: E402
 
 from keras_smithing.datasets import load_digits  # noqa: E402
@@ -33,7 +34,6 @@ from keras_smithing.tuners import (  # noqa: E402
     read_records,
 )
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 # Quick mode narrows the default space to plain, well-initialized blocks.
 QUICK_SPACE = {
     "depth": (1, 2),
@@ -88,8 +88,7 @@ def main(quick: bool = False) -> dict:
         (i + 1 for i, r in enumerate(records) if (r["score"] or 0) >= 0.975), None
     )
 
-    OUTPUT.mkdir(exist_ok=True)
-    figure = OUTPUT / "tune_digits_search.png"
+    figure = output_path("tune_digits_search.png")
     plot_search(tuner.project_dir, path=str(figure))
     for r in records:
         print(
@@ -108,11 +107,9 @@ def main(quick: bool = False) -> dict:
         "best_seed": best["seed"],
         "missing_tricks": [path for _, _, path in missing_tricks()],
     }
-    print(json.dumps(results))
+    print_summary(results)
     return results
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    run_main(main, __doc__)

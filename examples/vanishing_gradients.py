@@ -9,18 +9,22 @@ batch during an ordinary `fit` and flags the vanishing case.
 Run: python examples/vanishing_gradients.py [--quick]
 """
 
-import argparse
-import json
-import os
 import pathlib
+import sys
 import warnings
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
+from examples._common import (  # noqa: E402
+    finish_figure,
+    fit_classifier,
+    output_path,
+    print_summary,
+    run_main,
+)
 
+# isort: split
 import keras  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -28,7 +32,6 @@ import keras_smithing  # noqa: E402
 from keras_smithing.callbacks import GradientHealth  # noqa: E402
 from keras_smithing.datasets import load_digits  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 CONFIGS = {
     "sigmoid + Glorot": ("sigmoid", "glorot_uniform"),
     "tanh + Glorot": ("tanh", "glorot_uniform"),
@@ -72,10 +75,7 @@ def plot_gradient_norms(results, path=None):
     accuracy_axis.set_title("Training a 20-layer MLP on digits")
     for axis in (norm_axis, accuracy_axis):
         axis.legend()
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return finish_figure(figure, path)
 
 
 def main(quick=False):
@@ -94,21 +94,17 @@ def main(quick=False):
             depth,
             width,
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
         health = GradientHealth(probe, every_n_batches=10)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            history = model.fit(
+            history = fit_classifier(
+                model,
+                keras.optimizers.Adam(1e-3),
                 data.x_train,
                 data.y_train,
                 validation_data=(data.x_val, data.y_val),
                 epochs=epochs,
                 batch_size=32,
-                verbose=0,
                 callbacks=[health],
             )
         norms = health.history["gradient_norm"]
@@ -127,8 +123,7 @@ def main(quick=False):
             f"final val accuracy {history.history['val_accuracy'][-1]:.3f}"
         )
 
-    OUTPUT.mkdir(exist_ok=True)
-    plot_gradient_norms(results, OUTPUT / "vanishing_gradients.png")
+    plot_gradient_norms(results, output_path("vanishing_gradients.png"))
     summary = {
         "depth": depth,
         "epochs": epochs,
@@ -141,11 +136,9 @@ def main(quick=False):
         )
         summary[f"{key}_flagged_vanishing"] = result["flagged_vanishing"]
         summary[f"{key}_val_accuracy"] = round(float(result["val_accuracy"][-1]), 4)
-    print(json.dumps(summary))
+    print_summary(summary)
     return summary
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    main(quick=parser.parse_args().quick)
+    run_main(main, __doc__)

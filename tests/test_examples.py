@@ -9,7 +9,7 @@ from examples.gallery import CLAIMS, Claim
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EVIDENCE = ROOT / "docs" / "gallery" / "evidence.json"
-NOT_EXAMPLES = {"evidence.py", "gallery.py", "__init__.py"}
+NOT_EXAMPLES = {"evidence.py", "gallery.py", "__init__.py", "_common.py"}
 SCRIPTS = sorted(
     path.name for path in EXAMPLES.glob("*.py") if path.name not in NOT_EXAMPLES
 )

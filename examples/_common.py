@@ -1,0 +1,135 @@
+"""Plumbing shared by the example scripts (not an example itself).
+
+Each example imports it before Keras: importing it quiets TensorFlow's C++ start-up
+logs and selects matplotlib's non-interactive Agg backend, so the examples run
+headless. The helpers save figures under `examples/output/`, compile and fit the
+examples' integer-label classifiers, plot their training curves, print the final
+JSON line that `examples/evidence.py` reads, and parse the `--quick` flag.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
+
+
+def output_path(name):
+    """The path `examples/output/<name>`, creating the folder if needed.
+
+    Args:
+        name: File name inside `examples/output/`.
+
+    Returns:
+        A `pathlib.Path`.
+    """
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT / name
+
+
+def finish_figure(figure, path=None):
+    """Tightens a figure's layout and saves it as a 120-dpi PNG.
+
+    Args:
+        figure: A matplotlib Figure.
+        path: Where to save it, or None to only return it.
+
+    Returns:
+        The Figure.
+    """
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def fit_classifier(
+    model, optimizer, x, y, *, epochs, batch_size, validation_data=None, callbacks=()
+):
+    """Compiles a softmax classifier for integer labels and fits it silently.
+
+    The loss is sparse categorical cross-entropy and accuracy is tracked, so the
+    History holds `loss` and `accuracy` (plus `val_loss` and `val_accuracy` when
+    `validation_data` is given).
+
+    Args:
+        model: An uncompiled `keras.Model` ending in a softmax.
+        optimizer: A `keras.optimizers.Optimizer`.
+        x: Training inputs.
+        y: Integer training labels.
+        epochs: Number of epochs.
+        batch_size: Batch size.
+        validation_data: Optional `(x_val, y_val)`, evaluated after every epoch.
+        callbacks: Keras callbacks.
+
+    Returns:
+        The `keras.callbacks.History` of `model.fit`.
+    """
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model.fit(
+        x,
+        y,
+        validation_data=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=list(callbacks),
+        verbose=0,
+    )
+
+
+def plot_loss_and_accuracy(histories, styles=None):
+    """Training loss (left) and validation accuracy (right) per epoch, one line per run.
+
+    Args:
+        histories: `{label: history}`, each history a dict (`History.history`)
+            with "loss" and "val_accuracy" lists.
+        styles: Optional `{label: matplotlib line style}`; solid by default.
+
+    Returns:
+        `(figure, loss_axis, accuracy_axis)`, for the caller to add scales,
+        legends and titles before `finish_figure`.
+    """
+    styles = styles or {}
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, history in histories.items():
+        epochs = range(1, len(history["loss"]) + 1)
+        style = styles.get(label, "-")
+        loss_axis.plot(epochs, history["loss"], style, label=label)
+        accuracy_axis.plot(epochs, history["val_accuracy"], style, label=label)
+    loss_axis.set(xlabel="epoch", ylabel="training loss")
+    accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy")
+    return figure, loss_axis, accuracy_axis
+
+
+def print_summary(summary):
+    """Prints an example's results as its last stdout line, one JSON object.
+
+    Args:
+        summary: A JSON-serializable dict.
+    """
+    print(json.dumps(summary))
+
+
+def run_main(main, doc, quick_help=None):
+    """Parses the command line (`--quick`) and calls `main(quick=...)`.
+
+    Args:
+        main: The example's `main(quick=False)`.
+        doc: The example's module docstring, shown by `--help`.
+        quick_help: Optional help text of the `--quick` flag.
+    """
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    main(quick=parser.parse_args().quick)
