@@ -36,17 +36,21 @@ class WeightNormalization(keras.layers.Wrapper):
     starts at `||v||`, so before any data is seen the wrapped layer computes
     exactly what it computed unwrapped.
 
-    With `data_init=True`, the first *training* call sets `g = 1 / std(t)` and
-    the bias to `-mean(t) / std(t)`, where `t = x (v / ||v||)` are the
-    pre-activations of that first batch, so the layer's pre-activations start
-    with zero mean and unit variance per channel. The choice "first batch or
-    not" is a non-trainable `initialized` variable read with `ops.cond`, not
-    Python state, so it survives `tf.function`, XLA (`jit_compile=True`), mixed
-    precision (statistics in float32) and `MirroredStrategy` (each replica
-    initializes from its shard; the variables then aggregate by mean), and it is
-    saved with the model (a reloaded model does not re-initialize). With the JAX
-    backend, assignments to trainable variables inside a train step are dropped,
-    so call the model once with `training=True` eagerly before `fit` there.
+    With `data_init=True`, the first *training* call sets the effective scale to
+    `1 / std(t)` and the effective bias to `-mean(t) / std(t)`, where
+    `t = x (v / ||v||)` are the pre-activations of that first batch, so the
+    layer's pre-activations start with zero mean and unit variance per channel.
+    The data-dependent values live in non-trainable offsets added to `g` and to
+    the bias (`g_offset`, `bias_offset`): a state update, like batch norm's
+    moving statistics, so it happens inside `model.fit` on every backend (JAX
+    keeps no assignment to a trainable variable made in a train step), and
+    the gradients of `g` and the bias are those of the plain
+    reparameterization. The choice "first batch or not" is a non-trainable
+    `initialized` variable read with `ops.cond`, not Python state, so it
+    survives `tf.function`, XLA (`jit_compile=True`), mixed precision
+    (statistics in float32) and `MirroredStrategy` (each replica initializes
+    from its shard; the offsets then aggregate by mean), and it is saved with
+    the model (a reloaded model does not re-initialize).
 
     Args:
         layer: A layer with a `kernel` weight: `Dense`, `Conv1D`/`Conv2D`/
@@ -107,6 +111,7 @@ class WeightNormalization(keras.layers.Wrapper):
             shape=(kernel.shape[self._out_axis],),
             initializer=lambda shape, dtype=None: self._kernel_norm(),
             aggregation="mean",
+            autocast=False,  # Read in float32 under mixed precision.
         )
         if self.data_init:
             self.initialized = self.add_weight(
@@ -115,6 +120,20 @@ class WeightNormalization(keras.layers.Wrapper):
                 initializer="zeros",
                 trainable=False,
                 aggregation="only_first_replica",
+            )
+            self.g_offset, self.bias_offset = (
+                self.add_weight(
+                    name=name,
+                    shape=shape,
+                    initializer="zeros",
+                    trainable=False,
+                    aggregation="mean",
+                    autocast=False,
+                )
+                for name, shape in (
+                    ("g_offset", self.g.shape),
+                    ("bias_offset", self.layer.bias.shape),
+                )
             )
 
     def _kernel_norm(self):
@@ -153,16 +172,29 @@ class WeightNormalization(keras.layers.Wrapper):
         norm = self._channels_shape(ops.maximum(self._kernel_norm(), 1e-12))
         g = ops.cast(self.g, "float32")
         bias = self.layer.bias if self.layer.use_bias else None
-        if self.data_init and training:
-            g, bias = ops.cond(
-                ops.equal(self.initialized, 0.0),
-                lambda: self._data_init_values(inputs, kernel / norm),
-                # A tensor, not the Variable: jax.lax.cond cannot return a Variable.
-                lambda: (g, ops.cast(ops.convert_to_tensor(bias), "float32")),
-            )
-            self.g.assign(g)
-            self.layer.bias.assign(bias)
-            self.initialized.assign(1.0)
+        if self.data_init:
+            g_offset, bias_offset = self.g_offset, self.bias_offset
+            if training:
+
+                def offsets():
+                    scale, shift = self._data_init_values(inputs, kernel / norm)
+                    return scale - ops.stop_gradient(g), shift - ops.stop_gradient(
+                        ops.cast(bias, "float32")
+                    )
+
+                # Tensors, not Variables: jax.lax.cond cannot return a Variable.
+                g_offset, bias_offset = ops.cond(
+                    ops.equal(self.initialized, 0.0),
+                    offsets,
+                    lambda: tuple(
+                        ops.convert_to_tensor(v) for v in (g_offset, bias_offset)
+                    ),
+                )
+                self.g_offset.assign(g_offset)
+                self.bias_offset.assign(bias_offset)
+                self.initialized.assign(1.0)
+            g = g + ops.cast(g_offset, "float32")
+            bias = ops.cast(bias, "float32") + ops.cast(bias_offset, "float32")
         # One pass over the kernel: scale it by the per-channel `g / ||v||`.
         outputs = self._call_with(
             inputs, kernel * (self._channels_shape(g) / norm), bias

@@ -20,7 +20,7 @@ def test_harness_dense():
         input_shape=(8, 4),
         expected_output_shape=(8, 3),
         expected_num_trainable_weights=3,
-        expected_num_non_trainable_weights=1,
+        expected_num_non_trainable_weights=3,
     )
 
 
@@ -41,7 +41,15 @@ def test_harness_conv_without_data_init():
 def _effective_kernel(wrapper):
     v = wrapper.layer.kernel.numpy()
     axes = tuple(range(v.ndim - 1))
-    return wrapper.g.numpy() * v / np.sqrt((v**2).sum(axes))
+    g = wrapper.g.numpy()
+    if wrapper.data_init:
+        g = g + wrapper.g_offset.numpy()
+    return g * v / np.sqrt((v**2).sum(axes))
+
+
+def _effective_bias(wrapper):
+    bias = wrapper.layer.bias.numpy()
+    return bias + wrapper.bias_offset.numpy() if wrapper.data_init else bias
 
 
 @pytest.mark.parametrize(
@@ -65,9 +73,6 @@ def test_initial_kernel_is_the_wrapped_layers(make_layer, shape):
     np.testing.assert_allclose(out, np.asarray(layer(x)), rtol=1e-5, atol=1e-6)
 
 
-# On JAX, assignments to trainable variables inside a compiled train step are
-# discarded; the documented workaround (an eager call first) is tested below.
-@pytest.mark.tensorflow_only
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_data_init_standardizes_first_batch(jit_compile):
     x = harness.random_data((64, 5)) * 3 + 2
@@ -77,27 +82,44 @@ def test_data_init_standardizes_first_batch(jit_compile):
         optimizer=keras.optimizers.SGD(0.0), loss="mse", jit_compile=jit_compile
     )
     model.fit(x, np.zeros((64, 4)), batch_size=64, epochs=2, verbose=0)
-    assert wrapper.initialized.numpy() == 1.0
-    pre = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    assert float(wrapper.initialized.numpy()) == 1.0
+    pre = x @ _effective_kernel(wrapper) + _effective_bias(wrapper)
     np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-4)
     np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-3)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), np.maximum(pre, 0), atol=1e-5
+    )
     # Later batches do not re-initialize.
-    g = wrapper.g.numpy()
+    kernel = _effective_kernel(wrapper)
     wrapper(x[:8] * 10, training=True)
-    np.testing.assert_array_equal(wrapper.g.numpy(), g)
+    np.testing.assert_array_equal(_effective_kernel(wrapper), kernel)
 
 
-def test_eager_data_init_then_fit_on_any_backend():
-    x = harness.random_data((64, 5)) * 3 + 2
-    wrapper = WeightNormalization(keras.layers.Dense(4))
-    model = keras.Sequential([keras.Input((5,)), wrapper])
-    wrapper(x, training=True)  # The documented data-init call before fit.
-    pre = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
-    np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-3)
-    g = np.array(wrapper.g.numpy())
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
-    model.fit(x, np.zeros((64, 4)), batch_size=64, epochs=1, verbose=0)
-    np.testing.assert_allclose(wrapper.g.numpy(), g, atol=1e-6)
+def test_data_init_keeps_the_gradients_of_g_and_the_bias():
+    # The offsets are constants to the optimizer: after the data init, one SGD
+    # step moves g and the bias by the gradient of the plain reparameterization.
+    x = harness.random_data((16, 3)) * 2 + 1
+    y = harness.random_data((16, 2), seed=1)
+    wrapper = WeightNormalization(keras.layers.Dense(2))
+    model = keras.Sequential([keras.Input((3,)), wrapper])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    wrapper(x, training=True)  # Data init only.
+    g, v, b = (
+        np.array(w.numpy(), "float64")
+        for w in (wrapper.g, wrapper.layer.kernel, wrapper.layer.bias)
+    )
+    g_eff = g + wrapper.g_offset.numpy()
+    b_eff = b + wrapper.bias_offset.numpy()
+    norm = np.sqrt((v**2).sum(0))
+    pre = x @ (g_eff * v / norm) + b_eff
+    d_pre = 2 * (pre - y) / pre.size  # d mse / d pre-activation.
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(
+        wrapper.g.numpy(), g - 0.1 * ((x @ (v / norm)) * d_pre).sum(0), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        wrapper.layer.bias.numpy(), b - 0.1 * d_pre.sum(0), atol=1e-5
+    )
 
 
 def test_data_init_mixed_precision():
@@ -123,7 +145,7 @@ def test_effective_kernel_trains_g_and_v():
     assert all(
         not np.allclose(a, w.numpy()) for a, w in zip(before, wrapper.trainable_weights)
     )
-    expected = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    expected = x @ _effective_kernel(wrapper) + _effective_bias(wrapper)
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
 
 
@@ -157,6 +179,6 @@ def test_mirrored_strategy_data_init():
     )
     wrapper = model.layers[0]
     assert wrapper.initialized.numpy() == 1.0
-    pre = x @ _effective_kernel(wrapper) + wrapper.layer.bias.numpy()
+    pre = x @ _effective_kernel(wrapper) + _effective_bias(wrapper)
     assert np.all(np.abs(pre.mean(0)) < 1.0), pre.mean(0)
     assert np.all((pre.std(0) > 0.5) & (pre.std(0) < 2.0)), pre.std(0)
