@@ -110,6 +110,29 @@ def test_log_sampling_in_the_first_round(tmp_path):
     assert np.all(np.abs(counts / 300 - 0.25) < 0.08), counts
 
 
+def _one_dimensional_oracle(directory, **kwargs):
+    """A seeded oracle over x in [0, 1], one trial per round, driven by hand."""
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        "loss", trials_per_round=1, top_k=1, hyperparameters=hp, seed=0, **kwargs
+    )
+    oracle._set_project_dir(str(directory), "manual")
+    return oracle
+
+
+def _run(oracle, loss, value=None):
+    """Runs one trial (at `value`, if given); returns its x and the window of x."""
+    trial = oracle.create_trial("tuner0")
+    window = oracle.get_state()["coarse_to_fine"]["windows"][trial.trial_id]
+    if value is not None:
+        trial.hyperparameters.values["x"] = value
+    oracle.update_trial(trial.trial_id, {"loss": loss})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    return trial.hyperparameters.values["x"], window["x"]
+
+
 @pytest.mark.parametrize(
     "value, next_window",
     [
@@ -120,75 +143,39 @@ def test_log_sampling_in_the_first_round(tmp_path):
 def test_window_recentres_and_widens_when_the_best_is_at_its_edge(
     tmp_path, value, next_window
 ):
-    hp = keras_tuner.HyperParameters()
-    hp.Float("x", 0.0, 1.0)
-    oracle = CoarseToFineOracle(
-        "loss",
-        max_trials=4,
-        trials_per_round=1,
-        top_k=1,
-        shrink=0.5,
-        hyperparameters=hp,
-        seed=0,
-    )
-    oracle._set_project_dir(str(tmp_path), "edge")
+    oracle = _one_dimensional_oracle(tmp_path, max_trials=4, shrink=0.5)
 
-    def run(value, loss):
-        """Runs one trial at `value`; returns the window it was drawn in."""
-        trial = oracle.create_trial("tuner0")
-        window = oracle.get_state()["coarse_to_fine"]["windows"][trial.trial_id]
-        trial.hyperparameters.values["x"] = value
-        oracle.update_trial(trial.trial_id, {"loss": loss})
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
-        return window["x"]
+    def window(value, loss):
+        return _run(oracle, loss, value)[1]
 
-    assert run(0.5, 3.0) == [0.0, 1.0]
-    np.testing.assert_allclose(run(0.5, 2.0), [0.25, 0.75])
-    np.testing.assert_allclose(run(value, 1.0), [0.375, 0.625])
-    np.testing.assert_allclose(run(0.5, 5.0), next_window)
+    assert window(0.5, 3.0) == [0.0, 1.0]
+    np.testing.assert_allclose(window(0.5, 2.0), [0.25, 0.75])
+    np.testing.assert_allclose(window(value, 1.0), [0.375, 0.625])
+    np.testing.assert_allclose(window(0.5, 5.0), next_window)
 
 
 @pytest.mark.parametrize("restart_patience", [2, None])
 def test_a_stalled_search_restarts_with_full_windows_and_new_parents(
     tmp_path, restart_patience
 ):
-    hp = keras_tuner.HyperParameters()
-    hp.Float("x", 0.0, 1.0)
-    oracle = CoarseToFineOracle(
-        "loss",
+    oracle = _one_dimensional_oracle(
+        tmp_path,
         max_trials=10,
-        trials_per_round=1,
-        top_k=1,
         restart_patience=restart_patience,
         restart_tolerance=0.03,
-        hyperparameters=hp,
-        seed=0,
     )
-    oracle._set_project_dir(str(tmp_path), "restart")
-
-    def run(loss, value=None):
-        """Runs one trial; returns its value and the window it was drawn in."""
-        trial = oracle.create_trial("tuner0")
-        window = oracle.get_state()["coarse_to_fine"]["windows"][trial.trial_id]
-        if value is not None:
-            trial.hyperparameters.values["x"] = value
-        oracle.update_trial(trial.trial_id, {"loss": loss})
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
-        return trial.hyperparameters.values["x"], window["x"]
-
-    widths = [np.diff(run(loss)[1])[0] for loss in (10, 9, 8, 1.0, 0.999, 0.998)]
+    losses = (10, 9, 8, 1.0, 0.999, 0.998)
+    widths = [np.diff(_run(oracle, loss)[1])[0] for loss in losses]
     assert widths[0] == 1.0 and max(widths[1:]) < 1.0
     # Over the last 2 rounds the best improved by 0.002, less than 3 % of the
     # median-to-best gap (4.5 - 0.998): the 7th trial starts a new run.
-    value, window = run(5.0, value=0.9)
+    value, window = _run(oracle, 5.0, value=0.9)
     if restart_patience is None:
         assert np.diff(window)[0] < 0.1
         return
     assert window == [0.0, 1.0]
     # The new run's parent is its own best trial (loss 5), not the overall best.
-    _, window = run(4.0)
+    _, window = _run(oracle, 4.0)
     assert window[0] < value < window[1] and np.diff(window)[0] == 0.5
     assert oracle.get_best_trials(1)[0].score == 0.998
 
