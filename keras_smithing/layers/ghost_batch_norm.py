@@ -11,16 +11,15 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
     """Batch normalization whose training statistics come from virtual batches.
 
     In training, the batch is split into consecutive "ghost" batches of
-    `virtual_batch_size` examples (the last one smaller when the batch size is
-    not a multiple, like the last batch of an epoch) and each is normalized with
-    its own mean and variance, as if the network were trained with that small
-    batch. Large-batch
-    training keeps the regularizing noise of small-batch statistics, which closes
-    part of the large-batch generalization gap. The moving statistics are updated
-    (with `momentum`) from the whole batch's mean and variance, so at inference
-    the layer is exactly `keras.layers.BatchNormalization`, and
-    `keras_smithing.callbacks.PreciseBatchNorm` recomputes them like any batch
-    norm. With `virtual_batch_size` equal to the batch size the layer equals
+    `virtual_batch_size` examples (the last one smaller when the batch size is not a
+    multiple, like the last batch of an epoch) and each is normalized with its own
+    mean and variance, as if the network were trained with that small batch.
+    Large-batch training keeps the regularizing noise of small-batch statistics, which
+    closes part of the large-batch generalization gap. The moving statistics are
+    updated (with `momentum`) from the whole batch's mean and variance, so at
+    inference the layer is exactly `keras.layers.BatchNormalization`, and
+    `keras_smithing.callbacks.PreciseBatchNorm` recomputes them like any batch norm.
+    With `virtual_batch_size` equal to the batch size the layer equals
     BatchNormalization.
 
     Args:

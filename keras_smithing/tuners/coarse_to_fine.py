@@ -56,27 +56,26 @@ def check_ranges(hyperparameters):
 class CoarseToFineOracle(keras_tuner.Oracle):
     """Random search that narrows its ranges round by round (coarse to fine).
 
-    The seed notes' "guided" random search. Round 0 samples every
-    hyperparameter at random over its declared range (log-uniformly where it
-    is declared with `sampling="log"`). Each later round starts when
-    `trials_per_round` more trials have ended; it takes the `top_k` best trials
-    so far as parents and draws each new trial around one parent (the best is
-    picked most often): every numeric hyperparameter is sampled in a window of
-    the current width centred on the parent's value, in the hyperparameter's
-    sampling space (so log ranges narrow in decades), and the width shrinks by
-    `shrink` per round. When the best trial's value sits at the edge of the
-    window it was drawn from, the optimum may lie beyond: that
-    hyperparameter's window is re-centred on it and widened by `1 / shrink`
-    instead. A value at the edge of the *declared* range raises a warning once,
-    since the declared range may be too narrow. When the search stalls in one
+    The seed notes' "guided" random search. Round 0 samples every hyperparameter at
+    random over its declared range (log-uniformly where it is declared with
+    `sampling="log"`). Each later round starts when `trials_per_round` more trials
+    have ended; it takes the `top_k` best trials so far as parents and draws each
+    new trial around one parent (the best is picked most often): every numeric
+    hyperparameter is sampled in a window of the current width centred on the
+    parent's value, in the hyperparameter's sampling space (so log ranges narrow in
+    decades), and the width shrinks by `shrink` per round. When the best trial's
+    value sits at the edge of the window it was drawn from, the optimum may lie
+    beyond: that hyperparameter's window is re-centred on it and widened by
+    `1 / shrink` instead. A value at the edge of the *declared* range raises a warning
+    once, since the declared range may be too narrow. When the search stalls in one
     basin (for `restart_patience` rounds the best score improved by less than
-    `restart_tolerance` times the gap between the median and the best score of
-    the run), it restarts: full-width windows, and parents drawn only from the
-    trials since the restart, so the rest of the budget explores elsewhere
-    instead of polishing a local optimum. The best trial overall is kept. Categorical hyperparameters are
-    drawn with probabilities that favour the parents' values; conditional
-    hyperparameters are sampled only when active, as in KerasTuner's random
-    search. Duplicate configurations are redrawn, falling back to the whole
+    `restart_tolerance` times the gap between the median and the best score of the
+    run), it restarts: full-width windows, and parents drawn only from the trials
+    since the restart, so the rest of the budget explores elsewhere instead of
+    polishing a local optimum. The best trial overall is kept. Categorical
+    hyperparameters are drawn with probabilities that favour the parents' values;
+    conditional hyperparameters are sampled only when active, as in KerasTuner's
+    random search. Duplicate configurations are redrawn, falling back to the whole
     range.
 
     The rounds, windows and parents are part of the oracle's state, so a
