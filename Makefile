@@ -7,7 +7,7 @@ TF_EXTRA ?= cpu
 STAMP := $(VENV)/.installed-$(TF_EXTRA)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-jax lint format bench evidence clean
+.PHONY: demo test test-slow test-jax test-torch lint format bench evidence clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,27 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-$(VENV)/.installed-jax: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[$(TF_EXTRA),test,jax]"
+# JAX and PyTorch run in a second environment without TensorFlow, as a user of the
+# [jax] and [torch] extras has it. The CPU build of this torch lies on CI's disk;
+# elsewhere pip fetches it (or set TORCH_SPEC, e.g. TORCH_SPEC=torch).
+MULTI_VENV := .venv-jax-torch
+MULTI_PY := $(MULTI_VENV)/bin/python
+MULTI_STAMP := $(MULTI_VENV)/.installed
+TORCH_SPEC ?= torch==2.13.0
+
+$(MULTI_STAMP): setup.cfg pyproject.toml
+	test -x $(MULTI_PY) || $(PYTHON) -m venv $(MULTI_VENV)
+	$(MULTI_PY) -m pip install --quiet --upgrade pip
+	$(MULTI_PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(MULTI_PY) -m pip install --quiet -e ".[jax,torch,test]"
 	touch $@
 
-# The backend-agnostic part of the suite on JAX (tests marked tensorflow_only skip).
-test-jax: $(VENV)/.installed-jax
-	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+# The backend-agnostic part of the suite (tests marked tensorflow_only skip).
+test-jax: $(MULTI_STAMP)
+	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-torch: $(MULTI_STAMP)
+	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -50,4 +64,4 @@ evidence: $(STAMP)
 	$(PY) examples/evidence.py $(if $(filter quick,$(EVIDENCE)),--quick,)
 
 clean:
-	rm -rf $(VENV) examples/output benchmarks/output .pytest_cache
+	rm -rf $(VENV) $(MULTI_VENV) examples/output benchmarks/output .pytest_cache

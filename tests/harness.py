@@ -44,6 +44,12 @@ def random_data(shape, seed=0, dtype="float32"):
     return rng.standard_normal(shape).astype(dtype)
 
 
+def to_numpy(x, dtype=None):
+    """A tensor, variable or array as a NumPy array (detached on PyTorch)."""
+    array = keras.ops.convert_to_numpy(x)
+    return array if dtype is None else array.astype(dtype)
+
+
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 

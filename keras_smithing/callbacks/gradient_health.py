@@ -5,7 +5,8 @@ import warnings
 import keras
 import numpy as np
 
-from keras_smithing.utils.backend import SummaryWriter, gradient_function
+from keras_smithing.utils.backend import gradient_function
+from keras_smithing.utils.summary import SummaryWriter
 from keras_smithing.utils.validation import (
     check_built_model,
     check_float,
@@ -74,8 +75,8 @@ class GradientHealth(keras.callbacks.Callback):
             targets. A few hundred examples are enough.
         every_n_batches: Integer >= 1, probe every this many training batches.
         log_dir: Optional directory for TensorBoard scalars (per-layer norms,
-            ratios, dead fractions) and histograms (weights and gradients).
-            Needs TensorFlow installed, whatever the Keras backend.
+            ratios, dead fractions) and histograms (weights and gradients), on
+            every backend (written with the `tensorboard` package alone).
         plot_path: Optional PNG path where `plot()` is saved at the end of `fit`.
         vanishing_threshold: Positive float, see above.
         exploding_threshold: Positive float, see above.

@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_smithing.pretraining.autoencoder import DenoisingAutoencoder
 from keras_smithing.pretraining.rbm import RBM
+from keras_smithing.utils.backend import seeded_shuffle
 from keras_smithing.utils.validation import (
     check_built_model,
     check_int,
@@ -57,7 +58,8 @@ def fit_block(block, x, optimizer, epochs, batch_size, verbose=0, loss=None):
         optimizer=keras.optimizers.deserialize(copy.deepcopy(optimizer)), loss=loss
     )
     start = time.perf_counter()
-    history = block.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    with seeded_shuffle(block.seed):
+        history = block.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
     seconds = time.perf_counter() - start
     values = history.history
     return {

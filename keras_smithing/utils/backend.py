@@ -1,6 +1,9 @@
 """Backend-specific code, behind small backend-agnostic functions."""
 
+import contextlib
+
 import keras
+import numpy as np
 
 
 # Stateful train/test steps on every backend (used by keras_smithing.pretraining).
@@ -143,36 +146,6 @@ def _to_numpy(loss, gradients):
     ]
 
 
-class SummaryWriter:
-    """A TensorBoard event-file writer for scalars and histograms.
-
-    Uses `tensorflow.summary` (as Keras's own `TensorBoard` callback does), so it
-    needs TensorFlow installed but works with any Keras backend.
-
-    Args:
-        log_dir: Directory of the event files.
-    """
-
-    def __init__(self, log_dir):
-        import tensorflow as tf
-
-        self._summary = tf.summary
-        self._writer = tf.summary.create_file_writer(log_dir)
-
-    def write(self, step, scalars=None, histograms=None):
-        """Writes `{tag: float}` scalars and `{tag: array}` histograms at `step`."""
-        with self._writer.as_default(step=step):
-            for tag, value in (scalars or {}).items():
-                self._summary.scalar(tag, value)
-            for tag, values in (histograms or {}).items():
-                self._summary.histogram(tag, values)
-        self._writer.flush()
-
-    def close(self):
-        """Closes the event file."""
-        self._writer.close()
-
-
 def mean_over_replicas(gradients):
     """Scales per-replica mean gradients so that their cross-replica sum is a mean.
 
@@ -194,3 +167,34 @@ def mean_over_replicas(gradients):
     if replicas == 1:
         return gradients
     return [g / replicas for g in gradients]
+
+
+@contextlib.contextmanager
+def seeded_shuffle(seed):
+    """Seeds the global generator that `fit(shuffle=True)` draws its order from.
+
+    Keras shuffles array inputs with NumPy's global generator on JAX and with
+    PyTorch's on PyTorch (TensorFlow's order follows its own op seeds). Inside
+    this context both are seeded with `seed`; on exit the caller's generator
+    states are restored, so a seeded inner `fit` is reproducible without
+    changing anyone else's random stream.
+
+    Args:
+        seed: Integer seed, or None to leave the generators alone.
+    """
+    if seed is None:
+        yield
+        return
+    numpy_state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        if keras.backend.backend() == "torch":
+            import torch
+
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                yield
+        else:
+            yield
+    finally:
+        np.random.set_state(numpy_state)

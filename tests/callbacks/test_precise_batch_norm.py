@@ -37,7 +37,7 @@ def _bn_inputs(model, layer, x):
     """The inputs `layer` receives in an inference pass (numpy, all calls)."""
     seen = []
     with module._intercept_inputs(
-        layer, lambda inputs, mask: seen.append(np.asarray(inputs))
+        layer, lambda inputs, mask: seen.append(harness.to_numpy(inputs))
     ):
         model(x, training=False)
     return np.concatenate(seen)

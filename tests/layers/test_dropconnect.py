@@ -52,8 +52,8 @@ def test_mirrored_fit():
 
 def _identity_probe(layer, size):
     """Calls `layer` on the identity: row i is kernel row i, masked and scaled."""
-    out = np.asarray(layer(np.eye(size, dtype="float32"), training=True))
-    return out - np.asarray(layer.bias)
+    out = harness.to_numpy(layer(np.eye(size, dtype="float32"), training=True))
+    return out - harness.to_numpy(layer.bias)
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.3])
@@ -61,7 +61,7 @@ def test_per_batch_mask_matches_numpy_reference(rate):
     size = 256
     layer = DropConnectDense(size, rate, seed=3, bias_initializer="ones")
     layer.build((None, size))
-    kernel = np.asarray(layer.kernel)
+    kernel = harness.to_numpy(layer.kernel)
     masked = _identity_probe(layer, size)
     kept = masked != 0
     _, keep = keep_mask((1,), rate, keras.random.SeedGenerator(0))
@@ -88,12 +88,12 @@ def test_monte_carlo_mean_matches_inference(mask_per_example):
     rate, samples = 0.5, 4000
     x = harness.random_data((3, 10))
     layer = DropConnectDense(4, rate, seed=5, mask_per_example=mask_per_example)
-    expected = np.asarray(layer(x, training=False))
+    expected = harness.to_numpy(layer(x, training=False))
     tiled = np.tile(x, (samples, 1))
     # One call: a sampling scope draws one mask per stacked copy (per-batch
     # masks), and per-example masks differ per row anyway.
     with sampling_scope(samples):
-        draws = np.asarray(layer(tiled, training=False)).reshape(samples, 3, 4)
+        draws = harness.to_numpy(layer(tiled, training=False)).reshape(samples, 3, 4)
     assert len({d.tobytes() for d in draws[:, 0]}) > samples * 0.99
     tolerance = 5 * draws.std(axis=0) / np.sqrt(samples) + 1e-6
     np.testing.assert_array_less(np.abs(draws.mean(axis=0) - expected), tolerance)
@@ -102,7 +102,7 @@ def test_monte_carlo_mean_matches_inference(mask_per_example):
 def test_per_example_masks_differ_across_the_batch():
     layer = DropConnectDense(8, 0.5, seed=0, mask_per_example=True)
     x = np.ones((16, 8), "float32")
-    out = np.asarray(layer(x, training=True))
+    out = harness.to_numpy(layer(x, training=True))
     assert len({row.tobytes() for row in out}) == 16
 
 
@@ -115,7 +115,7 @@ def test_inference_and_rate_zero_are_exactly_dense():
         layer.build((None, 5))
         layer.set_weights(dense.get_weights())
         np.testing.assert_array_equal(
-            np.asarray(layer(x, training=training)), np.asarray(dense(x))
+            harness.to_numpy(layer(x, training=training)), harness.to_numpy(dense(x))
         )
 
 
@@ -124,20 +124,20 @@ def test_wrapper_lstm_uses_one_recurrent_mask_per_sequence():
     x = harness.random_data((4, 7, 3))
     lstm = keras.layers.LSTM(5)
     wrapper = DropConnect(lstm, rate, weight_names=("recurrent_kernel",), seed=seed)
-    reference = np.asarray(wrapper(x, training=False))
+    reference = harness.to_numpy(wrapper(x, training=False))
     weights = [np.array(w) for w in lstm.get_weights()]
-    out = np.asarray(wrapper(x, training=True))
+    out = harness.to_numpy(wrapper(x, training=True))
     # The wrapped layer's variables are untouched.
     for before, after in zip(weights, lstm.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert not np.allclose(out, reference)
     # An LSTM whose recurrent kernel carries the same fixed mask at every step.
     mask, keep = keep_mask(weights[1].shape, rate, keras.random.SeedGenerator(seed))
-    masked = np.where(np.asarray(mask), weights[1] / keep, 0)
+    masked = np.where(harness.to_numpy(mask), weights[1] / keep, 0)
     twin = keras.layers.LSTM(5)
     twin.build(x.shape)
     twin.set_weights([weights[0], masked, weights[2]])
-    np.testing.assert_allclose(out, np.asarray(twin(x)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out, harness.to_numpy(twin(x)), rtol=1e-5, atol=1e-6)
 
 
 def test_wrapper_trains_the_wrapped_weights():

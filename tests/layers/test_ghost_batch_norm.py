@@ -31,7 +31,7 @@ def _ghost_reference(x, size, epsilon):
 def test_training_matches_numpy(shape):
     x = harness.random_data(shape) * 3 + 1
     layer = GhostBatchNormalization(4, momentum=0.0, epsilon=1e-3)
-    out = np.asarray(layer(x, training=True))
+    out = harness.to_numpy(layer(x, training=True))
     np.testing.assert_allclose(out, _ghost_reference(x, 4, 1e-3), atol=1e-5)
     axes = tuple(range(x.ndim - 1))
     np.testing.assert_allclose(layer.moving_mean.numpy(), x.mean(axes), atol=1e-5)
@@ -45,15 +45,15 @@ def test_whole_batch_equals_batch_normalization():
     ghost = GhostBatchNormalization(16, momentum=0.5)
     plain = keras.layers.BatchNormalization(momentum=0.5)
     np.testing.assert_allclose(
-        np.asarray(ghost(x, training=True)),
-        np.asarray(plain(x, training=True)),
+        harness.to_numpy(ghost(x, training=True)),
+        harness.to_numpy(plain(x, training=True)),
         atol=1e-5,
     )
     for a, b in zip(ghost.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_allclose(
-        np.asarray(ghost(x, training=False)),
-        np.asarray(plain(x, training=False)),
+        harness.to_numpy(ghost(x, training=False)),
+        harness.to_numpy(plain(x, training=False)),
         atol=1e-6,
     )
 
@@ -61,7 +61,7 @@ def test_whole_batch_equals_batch_normalization():
 def test_masked_ghosts():
     x = harness.random_data((4, 3, 2))
     mask = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [1, 1, 0]], bool)
-    out = np.asarray(
+    out = harness.to_numpy(
         GhostBatchNormalization(2, epsilon=0.0)(x, training=True, mask=mask)
     )
     first = x[:2][mask[:2]]  # Valid steps of the first ghost batch.

@@ -41,13 +41,13 @@ def test_closed_gate_is_identity(cls, shape):
     layer = cls()
     layer(x)
     _set_gate(layer, -1e4)  # T(x) = sigmoid(-1e4) == 0 in float32.
-    np.testing.assert_array_equal(np.asarray(layer(x)), x)
+    np.testing.assert_array_equal(harness.to_numpy(layer(x)), x)
 
 
 def test_matches_numpy_reference():
     x = harness.random_data((8, 5))
     layer = Highway(activation="relu")
-    out = np.asarray(layer(x))
+    out = harness.to_numpy(layer(x))
     kh, bh = layer.transform.get_weights()
     kt, bt = layer.gate.get_weights()
     h = np.maximum(x @ kh + bh, 0)
@@ -61,7 +61,7 @@ def test_open_gate_is_transform():
     layer(x)
     _set_gate(layer, 1e4)
     np.testing.assert_allclose(
-        np.asarray(layer(x)), np.asarray(layer.transform(x)), atol=1e-6
+        harness.to_numpy(layer(x)), harness.to_numpy(layer.transform(x)), atol=1e-6
     )
 
 

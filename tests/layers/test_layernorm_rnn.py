@@ -92,7 +92,7 @@ def _run(cell, x):
     rnn = keras.layers.RNN(cell, return_sequences=True)
     rnn.build(x.shape)
     _randomize(cell)
-    return np.asarray(rnn(x))
+    return harness.to_numpy(rnn(x))
 
 
 def test_simple_rnn_cell_matches_numpy():
@@ -155,7 +155,9 @@ def test_step_norm_matches_keras_layer_normalization_and_its_gradients():
     ours.set_weights(weights)
     reference.set_weights(weights)
     x, y = harness.random_data((5, 6)), harness.random_data((5, 8))
-    np.testing.assert_allclose(ours(x), reference(x), atol=1e-5)
+    np.testing.assert_allclose(
+        harness.to_numpy(ours(x)), harness.to_numpy(reference(x)), atol=1e-5
+    )
     ours_loss, ours_grads = gradient_function(ours)(x, y)
     reference_loss, reference_grads = gradient_function(reference)(x, y)
     np.testing.assert_allclose(ours_loss, reference_loss, rtol=1e-6)
@@ -169,21 +171,21 @@ def test_masking_skips_padded_steps():
     layer = LayerNormLSTM(4)
     model = keras.Sequential([keras.Input((None, 3)), keras.layers.Masking(), layer])
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), np.asarray(layer(x[:, :3])), atol=1e-6
+        model.predict(x, verbose=0), harness.to_numpy(layer(x[:, :3])), atol=1e-6
     )
 
 
 def test_stateful_continues_the_sequence():
     x = harness.random_data((2, 6, 3))
     full = LayerNormGRU(4, return_sequences=True)
-    expected = np.asarray(full(x))
+    expected = harness.to_numpy(full(x))
     stateful = LayerNormGRU(4, return_sequences=True, stateful=True)
     stateful.build((2, 6, 3))
     stateful.set_weights(full.get_weights())
-    first, second = np.asarray(stateful(x[:, :3])), np.asarray(stateful(x[:, 3:]))
+    first, second = harness.to_numpy(stateful(x[:, :3])), harness.to_numpy(stateful(x[:, 3:]))
     np.testing.assert_allclose(np.concatenate([first, second], 1), expected, atol=1e-5)
     stateful.reset_states()
-    np.testing.assert_allclose(np.asarray(stateful(x[:, :3])), first, atol=1e-6)
+    np.testing.assert_allclose(harness.to_numpy(stateful(x[:, :3])), first, atol=1e-6)
 
 
 def test_mixed_precision_normalizes_in_float32():
@@ -191,13 +193,13 @@ def test_mixed_precision_normalizes_in_float32():
         harness.random_data((2, 4, 3)) * 100.0
     )  # Large inputs: float16 LN stats would fail.
     full = LayerNormLSTM(4)
-    expected = np.asarray(full(x))
+    expected = harness.to_numpy(full(x))
     mixed = LayerNormLSTM(4, dtype="mixed_float16")
     mixed.build(x.shape)
     mixed.set_weights(full.get_weights())
     out = mixed(x)
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
-    np.testing.assert_allclose(np.asarray(out, "float32"), expected, atol=1e-2)
+    np.testing.assert_allclose(harness.to_numpy(out, "float32"), expected, atol=1e-2)
 
 
 @pytest.mark.parametrize(

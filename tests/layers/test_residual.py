@@ -26,7 +26,7 @@ def test_conv_postactivation_shapes():
     assert tuple(out.shape) == (2, 3, 3, 4) == block.compute_output_shape((2, 6, 6, 3))
     assert block.projection.strides == (2, 2)
     assert len(block.trainable_weights) == 10
-    assert np.all(np.asarray(out) >= 0)  # Post-activation ends with the ReLU.
+    assert np.all(harness.to_numpy(out) >= 0)  # Post-activation ends with the ReLU.
 
 
 def _dense(x, layer):
@@ -37,7 +37,7 @@ def _dense(x, layer):
 def test_identity_preactivation_matches_numpy():
     x = harness.random_data((8, 5))
     block = ResidualBlock(5, normalization=None)
-    out = np.asarray(block(x))
+    out = harness.to_numpy(block(x))
     assert block.projection is None
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     expected = x + _dense(relu(_dense(relu(x), block.first)), block.second)
@@ -47,7 +47,7 @@ def test_identity_preactivation_matches_numpy():
 def test_postactivation_projection_matches_numpy():
     x = harness.random_data((8, 5))
     block = ResidualBlock(3, normalization=None, preactivation=False)
-    out = np.asarray(block(x))
+    out = harness.to_numpy(block(x))
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     residual = _dense(relu(_dense(x, block.first)), block.second)
     np.testing.assert_allclose(
@@ -60,7 +60,7 @@ def test_zero_branch_is_identity():
     block = ResidualBlock(4, normalization="batch")
     block(x)
     block.second.set_weights([np.zeros_like(w) for w in block.second.get_weights()])
-    np.testing.assert_allclose(np.asarray(block(x, training=True)), x)
+    np.testing.assert_allclose(harness.to_numpy(block(x, training=True)), x)
 
 
 def test_stochastic_depth_drops_whole_branches():
@@ -70,8 +70,8 @@ def test_stochastic_depth_drops_whole_branches():
     assert isinstance(block.drop_path, StochasticDepth)
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     branch = _dense(relu(_dense(relu(x), block.first)), block.second)
-    np.testing.assert_allclose(np.asarray(block(x)), x + branch, atol=1e-5)
-    out = np.asarray(block(x, training=True))
+    np.testing.assert_allclose(harness.to_numpy(block(x)), x + branch, atol=1e-5)
+    out = harness.to_numpy(block(x, training=True))
     kept = ~np.all(np.isclose(out, x), axis=1)
     assert 0.35 < kept.mean() < 0.65
     np.testing.assert_allclose(out[kept], (x + 2 * branch)[kept], atol=1e-5)

@@ -69,9 +69,9 @@ def test_scope_is_thread_local():
 def test_split_and_merge_groups_are_sample_major():
     x = np.arange(12, dtype="float32").reshape(6, 2)  # 3 groups of 2 examples.
     with sampling_scope(3):
-        grouped = np.asarray(split_groups(x))
+        grouped = harness.to_numpy(split_groups(x))
         np.testing.assert_array_equal(grouped[1], x[2:4])
-        np.testing.assert_array_equal(np.asarray(merge_groups(grouped)), x)
+        np.testing.assert_array_equal(harness.to_numpy(merge_groups(grouped)), x)
 
 
 def test_is_stochastic():

@@ -64,13 +64,13 @@ def test_initial_kernel_is_the_wrapped_layers(make_layer, shape):
     x = harness.random_data(shape)
     layer = make_layer()
     wrapper = WeightNormalization(layer, data_init=False)
-    out = np.asarray(wrapper(x, training=True))
+    out = harness.to_numpy(wrapper(x, training=True))
     kernel = layer.kernel.numpy()
     axes = tuple(a for a in range(kernel.ndim) if a != wrapper._out_axis % kernel.ndim)
     np.testing.assert_allclose(
         wrapper.g.numpy(), np.sqrt((kernel**2).sum(axes)), rtol=1e-6
     )
-    np.testing.assert_allclose(out, np.asarray(layer(x)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out, harness.to_numpy(layer(x)), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
@@ -130,7 +130,7 @@ def test_data_init_mixed_precision():
     out = wrapper(x, training=True)
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
     assert wrapper.g.dtype == "float32"
-    pre = np.asarray(out, "float32")
+    pre = harness.to_numpy(out, "float32")
     np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-2)
     np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-2)
 

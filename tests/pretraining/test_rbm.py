@@ -161,7 +161,7 @@ def test_exact_log_likelihood_increases(persistent):
     rbm.build(x.shape)
     before = _exact_log_likelihood(rbm, x)
     rbm.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
-    history = rbm.fit(x, epochs=15, batch_size=20, verbose=0)
+    history = rbm.fit(x, epochs=30, batch_size=20, verbose=0)
     after = _exact_log_likelihood(rbm, x)
     assert after > before + 1.0, (before, after)
     assert set(history.history) == {
