@@ -64,4 +64,3 @@ class SummaryWriter:
     def close(self):
         """Closes the event file."""
         self._writer.close()
-

@@ -74,7 +74,9 @@ def test_channels_first_matches_rate():
 def test_inference_and_rate_zero_are_identity():
     x = harness.random_data((4, 6, 6, 2))
     np.testing.assert_array_equal(harness.to_numpy(DropBlock2D(0.3, 3)(x)), x)
-    np.testing.assert_array_equal(harness.to_numpy(DropBlock2D(0.0, 3)(x, training=True)), x)
+    np.testing.assert_array_equal(
+        harness.to_numpy(DropBlock2D(0.0, 3)(x, training=True)), x
+    )
 
 
 @pytest.mark.parametrize("rate", [1.0, -0.1, float("nan"), "0.5"])

@@ -182,7 +182,10 @@ def test_stateful_continues_the_sequence():
     stateful = LayerNormGRU(4, return_sequences=True, stateful=True)
     stateful.build((2, 6, 3))
     stateful.set_weights(full.get_weights())
-    first, second = harness.to_numpy(stateful(x[:, :3])), harness.to_numpy(stateful(x[:, 3:]))
+    first, second = (
+        harness.to_numpy(stateful(x[:, :3])),
+        harness.to_numpy(stateful(x[:, 3:])),
+    )
     np.testing.assert_allclose(np.concatenate([first, second], 1), expected, atol=1e-5)
     stateful.reset_states()
     np.testing.assert_allclose(harness.to_numpy(stateful(x[:, :3])), first, atol=1e-6)

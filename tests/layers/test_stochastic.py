@@ -22,6 +22,7 @@ from keras_smithing.layers.stochastic import (
     should_sample,
     split_groups,
 )
+from tests import harness
 
 
 class BatchShift(keras.layers.Layer):

@@ -48,7 +48,9 @@ def test_training_drops_whole_branches_with_rate():
     rate, n = 0.3, 20000
     shortcut = np.zeros((n, 2, 3), "float32")
     residual = np.ones((n, 2, 3), "float32")
-    out = harness.to_numpy(StochasticDepth(rate, seed=2)([shortcut, residual], training=True))
+    out = harness.to_numpy(
+        StochasticDepth(rate, seed=2)([shortcut, residual], training=True)
+    )
     # Each example's branch is dropped entirely or kept and scaled by 1/(1-rate).
     per_example = out.reshape(n, -1)
     assert np.all(per_example == per_example[:, :1])
