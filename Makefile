@@ -40,7 +40,7 @@ $(MULTI_STAMP): setup.cfg pyproject.toml
 	$(MULTI_PY) -m pip install --quiet -e ".[jax,torch,test]"
 	touch $@
 
-# The backend-agnostic part of the suite (tests marked tensorflow_only skip).
+# The backend-agnostic suite (tests marked `distributed` skip on PyTorch).
 test-jax: $(MULTI_STAMP)
 	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -1,9 +1,12 @@
-"""Test-session set-up: quiet TensorFlow, two logical CPUs, clean global state."""
+"""Test-session set-up: quiet TensorFlow, two CPU devices, clean global state."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if os.environ["KERAS_BACKEND"] == "jax":
+    # keras.distribution tests need two devices; this must run before JAX starts.
+    os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -19,11 +22,13 @@ if keras.backend.backend() == "tensorflow":
 
 
 def pytest_collection_modifyitems(config, items):
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() != "torch":
         return
-    skip = pytest.mark.skip(reason="needs the TensorFlow backend")
+    skip = pytest.mark.skip(
+        reason="Keras has no distribution API on PyTorch (use torch's DDP directly)"
+    )
     for item in items:
-        if "tensorflow_only" in item.keywords:
+        if "distributed" in item.keywords:
             item.add_marker(skip)
 
 

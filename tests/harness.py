@@ -7,13 +7,15 @@
 - `check_initializer`, `check_constraint`, `check_optimizer`, `check_callback`: the
   equivalents for the other kinds of object.
 - `check_saved_model`: the fresh-process `.keras` round trip for any model.
-- `check_mirrored_fit`: a `tf.distribute.MirroredStrategy` fit on two logical CPUs.
+- `check_distributed_fit`: a data-parallel fit on two devices (`MirroredStrategy` on
+  TensorFlow, `keras.distribution.DataParallel` on JAX).
 
 `tests/test_registry.py` fails when an object registered under "keras_smithing" is
 not named in a call to one of the `check_*` functions.
 """
 
 import atexit
+import contextlib
 import inspect
 import json
 import os
@@ -404,7 +406,33 @@ def check_callback(callback, model=None, x=None, y=None, epochs=2, **fit_kwargs)
     return history
 
 
-def check_mirrored_fit(
+def _distribution_scopes():
+    """`(build_scope, fit_scope)` of a two-device data-parallel run."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        global _STRATEGY
+        if _STRATEGY is None:
+            # One strategy per session: each new MirroredStrategy restarts its
+            # collective keys, and a reused key with a different gradient size
+            # aborts the collective ops of every later test ("Shape mismatch in
+            # the collective instance").
+            devices = tf.config.list_logical_devices("CPU")
+            assert len(devices) >= 2, "conftest.py must create two logical CPUs"
+            _STRATEGY = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+        return _STRATEGY.scope(), contextlib.nullcontext()
+    if backend == "jax":
+        devices = keras.distribution.list_devices("cpu")
+        assert len(devices) >= 2, "conftest.py must set two XLA host devices"
+        distribution = keras.distribution.DataParallel(devices=devices[:2])
+        return distribution.scope(), distribution.scope()
+    raise AssertionError(
+        f"Keras has no distribution API on {backend}: mark the test `distributed`"
+    )
+
+
+def check_distributed_fit(
     model_fn,
     x,
     y,
@@ -414,33 +442,28 @@ def check_mirrored_fit(
     callbacks=None,
     monitor="loss",
 ):
-    """Builds and fits `model_fn()` under `MirroredStrategy` on two logical CPUs.
+    """Builds and fits `model_fn()` data-parallel on two devices.
 
-    `callbacks` (optional) are passed to `fit`, for callbacks that keep state.
-    `monitor` is the history entry that must stay finite (models with a custom
-    `train_step` may report no "loss").
+    TensorFlow: `tf.distribute.MirroredStrategy` on two logical CPUs. JAX:
+    `keras.distribution.DataParallel` on two XLA host devices. `callbacks`
+    (optional) are passed to `fit`, for callbacks that keep state. `monitor` is the
+    history entry that must stay finite (models with a custom `train_step` may
+    report no "loss").
 
     Returns:
         The trained model.
     """
-    import tensorflow as tf
-
-    global _STRATEGY
-    if _STRATEGY is None:
-        # One strategy per session: each new MirroredStrategy restarts its
-        # collective keys, and a reused key with a different gradient size aborts
-        # the collective ops of every later test ("Shape mismatch in the
-        # collective instance").
-        devices = tf.config.list_logical_devices("CPU")
-        assert len(devices) >= 2, "conftest.py must create two logical CPU devices"
-        _STRATEGY = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
-    strategy = _STRATEGY
-    with strategy.scope():
+    build_scope, fit_scope = _distribution_scopes()
+    with build_scope:
         model = model_fn()
         optimizer = optimizer_fn() if optimizer_fn else keras.optimizers.SGD(0.01)
         model.compile(optimizer=optimizer, loss=loss)
-    history = model.fit(
-        x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=callbacks
-    )
+    with fit_scope:
+        history = model.fit(
+            x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=callbacks
+        )
     assert np.all(np.isfinite(history.history[monitor]))
+    if keras.backend.backend() == "jax":  # Replicated over both devices.
+        for variable in model.variables:
+            assert len(variable.value.sharding.device_set) == 2, variable.path
     return model

@@ -43,10 +43,10 @@ def test_harness_scaled_schedule():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_scaled_schedule():
+@pytest.mark.distributed
+def test_distributed_scaled_schedule():
     x, y = harness.random_data((32, 5)), harness.random_data((32, 2), seed=1)
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         lambda: keras.Sequential([keras.Input((5,)), keras.layers.Dense(2)]),
         x,
         y,

@@ -200,8 +200,8 @@ def test_bad_arguments():
         )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_strategy():
+@pytest.mark.distributed
+def test_distributed_strategy():
     x, y = _data(64)
 
     def model_fn():
@@ -209,7 +209,7 @@ def test_mirrored_strategy():
         h = keras.layers.BatchNormalization()(inputs)
         return keras.Model(inputs, keras.layers.Dense(1)(h))
 
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         model_fn, x, y, epochs=2, callbacks=[PreciseBatchNorm(x)]
     )
     layer = model.layers[1]

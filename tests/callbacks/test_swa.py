@@ -73,10 +73,10 @@ def test_nothing_averaged_when_stopped_before_start():
     assert swa.num_averaged == 0 and swa.final_weights is None
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     snapshots, swa = Snapshots(), SWA(0, batchnorm_data=X)
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         bn_model, X, Y, epochs=2, callbacks=[snapshots, swa]
     )
     for i, weight in enumerate(model.trainable_weights):

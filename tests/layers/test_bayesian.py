@@ -71,8 +71,8 @@ def test_harness_conv2d():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     x = np.abs(harness.random_data((32, 4)))
     y = harness.random_data((32, 2), seed=1)
 
@@ -81,7 +81,7 @@ def test_mirrored_fit():
         hidden = BayesianDense(8, activation="relu", kl_weight=1 / 32, seed=0)(inputs)
         return keras.Model(inputs, BayesianDense(2, kl_weight=1 / 32, seed=1)(hidden))
 
-    harness.check_mirrored_fit(model_fn, x, y)
+    harness.check_distributed_fit(model_fn, x, y)
 
 
 def _set_posterior(layer, x, stddev_scale=1.0, seed=0):

@@ -18,8 +18,8 @@ def test_harness():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     def model_fn():
         inputs = keras.Input((6, 6, 1))
         hidden = keras.layers.Conv2D(2, 3, padding="same")(inputs)
@@ -27,7 +27,7 @@ def test_mirrored_fit():
         return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(hidden))
 
     x = harness.random_data((32, 6, 6, 1))
-    harness.check_mirrored_fit(model_fn, x, np.zeros((32, 2)))
+    harness.check_distributed_fit(model_fn, x, np.zeros((32, 2)))
 
 
 def _drop_mask(rate, block_size, shape, data_format="channels_last", seed=0):

@@ -37,15 +37,15 @@ def test_harness_wrapper():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     def model_fn():
         inputs = keras.Input((6,))
         hidden = DropConnectDense(8, 0.5, activation="relu", seed=0)(inputs)
         outputs = DropConnect(keras.layers.Dense(2), 0.5, seed=1)(hidden)
         return keras.Model(inputs, outputs)
 
-    harness.check_mirrored_fit(
+    harness.check_distributed_fit(
         model_fn, harness.random_data((32, 6)), np.zeros((32, 2))
     )
 

@@ -93,8 +93,8 @@ def test_fit_with_a_last_batch_smaller_than_the_ghost_batches():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_strategy():
+@pytest.mark.distributed
+def test_distributed_strategy():
     x = harness.random_data((64, 4))
 
     def model_fn():
@@ -103,6 +103,6 @@ def test_mirrored_strategy():
         hidden = GhostBatchNormalization(4)(hidden)
         return keras.Model(inputs, keras.layers.Dense(1)(hidden))
 
-    model = harness.check_mirrored_fit(model_fn, x, x[:, :1], epochs=2)
+    model = harness.check_distributed_fit(model_fn, x, x[:, :1], epochs=2)
     moving_mean = model.layers[2].moving_mean.numpy()
     assert np.all(np.isfinite(moving_mean)) and np.any(moving_mean != 0)

@@ -226,8 +226,8 @@ def test_gru_needs_reset_after():
         LayerNormGRUCell(3, reset_after=False)
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_strategy():
+@pytest.mark.distributed
+def test_distributed_strategy():
     x = harness.random_data((32, 4, 3))
 
     def model_fn():
@@ -235,4 +235,4 @@ def test_mirrored_strategy():
             [keras.Input((4, 3)), LayerNormLSTM(4), keras.layers.Dense(1)]
         )
 
-    harness.check_mirrored_fit(model_fn, x, x[:, 0, :1])
+    harness.check_distributed_fit(model_fn, x, x[:, 0, :1])

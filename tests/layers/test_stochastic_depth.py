@@ -19,15 +19,15 @@ def test_harness():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     def model_fn():
         inputs = keras.Input((6,))
         branch = keras.layers.Dense(6)(inputs)
         outputs = StochasticDepth(0.5, seed=0)([inputs, branch])
         return keras.Model(inputs, outputs)
 
-    harness.check_mirrored_fit(
+    harness.check_distributed_fit(
         model_fn, harness.random_data((32, 6)), np.zeros((32, 6))
     )
 

@@ -158,8 +158,8 @@ def test_bad_arguments():
         WeightNormalization(keras.layers.Dense(2, use_bias=False))
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_strategy_data_init():
+@pytest.mark.distributed
+def test_distributed_strategy_data_init():
     keras.utils.set_random_seed(0)
     x = harness.random_data((32, 4)) * 10 + 5  # Far from standardized.
 
@@ -174,7 +174,7 @@ def test_mirrored_strategy_data_init():
 
     # A zero learning rate: only the data init changes the weights. Each replica
     # initializes from its 8-example shard; the variables average them.
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         model_fn, x, x[:, :1], optimizer_fn=lambda: keras.optimizers.SGD(0.0)
     )
     wrapper = model.layers[0]

@@ -100,8 +100,8 @@ def test_unmatched_pattern_warns_once():
     assert len(messages) == 1 and "'^decoder'" in messages[0]
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit_keeps_frozen_layer():
+@pytest.mark.distributed
+def test_distributed_fit_keeps_frozen_layer():
     x, y = harness.random_data((32, 5)), harness.random_data((32, 2), seed=1)
     initial = {}
 
@@ -112,7 +112,7 @@ def test_mirrored_fit_keeps_frozen_layer():
         initial.update({w.path: keras.ops.convert_to_numpy(w) for w in model.weights})
         return model
 
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         model_fn,
         x,
         y,

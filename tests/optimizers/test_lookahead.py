@@ -37,8 +37,8 @@ def test_harness():
     )
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit_ends_synchronized():
+@pytest.mark.distributed
+def test_distributed_fit_ends_synchronized():
     x, y = harness.random_data((32, 5)), harness.random_data((32, 2), seed=1)
 
     def model_fn():
@@ -46,7 +46,7 @@ def test_mirrored_fit_ends_synchronized():
         hidden = keras.layers.Dense(4, activation="tanh")(inputs)
         return keras.Model(inputs, keras.layers.Dense(2)(hidden))
 
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         model_fn,
         x,
         y,

@@ -245,14 +245,14 @@ def test_bad_inputs():
         rbm.gibbs(_binary_data(2), steps=0)
 
 
-@pytest.mark.tensorflow_only
-def test_mirrored_fit():
+@pytest.mark.distributed
+def test_distributed_fit():
     x = _binary_data(32)
 
     def model_fn():
         return RBM(4, persistent=True, num_chains=8, seed=0)
 
-    model = harness.check_mirrored_fit(
+    model = harness.check_distributed_fit(
         model_fn, x, np.zeros((32, 4), "float32"), monitor="reconstruction_error"
     )
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
