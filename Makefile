@@ -7,7 +7,7 @@ TF_EXTRA ?= cpu
 STAMP := $(VENV)/.installed-$(TF_EXTRA)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-jax test-torch lint format bench evidence clean
+.PHONY: demo test test-slow test-jax test-torch support lint bench-backends bench-gpu format bench evidence clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ test-jax: $(MULTI_STAMP)
 test-torch: $(MULTI_STAMP)
 	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# The README's support matrix, from the three suites' passing tests
+# (PYTEST_ARGS="-n 2" halves the time on two cores).
+SUPPORT_DIR ?= .support
+support: $(STAMP) $(MULTI_STAMP)
+	rm -rf $(SUPPORT_DIR)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m tests.support_matrix write $(SUPPORT_DIR)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -58,10 +68,23 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# The benchmarks on every backend, TensorFlow with and without XLA (quick mode;
+# BENCH_ARGS=--full for the full one), then on a GPU the mixed-precision and XLA /
+# torch.compile checks of the layer harness on each backend: the GPU command.
+BENCH_ARGS ?=
+bench-backends: $(STAMP) $(MULTI_STAMP)
+	SMITHING_TF_PYTHON=$(PY) SMITHING_MULTI_PYTHON=$(MULTI_PY) $(PY) -m benchmarks.backends $(BENCH_ARGS)
+
+DEVICE_TESTS := tests/layers -m "not slow" -k "harness or mixed or jit" -q
+bench-gpu: bench-backends
+	$(PY) -m pytest $(DEVICE_TESTS)
+	KERAS_BACKEND=jax $(MULTI_PY) -m pytest $(DEVICE_TESTS)
+	KERAS_BACKEND=torch $(MULTI_PY) -m pytest $(DEVICE_TESTS)
+
 # EVIDENCE=quick for CI-sized runs, EVIDENCE=full for the numbers the README quotes.
 EVIDENCE ?= full
 evidence: $(STAMP)
 	$(PY) examples/evidence.py $(if $(filter quick,$(EVIDENCE)),--quick,)
 
 clean:
-	rm -rf $(VENV) $(MULTI_VENV) examples/output benchmarks/output .pytest_cache
+	rm -rf $(VENV) $(MULTI_VENV) $(SUPPORT_DIR) examples/output benchmarks/output .pytest_cache

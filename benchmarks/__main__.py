@@ -1,11 +1,17 @@
 """Runs benchmarks/bench_*.py and reports ratios against same-run baselines.
 
 Usage: python -m benchmarks [--quick] [--only SUBSTRING] [--no-readme]
+                            [--by-backend [--jit-compile]]
 
 Each module's rows are stored in benchmarks/results.json (committed) with the mode,
 date and machine they were measured in, so `--only` re-measures one module and keeps
 the others. benchmarks/RESULTS.md and the README's benchmark section are rewritten
 from the stored rows. A quick run never replaces a stored full-mode module.
+
+`--by-backend` stores the rows in benchmarks/backends.json instead, under the device
+and the active Keras backend (plus "jit" with `--jit-compile`, which compiles every
+model with `jit_compile=True`: XLA, or `torch.compile` on PyTorch), and rewrites the
+README's per-backend table; `python -m benchmarks.backends` runs every combination.
 """
 
 import argparse
@@ -17,11 +23,21 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks.report import machine_line, markdown_table, replace_readme_section
+from benchmarks.report import (
+    backends_markdown,
+    device_name,
+    machine_line,
+    markdown_table,
+    replace_readme_section,
+)
+from benchmarks.timing import JIT_COMPILE_VARIABLE
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
+BACKEND_RESULTS = HERE / "backends.json"
 COLUMNS = ["benchmark", "candidate_s", "baseline", "baseline_s", "ratio", "target"]
+# Modules that time no Keras computation (the search strategies): not per backend.
+GLOBAL = ("bench_tuners",)
 
 
 def results_markdown(results):
@@ -42,33 +58,64 @@ def results_markdown(results):
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="")
-    parser.add_argument("--no-readme", action="store_true")
-    args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for path in sorted(HERE.glob("bench_*.py")):
-        if args.only not in path.stem:
-            continue
-        if args.quick and results.get(path.stem, {}).get("mode") == "full":
-            print(f"# {path.stem}: kept the stored full-mode rows", flush=True)
+def _measure(module_names, quick, stored):
+    """Runs the named modules; returns `{module: result}` (keeps full over quick)."""
+    mode = "quick" if quick else "full"
+    results = {}
+    for name in module_names:
+        if quick and stored.get(name, {}).get("mode") == "full":
+            print(f"# {name}: kept the stored full-mode rows", flush=True)
             continue
         start = time.perf_counter()
-        module = importlib.import_module(f"benchmarks.{path.stem}")
-        rows = module.run(quick=args.quick)
+        module = importlib.import_module(f"benchmarks.{name}")
+        rows = module.run(quick=quick)
         for row in rows:
             print(json.dumps(row), flush=True)
-        results[path.stem] = {
+        results[name] = {
             "mode": mode,
             "date": time.strftime("%Y-%m-%d"),
             "machine": machine_line(),
             "seconds": round(time.perf_counter() - start, 1),
             "rows": rows,
         }
-        print(f"# {path.stem}: {results[path.stem]['seconds']:.0f} s", flush=True)
+        print(f"# {name}: {results[name]['seconds']:.0f} s", flush=True)
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--by-backend", action="store_true")
+    parser.add_argument("--jit-compile", action="store_true")
+    args = parser.parse_args()
+    if args.jit_compile:
+        os.environ[JIT_COMPILE_VARIABLE] = "1"
+    names = [
+        path.stem
+        for path in sorted(HERE.glob("bench_*.py"))
+        if args.only in path.stem and not (args.by_backend and path.stem in GLOBAL)
+    ]
+    if args.by_backend:
+        import keras
+
+        variant = f"{device_name()} · {keras.backend.backend()}"
+        variant += " · jit" if args.jit_compile else ""
+        stored = (
+            json.loads(BACKEND_RESULTS.read_text()) if BACKEND_RESULTS.exists() else {}
+        )
+        stored.setdefault(variant, {}).update(
+            _measure(names, args.quick, stored.get(variant, {}))
+        )
+        BACKEND_RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        text = backends_markdown(stored)
+        print(text)
+        if not args.no_readme:
+            replace_readme_section("backends", text)
+        return
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(_measure(names, args.quick, results))
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     text = results_markdown(results)
     print(text)

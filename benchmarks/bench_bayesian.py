@@ -11,7 +11,7 @@ Run: `python -m benchmarks --only bayesian [--quick]`.
 import keras
 import numpy as np
 
-from benchmarks.timing import ratio_row
+from benchmarks.timing import jit_compile, ratio_row
 from keras_smithing.datasets import load_mnist1d
 from keras_smithing.layers import BayesianDense, RandomJitter, RandomShift1D
 
@@ -19,7 +19,7 @@ from keras_smithing.layers import BayesianDense, RandomJitter, RandomShift1D
 def _train_step(layer, x, y):
     inputs = keras.Input(x.shape[1:])
     model = keras.Model(inputs, layer(inputs))
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile())
     return lambda: model.train_on_batch(x, y)
 
 
@@ -36,6 +36,7 @@ def _mlp(augment, seed=0):
     model.compile(
         optimizer="adam",
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile(),
     )
     return model
 

@@ -7,7 +7,7 @@ epoch time of an ordinary `model.fit`.
 import keras
 import numpy as np
 
-from benchmarks.timing import ratio_row
+from benchmarks.timing import jit_compile, ratio_row
 from keras_smithing.callbacks import GradientHealth
 from keras_smithing.datasets import load_mnist1d
 
@@ -22,7 +22,11 @@ def _model(num_features, num_classes, width, depth):
     model = keras.Model(
         inputs, keras.layers.Dense(num_classes, activation="softmax")(h)
     )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        jit_compile=jit_compile(),
+    )
     return model
 
 

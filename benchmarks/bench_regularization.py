@@ -14,7 +14,7 @@ Run: `python -m benchmarks --only regularization [--quick]`.
 import keras
 import numpy as np
 
-from benchmarks.timing import ratio_row
+from benchmarks.timing import jit_compile, ratio_row
 from keras_smithing import mc_predict
 from keras_smithing.layers import DropConnectDense
 
@@ -26,7 +26,7 @@ def _model(layers, width):
     for layer in layers:
         outputs = layer(outputs)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer="sgd", loss="mse")
+    model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile())
     return model
 
 

@@ -19,6 +19,54 @@ def machine_line():
     )
 
 
+def device_name():
+    """The accelerator the active Keras backend computes on, or "CPU"."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return details.get("device_name", "GPU")
+    elif backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return device.device_kind
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    return "CPU"
+
+
+def backends_markdown(stored):
+    """One row per benchmark, one `ratio` column per device, backend and jit."""
+    variants = sorted(stored)
+    ratios, targets, runs = {}, {}, []
+    for variant in variants:
+        for module, result in sorted(stored[variant].items()):
+            runs.append(f"{variant}: {module} {result['mode']}, {result['date']}")
+            for row in result["rows"]:
+                ratios.setdefault(row["benchmark"], {})[variant] = row["ratio"]
+                targets[row["benchmark"]] = row.get("target")
+    rows = [
+        {"benchmark": name, **values, "target": targets[name]}
+        for name, values in ratios.items()
+    ]
+    return (
+        "Measured by `make bench-backends` (`ratio` = candidate / baseline, both "
+        "timed in the same run on the same backend; `jit`: every model compiled "
+        "with `jit_compile=True`). Runs: "
+        + "; ".join(runs)
+        + ".\n\n"
+        + markdown_table(rows, ["benchmark", *variants, "target"])
+    )
+
+
 def _cell(value):
     if isinstance(value, float):
         return f"{value:.3g}"

@@ -1,7 +1,19 @@
-"""The one timing helper every benchmark uses: warm-up, median of N, same-run ratio."""
+"""The timing helpers every benchmark uses: warm-up, median of N, same-run ratio."""
 
+import os
 import statistics
 import time
+
+JIT_COMPILE_VARIABLE = "SMITHING_BENCH_JIT_COMPILE"
+
+
+def jit_compile():
+    """The `jit_compile` every benchmark model compiles with.
+
+    Keras's default ("auto": XLA on GPU/TPU, not on CPU), or `True` when the runner
+    was started with `--jit-compile`.
+    """
+    return True if os.environ.get(JIT_COMPILE_VARIABLE) == "1" else "auto"
 
 
 def median_time(fn, warmup=2, repeats=10):

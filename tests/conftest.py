@@ -11,6 +11,8 @@ if os.environ["KERAS_BACKEND"] == "jax":
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
+from tests import support_matrix  # noqa: E402
+
 if keras.backend.backend() == "tensorflow":
     import tensorflow as tf
 
@@ -38,3 +40,16 @@ def _clean_keras_state():
     keras.backend.clear_session()
     yield
     keras.config.set_dtype_policy("float32")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        support_matrix.end_test(report.passed)
+    return report
+
+
+def pytest_sessionfinish(session):
+    if os.environ.get("SMITHING_SUPPORT_DIR"):
+        support_matrix.write(os.environ["SMITHING_SUPPORT_DIR"])

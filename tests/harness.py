@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras.src import testing
 
+from tests.support_matrix import record
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _WORKER = None
 _STRATEGY = None
@@ -144,6 +146,7 @@ def check_saved_model(model, inputs, fit_targets=None, atol=1e-6, compare_output
         expected = keras.tree.flatten(model.predict(inputs, verbose=0))
         for got, want in zip(outputs, expected):
             np.testing.assert_allclose(got, want, atol=atol, rtol=1e-5)
+    record(model, "save/load")
 
 
 def _functional_model(layer, input_shape, call_kwargs=None):
@@ -229,6 +232,7 @@ def check_layer(
                     f"{layer_cls.__name__} returned {tensor.dtype} in a "
                     "mixed_float16 training call"
                 )
+    record(layer, "mixed precision")
 
     # .keras round trip in a fresh process, then one more fit step on both sides.
     model = build_model()
@@ -242,6 +246,7 @@ def check_layer(
         stochastic_inference or stochastic_training
     )
     model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0, shuffle=False)
+    record(model, "fit")
     check_saved_model(
         model,
         x,
@@ -256,6 +261,7 @@ def check_layer(
         history = model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0)
         assert np.isfinite(history.history["loss"][-1])
         model.predict(x, verbose=0)
+        record(model, "jit")
 
     if init_kwargs.get("seed") is not None and _accepts_training(layer):
         outputs, reference = [], None
@@ -302,6 +308,7 @@ def check_initializer(initializer_cls, init_kwargs, shapes=((4, 4),)):
             assert tuple(value.shape) == tuple(shape)
             assert keras.backend.standardize_dtype(value.dtype) == dtype
             assert np.all(np.isfinite(keras.ops.convert_to_numpy(value)))
+        record(initializer, "mixed precision")
     if "seed" in init_kwargs and init_kwargs["seed"] is not None:
         a = initializer_cls(**init_kwargs)(shapes[0])
         b = initializer_cls(**init_kwargs)(shapes[0])
@@ -338,6 +345,7 @@ def check_constraint(constraint_cls, init_kwargs, shape=(6, 4), idempotent=True)
         model = _dense_model(input_dim, units, kernel_constraint=constraint)
         model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
         model.fit(x, y, epochs=2, verbose=0)
+        record(model, "jit" if jit_compile else "fit")
     check_saved_model(model, x, fit_targets=y, atol=1e-5)
 
 
@@ -372,6 +380,7 @@ def check_optimizer(optimizer_fn, steps=3, atol=1e-5):
         assert np.all(np.isfinite(history.history["loss"]))
         changed = [not np.allclose(a, b) for a, b in zip(initial, model.get_weights())]
         assert any(changed), "the optimizer changed no weight"
+        record(model, "jit" if jit_compile else "fit")
     check_saved_model(model, x, fit_targets=y, atol=atol)
 
     keras.mixed_precision.set_dtype_policy("mixed_float16")
@@ -382,6 +391,7 @@ def check_optimizer(optimizer_fn, steps=3, atol=1e-5):
         )
         history = model.fit(x, y, batch_size=32, epochs=steps, verbose=0)
         assert np.all(np.isfinite(history.history["loss"]))
+        record(model, "mixed precision")
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
 
@@ -400,6 +410,7 @@ def check_callback(callback, model=None, x=None, y=None, epochs=2, **fit_kwargs)
     history = model.fit(
         x, y, epochs=epochs, verbose=0, callbacks=[callback], **fit_kwargs
     )
+    record(callback, "fit")
     if hasattr(callback, "get_config"):
         config = callback.get_config()
         assert type(callback).from_config(config).get_config() == config
@@ -466,4 +477,5 @@ def check_distributed_fit(
     if keras.backend.backend() == "jax":  # Replicated over both devices.
         for variable in model.variables:
             assert len(variable.value.sharding.device_set) == 2, variable.path
+    record([model, *(callbacks or [])], "distribution")
     return model

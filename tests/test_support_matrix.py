@@ -1,0 +1,41 @@
+"""The support matrix's bookkeeping (tests/support_matrix.py)."""
+
+import json
+import pathlib
+
+import keras
+
+from keras_smithing.layers import DropConnect, DropConnectDense
+from keras_smithing.optimizers import Lookahead
+from tests import support_matrix
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_readme_matrix_is_generated_from_the_committed_results():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- support:start -->")[1].split("<!-- support:end -->")[0]
+    matrix = json.loads(support_matrix.MATRIX.read_text())
+    assert sorted(matrix) == sorted(support_matrix.BACKENDS)
+    assert section.strip() == support_matrix.markdown(matrix).strip()
+
+
+def test_records_name_nested_objects_and_count_only_for_passing_tests(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(support_matrix, "_passed", set())
+    inputs = keras.Input((3,))
+    hidden = DropConnectDense(4, 0.5)(inputs)
+    model = keras.Model(inputs, DropConnect(keras.layers.Dense(2), 0.5)(hidden))
+    model.compile(optimizer=Lookahead(keras.optimizers.SGD()), loss="mse")
+    support_matrix.record(model, "fit")
+    support_matrix.end_test(passed=True)
+    support_matrix.record(DropConnectDense, "jit")
+    support_matrix.end_test(passed=False)
+    support_matrix.write(tmp_path)
+    merged = support_matrix.merge(tmp_path)[keras.backend.backend()]
+    assert merged == {
+        "DropConnect": ["fit"],
+        "DropConnectDense": ["fit"],
+        "Lookahead": ["fit"],
+    }
