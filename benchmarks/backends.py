@@ -30,9 +30,13 @@ COMBINATIONS = (
 
 def _interpreter(module, variable):
     for python in (os.environ.get(variable), sys.executable):
-        if python and subprocess.run(
-            [python, "-c", f"import {module}"], capture_output=True
-        ).returncode == 0:
+        if (
+            python
+            and subprocess.run(
+                [python, "-c", f"import {module}"], capture_output=True
+            ).returncode
+            == 0
+        ):
             return python
     return None
 

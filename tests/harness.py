@@ -54,6 +54,37 @@ def to_numpy(x, dtype=None):
     return array if dtype is None else array.astype(dtype)
 
 
+def batched_datasets(x, y=None, batch_size=32):
+    """`(x, y)` (or `x`) as a `tf.data.Dataset` and a torch `DataLoader`.
+
+    Returns:
+        A dict `{format: dataset}` holding the formats whose library is installed
+        (both work on every Keras backend).
+    """
+    arrays = x if y is None else (x, y)
+    datasets = {}
+    try:
+        import tensorflow as tf
+    except ImportError:
+        pass
+    else:
+        datasets["tf.data"] = tf.data.Dataset.from_tensor_slices(arrays).batch(
+            batch_size
+        )
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        tensors = [torch.as_tensor(a) for a in (_as_list(arrays))]
+        dataset = torch.utils.data.TensorDataset(*tensors)
+        datasets["torch DataLoader"] = torch.utils.data.DataLoader(
+            dataset, batch_size=batch_size
+        )
+    assert datasets, "neither TensorFlow nor PyTorch is installed"
+    return datasets
+
+
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 

@@ -90,7 +90,9 @@ def _input_batches(data, batch_size, num_batches):
     else:  # tf.data.Dataset, torch DataLoader, any re-iterable of batches.
         batches = iter(data)
     for batch in itertools.islice(batches, num_batches):
-        yield batch[0] if isinstance(batch, tuple) else batch
+        # As in `fit`: a tuple or list batch is (x, y, sample_weight); torch
+        # DataLoaders yield lists.
+        yield keras.utils.unpack_x_y_sample_weight(batch)[0]
 
 
 def _batch_norm_layers(model):

@@ -57,13 +57,11 @@ def test_sweep_smoothing_divergence_and_suggestion():
 
 
 def test_dataset_input_and_plot_file(tmp_path):
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(32)
-    result = find_learning_rate(
-        regression_model(), dataset, min_lr=1e-4, max_lr=1.0, num_steps=20
-    )
-    assert len(result.losses) == 20 and not result.diverged
+    for name, dataset in harness.batched_datasets(X, Y, batch_size=32).items():
+        result = find_learning_rate(
+            regression_model(), dataset, min_lr=1e-4, max_lr=1.0, num_steps=20
+        )
+        assert len(result.losses) == 20 and not result.diverged, name
     result.plot(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
 

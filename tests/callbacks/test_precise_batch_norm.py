@@ -78,16 +78,14 @@ def test_statistics_equal_numpy_over_whole_dataset():
 
 
 def test_data_formats_agree():
-    import tensorflow as tf
-
     x, y = _data(60)
     model = _model()
     reference = None
     for data in (
         x,
         (x, y),
-        tf.data.Dataset.from_tensor_slices((x, y)).batch(7),
-        tf.data.Dataset.from_tensor_slices(x).batch(64),
+        *harness.batched_datasets(x, y, batch_size=7).values(),
+        *harness.batched_datasets(x, batch_size=64).values(),
     ):
         layers = recompute_batch_norm_statistics(model, data)
         stats = [

@@ -23,6 +23,34 @@ def test_set_seed_reproduces_keras_and_numpy_draws():
         set_seed(-3)
 
 
+def test_set_seed_reproduces_a_shuffled_fit_with_stochastic_layers():
+    from keras_smithing.layers import DropConnectDense, MCDropout
+
+    x = np.random.default_rng(0).standard_normal((64, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    def fit_weights():
+        set_seed(3)
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                DropConnectDense(16, 0.3, activation="relu"),
+                MCDropout(0.2),
+                keras.layers.Dense(2),
+            ]
+        )
+        model.compile(
+            optimizer="adam",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.fit(x, y, batch_size=16, epochs=2, shuffle=True, verbose=0)
+        return model.get_weights()
+
+    first, second = fit_weights(), fit_weights()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
 def _classifier(hidden=32):
     model = keras.Sequential(
         [
