@@ -37,7 +37,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clean_keras_state():
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()
+    # No gc.collect() per test (free_memory=False): with PyTorch it cost seconds.
+    keras.backend.clear_session(free_memory=False)
     yield
     keras.config.set_dtype_policy("float32")
 

@@ -4,6 +4,9 @@
   eager calls, a fit step, mixed precision), a mixed-precision *training* call, a
   `.keras` round trip reloaded in a fresh process that imports only keras_smithing
   (identical predictions), a `jit_compile=True` fit step, and same seed -> same output.
+  On PyTorch `jit_compile=True` means `torch.compile`, whose tracing of a Keras train
+  step takes about a minute per model on CPU: those steps run only with
+  `SMITHING_TORCH_COMPILE=1` (`make support` and `make bench-gpu` set it).
 - `check_initializer`, `check_constraint`, `check_optimizer`, `check_callback`: the
   equivalents for the other kinds of object.
 - `check_saved_model`: the fresh-process `.keras` round trip for any model.
@@ -180,6 +183,16 @@ def check_saved_model(model, inputs, fit_targets=None, atol=1e-6, compare_output
     record(model, "save/load")
 
 
+def jit_modes():
+    """The `jit_compile` values to fit with: `(False, True)`, or `(False,)` on
+    PyTorch unless `SMITHING_TORCH_COMPILE=1` (see the module docstring)."""
+    if keras.backend.backend() == "torch" and not os.environ.get(
+        "SMITHING_TORCH_COMPILE"
+    ):
+        return (False,)
+    return (False, True)
+
+
 def _functional_model(layer, input_shape, call_kwargs=None):
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     inputs = [keras.Input(shape=tuple(s[1:])) for s in shapes]
@@ -286,7 +299,7 @@ def check_layer(
         compare_outputs=not stochastic_inference,
     )
 
-    if check_jit:
+    if check_jit and True in jit_modes():
         model = build_model()
         model.compile(optimizer="sgd", loss="mse", jit_compile=True)
         history = model.fit(x, y, batch_size=len(_as_list(x)[0]), verbose=0)
@@ -372,7 +385,7 @@ def check_constraint(constraint_cls, init_kwargs, shape=(6, 4), idempotent=True)
         )
     input_dim, units = shape
     x, y = random_data((16, input_dim)), random_data((16, units), seed=1)
-    for jit_compile in (False, True):
+    for jit_compile in jit_modes():
         model = _dense_model(input_dim, units, kernel_constraint=constraint)
         model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
         model.fit(x, y, epochs=2, verbose=0)
@@ -403,7 +416,7 @@ def check_optimizer(optimizer_fn, steps=3, atol=1e-5):
         hidden = keras.layers.Dense(8, activation="tanh", name="hidden")(inputs)
         return keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
 
-    for jit_compile in (True, False):
+    for jit_compile in reversed(jit_modes()):
         model = make_model()
         initial = model.get_weights()
         model.compile(optimizer=optimizer_fn(), loss="mse", jit_compile=jit_compile)
