@@ -47,14 +47,14 @@ test-jax: $(MULTI_STAMP)
 test-torch: $(MULTI_STAMP)
 	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# The README's support matrix, from the three suites' passing tests
-# (PYTEST_ARGS="-n 2" halves the time on two cores).
+# The README's support matrix, from the three suites' passing tests, torch.compile
+# checks included (slow on CPU: about a minute per model).
 SUPPORT_DIR ?= .support
 support: $(STAMP) $(MULTI_STAMP)
 	rm -rf $(SUPPORT_DIR)
 	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 	$(PY) -m tests.support_matrix write $(SUPPORT_DIR)
 
 lint: $(STAMP)
@@ -79,7 +79,7 @@ DEVICE_TESTS := tests/layers -m "not slow" -k "harness or mixed or jit" -q
 bench-gpu: bench-backends
 	$(PY) -m pytest $(DEVICE_TESTS)
 	KERAS_BACKEND=jax $(MULTI_PY) -m pytest $(DEVICE_TESTS)
-	KERAS_BACKEND=torch $(MULTI_PY) -m pytest $(DEVICE_TESTS)
+	SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest $(DEVICE_TESTS)
 
 # EVIDENCE=quick for CI-sized runs, EVIDENCE=full for the numbers the README quotes.
 EVIDENCE ?= full

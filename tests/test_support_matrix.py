@@ -39,3 +39,17 @@ def test_records_name_nested_objects_and_count_only_for_passing_tests(
         "DropConnectDense": ["fit"],
         "Lookahead": ["fit"],
     }
+
+
+def test_check_flags_claims_the_records_do_not_show(tmp_path, monkeypatch):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "torch-main-1.json").write_text(
+        json.dumps([["A", "fit"], ["A", "save/load"], ["B", "fit"]])
+    )
+    committed = {"torch": {"A": ["fit", "jit"], "B": ["fit", "save/load"]}}
+    monkeypatch.setattr(support_matrix, "MATRIX", tmp_path / "matrix.json")
+    support_matrix.MATRIX.write_text(json.dumps(committed))
+    missing, not_run = support_matrix.check(records)
+    assert missing == [("torch", "B", "save/load")]
+    assert not_run == [("torch", "jit")]
