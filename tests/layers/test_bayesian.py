@@ -158,9 +158,26 @@ def test_inference_uses_posterior_mean():
     assert not np.allclose(_np(layer(x, training=True)), expected)
 
 
+def _channels_first_conv_runs():
+    try:
+        keras.ops.conv(
+            np.ones((1, 1, 3, 3), "float32"),
+            np.ones((1, 1, 1, 1), "float32"),
+            data_format="channels_first",
+        )
+    except Exception:  # TensorFlow's CPU kernels without oneDNN: NHWC only.
+        return False
+    return True
+
+
 @pytest.mark.parametrize("layer_cls, rank", [(BayesianConv1D, 1), (BayesianConv2D, 2)])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_conv_mean_matches_keras_conv(layer_cls, rank, data_format):
+    if data_format == "channels_first" and not _channels_first_conv_runs():
+        pytest.skip(
+            "this CPU's TensorFlow build runs channels_first convolutions only under "
+            "XLA (Keras's own Conv layers fail the same way in eager mode)"
+        )
     shape = (2, 3) + (7,) * rank if data_format == "channels_first" else None
     shape = shape or (2,) + (7,) * rank + (3,)
     x = harness.random_data(shape)
