@@ -12,6 +12,7 @@ from keras_smithing.layers import (
     RandomTimeWarp1D,
 )
 from tests import harness
+from tests.support_matrix import record
 
 SIGNAL_LAYERS = [
     (RandomShift1D, {"max_shift": 2, "seed": 1}),
@@ -177,6 +178,7 @@ def test_pipeline_in_fit_and_saved_model():
     model = keras.Model(inputs, keras.layers.Dense(1)(augmented))
     model.compile(optimizer="adam", loss="mse", jit_compile=True)
     model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    record(model, "jit")
     # Predictions match after reload: the augmentation is off at inference.
     harness.check_saved_model(model, x)
 

@@ -4,6 +4,7 @@ import pytest
 
 from keras_smithing.layers import WeightNormalization
 from tests import harness
+from tests.support_matrix import record
 
 
 def _dense_kwargs(dtype=None):
@@ -89,6 +90,8 @@ def test_data_init_standardizes_first_batch(jit_compile):
     np.testing.assert_allclose(
         model.predict(x, verbose=0), np.maximum(pre, 0), atol=1e-5
     )
+    if jit_compile:
+        record(wrapper, "jit")
     # Later batches do not re-initialize.
     kernel = _effective_kernel(wrapper)
     wrapper(x[:8] * 10, training=True)

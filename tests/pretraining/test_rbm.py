@@ -6,6 +6,7 @@ import pytest
 
 from keras_smithing.pretraining import RBM
 from tests import harness
+from tests.support_matrix import record
 
 
 def _sigmoid(z):
@@ -206,6 +207,7 @@ def test_same_seed_same_training_and_jit():
     for a, b in zip(runs[0], runs[1]):
         np.testing.assert_array_equal(a, b)
     assert all(np.all(np.isfinite(w)) for w in runs[2])
+    record(rbm, "jit")
 
 
 def test_divergence_stops_and_restores_last_good_weights():
