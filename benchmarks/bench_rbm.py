@@ -140,6 +140,8 @@ def _probe_accuracy(train_features, y_train, test_features, y_test):
 
 
 def run(quick: bool) -> list[dict]:
+    import keras  # Not at the top: the scikit-learn timing process must not load it.
+
     (x_train, x_val, x_test), (y_train, _, y_test) = digits_784()
     x_all = np.concatenate([x_train, x_val, x_test])
     if quick:
@@ -148,12 +150,14 @@ def run(quick: bool) -> list[dict]:
     repeats = 2 if quick else 5
     per_epoch = len(x_all) // BATCH
     settings = (per_epoch,) if quick else (1, per_epoch)
+    if keras.backend.backend() == "torch":  # No steps_per_execution > 1 there.
+        settings = (1,)
     rows = _timing_rows(x_all, epochs, repeats, settings)
 
     # Feature quality: the same training on the training split, then a linear probe.
     probe_epochs = 3 if quick else 20
     sklearn_rbm = _sklearn_rbm(probe_epochs).fit(x_train)
-    rbm, _ = _our_rbm(x_train, probe_epochs, len(x_train) // BATCH)
+    rbm, _ = _our_rbm(x_train, probe_epochs, settings[-1])
     rbm.fit(x_train, epochs=probe_epochs - 1, batch_size=BATCH, verbose=0)
     ours = _probe_accuracy(
         rbm.transform(x_train), y_train, rbm.transform(x_test), y_test

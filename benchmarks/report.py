@@ -44,17 +44,22 @@ def device_name():
 
 
 def backends_markdown(stored):
-    """One row per benchmark, one `ratio` column per device, backend and jit."""
+    """One row per benchmark and baseline, one `ratio` column per device, backend
+    and jit setting."""
     variants = sorted(stored)
     ratios, targets, runs = {}, {}, []
     for variant in variants:
-        for module, result in sorted(stored[variant].items()):
-            runs.append(f"{variant}: {module} {result['mode']}, {result['date']}")
+        results = stored[variant].values()
+        modes = sorted({result["mode"] for result in results})
+        dates = sorted({result["date"] for result in results})
+        runs.append(f"{variant} ({'/'.join(modes)}, {'/'.join(dates)})")
+        for _, result in sorted(stored[variant].items()):
             for row in result["rows"]:
-                ratios.setdefault(row["benchmark"], {})[variant] = row["ratio"]
-                targets[row["benchmark"]] = row.get("target")
+                name = f"{row['benchmark']} vs {row['baseline']}"
+                ratios.setdefault(name, {})[variant] = row["ratio"]
+                targets[name] = row.get("target")
     rows = [
-        {"benchmark": name, **values, "target": targets[name]}
+        {"benchmark vs baseline": name, **values, "target": targets[name]}
         for name, values in ratios.items()
     ]
     return (
@@ -63,7 +68,7 @@ def backends_markdown(stored):
         "with `jit_compile=True`). Runs: "
         + "; ".join(runs)
         + ".\n\n"
-        + markdown_table(rows, ["benchmark", *variants, "target"])
+        + markdown_table(rows, ["benchmark vs baseline", *variants, "target"])
     )
 
 

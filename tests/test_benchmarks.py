@@ -55,3 +55,29 @@ def test_only_remeasures_one_module_and_quick_keeps_full_rows(monkeypatch, tmp_p
     text = runner.results_markdown(stored)
     assert "bench_a in full mode on m, 2026-01-01" in text
     assert f"bench_b in quick mode on {runner.machine_line()}" in text
+
+
+def test_readme_backend_table_is_generated_from_the_committed_results():
+    from benchmarks.report import backends_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- backends:start -->")[1]
+    section = section.split("<!-- backends:end -->")[0]
+    stored = json.loads(runner.BACKEND_RESULTS.read_text())
+    assert section.strip() == backends_markdown(stored).strip()
+    backends = {variant.split(" · ")[1] for variant in stored}
+    assert backends == {"tensorflow", "jax", "torch"}
+
+
+def test_backend_table_has_one_column_per_variant():
+    from benchmarks.report import backends_markdown
+
+    stored = {
+        "CPU · jax": {"bench_a": _result("quick", "d", [_row("a", 2.0)])},
+        "CPU · tensorflow": {"bench_a": _result("quick", "d", [_row("a", 1.5)])},
+    }
+    table = backends_markdown(stored).splitlines()[-3:]
+    assert table[0] == (
+        "| benchmark vs baseline | CPU · jax | CPU · tensorflow | target |"
+    )
+    assert table[2] == "| a vs b | 2 | 1.5 |  |"
