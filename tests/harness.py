@@ -181,6 +181,9 @@ def check_saved_model(model, inputs, fit_targets=None, atol=1e-6, compare_output
         for got, want in zip(outputs, expected):
             np.testing.assert_allclose(got, want, atol=atol, rtol=1e-5)
     record(model, "save/load")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and int(keras.ops.convert_to_numpy(optimizer.iterations)):
+        record(model, "fit")  # The test trained it before saving.
 
 
 def jit_modes():

@@ -148,8 +148,9 @@ class RBM(ClosedFormModel):
     count that does not match the built model, and stops with a `RuntimeWarning`,
     restoring the weights of the last good epoch, when the reconstruction error
     turns NaN. The train step is written once with `keras.ops` and runs on every
-    backend, with `jit_compile` and under `tf.distribute`. For speed on CPU, pass
-    `steps_per_execution` (e.g. the number of batches per epoch) to `compile`.
+    backend, with `jit_compile` and data-parallel. For speed on CPU, pass
+    `steps_per_execution` (e.g. the number of batches per epoch) to `compile`
+    (TensorFlow and JAX; Keras requires 1 on PyTorch).
 
     Args:
         units: Positive integer, number of hidden units.
