@@ -2,13 +2,13 @@
 
 The masks are built from random *bytes*, not from a uniform float per weight: one
 32-bit random integer gives the bits of four (or two) weights, read with a free
-`keras.ops.view`. A weight is kept when its 8-bit (or 16-bit) draw, counted from
-the smallest signed value, is below `round((1 - rate) * 2**bits)`. Eight bits are used when that is exact (`rate` a
-multiple of 1/256: 0.5, 0.25, ...), sixteen otherwise, so the realised drop rate is
-`rate` to within 2**-17, and kept weights are scaled by the realised keep
-probability so the expected output is exactly the inference output. Drawing a
-quarter as many random numbers and skipping the float conversion is what makes a
-per-batch kernel mask cheap enough for a training step.
+`keras.ops.view`. A weight is kept when its signed 8-bit (or 16-bit) draw, counted
+from the smallest value, is below `round((1 - rate) * 2**bits)`. Eight bits are used
+when that is exact (`rate` a multiple of 1/256: 0.5, 0.25, ...), sixteen otherwise,
+so the realised drop rate is `rate` to within 2**-17, and kept weights are scaled by
+the realised keep probability so the expected output is exactly the inference
+output. Drawing a quarter as many random numbers and skipping the float conversion
+is what makes a per-batch kernel mask cheap enough for a training step.
 """
 
 import inspect
@@ -58,8 +58,7 @@ def keep_mask(shape, rate, seed):
     draws = keras.random.randint(
         tuple(lead) + (words,), -(2**31), 2**31 - 1, dtype="int32", seed=seed
     )
-    # Signed views (PyTorch has no uint16 view): a draw kept below `threshold`
-    # counted from the smallest value is kept with the same probability.
+    # Signed views: PyTorch has no uint16 view.
     dtype = "int8" if bits == 8 else "int16"
     values = keras.ops.view(draws, dtype)
     if words * per_word != last:

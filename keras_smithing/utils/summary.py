@@ -18,6 +18,8 @@ class SummaryWriter:
     """
 
     def __init__(self, log_dir, num_buckets=30):
+        # Imported here: tensorboard.compat loads TensorFlow when it is installed,
+        # and `import keras_smithing` must not on the other backends.
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
         self._writer = EventFileWriter(log_dir)
