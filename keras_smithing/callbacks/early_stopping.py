@@ -5,9 +5,16 @@ import warnings
 
 import keras
 
-from keras_smithing.utils.validation import check_float, check_int, check_one_of
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_one_of,
+    invalid_argument,
+)
 
 _DEFAULT_THRESHOLDS = {"GL": 5.0, "PQ": 0.5, "UP": 3}
+# Keras's own rule for metrics where higher is better (EarlyStopping's mode="auto").
+_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall")
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -30,7 +37,10 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
       has increased in `threshold = s` successive strips,
       `E_va(t) > E_va(t - k)`, `E_va(t - k) > E_va(t - 2k)`, ...
 
-    The monitored quantity must be an error (lower is better). With
+    The monitored quantity must be an error (lower is better): monitors named like
+    an accuracy, AUC, precision or recall are rejected. A non-finite error has an
+    infinite GL, so a diverged epoch stops training under GL and is never taken
+    as the best. With
     `restore_best_weights=True` the model ends with the weights of the epoch of
     `E_opt`, as the paper prescribes, whether or not training stopped early. The
     values of the criterion per epoch are kept in `history` (GL for `"GL"` and
@@ -61,6 +71,14 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
         verbose=0,
     ):
         check_one_of("criterion", criterion, tuple(_DEFAULT_THRESHOLDS))
+        if any(word in monitor.removeprefix("val_") for word in _HIGHER_IS_BETTER):
+            raise invalid_argument(
+                "monitor",
+                monitor,
+                "an error to minimize, such as 'val_loss' (Prechelt's criteria "
+                "stop when it rises; for accuracy monitor the loss or an error "
+                "metric)",
+            )
         if threshold is None:
             threshold = _DEFAULT_THRESHOLDS[criterion]
         if criterion == "UP":
@@ -86,8 +104,10 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
         self.increasing_strips = 0
 
     def generalization_loss(self):
-        """GL of the last epoch, in percent."""
+        """GL of the last epoch, in percent (infinite for a non-finite error)."""
         current = self.validation_errors[-1]
+        if self.best is None or not math.isfinite(current):
+            return math.inf
         if self.best > 0:
             return 100.0 * (current / self.best - 1.0)
         return 0.0 if current == self.best else math.inf
@@ -107,7 +127,8 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
             return
         current = float(current)
         self.validation_errors.append(current)
-        if self.best is None or current < self.best:
+        # A diverged (NaN or infinite) epoch is never the best; its GL is infinite.
+        if math.isfinite(current) and (self.best is None or current < self.best):
             self.best, self.best_epoch = current, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()

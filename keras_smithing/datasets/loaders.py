@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import random
 
 import numpy as np
 
@@ -127,7 +128,13 @@ def _mnist1d_arrays(num_samples):
 
     args = get_dataset_args()
     args.num_samples = num_samples
-    data = make_dataset(args)  # Procedural: never the download path.
+    # mnist1d seeds NumPy's and Python's global generators: keep the caller's.
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(args)  # Procedural: never the download path.
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
     return (
         data["x"].astype("float32"),
         data["y"].astype("int32"),

@@ -108,3 +108,23 @@ def test_bad_arguments():
             PrecheltEarlyStopping(criterion, threshold)
     with pytest.raises(ValueError, match="`strip_length`"):
         PrecheltEarlyStopping("UP", strip_length=0)
+    for monitor in ("val_accuracy", "val_sparse_categorical_accuracy", "val_auc"):
+        with pytest.raises(
+            ValueError, match=f"`monitor`.*Received: monitor='{monitor}'"
+        ):
+            PrecheltEarlyStopping(monitor=monitor)
+
+
+def test_non_finite_epochs_are_never_the_best():
+    # A NaN first epoch: not the best; GL is infinite, so GL stops at once.
+    callback = PrecheltEarlyStopping("GL")
+    stopped, _ = replay(callback, [float("nan"), 0.5, 0.4])
+    assert stopped == 1 and callback.best is None
+    # A divergence later stops and restores the best finite epoch (2).
+    callback = PrecheltEarlyStopping("GL")
+    stopped, restored = replay(callback, [1.0, 0.8, float("inf"), 0.7])
+    assert (stopped, restored, callback.best) == (3, 2.0, 0.8)
+    # UP counts strips; a NaN epoch is never the best it restores.
+    callback = PrecheltEarlyStopping("UP", threshold=1, strip_length=1)
+    stopped, restored = replay(callback, [1.0, float("nan"), 0.9, 0.95])
+    assert callback.best == 0.9 and restored == 3.0

@@ -64,3 +64,18 @@ def test_bad_arguments_name_the_argument(kwargs, argument):
 def test_mnist1d_bad_validation_fraction():
     with pytest.raises(ValueError, match="`validation_fraction`"):
         load_mnist1d(validation_fraction=0.9)
+
+
+def test_mnist1d_leaves_the_global_generators_alone():
+    import random
+
+    from keras_smithing.datasets import loaders
+
+    loaders._mnist1d_arrays.cache_clear()  # The first, generating call.
+    np.random.seed(1)
+    random.seed(1)
+    expected = np.random.random(), random.random()
+    np.random.seed(1)
+    random.seed(1)
+    load_mnist1d(num_samples=200)
+    assert (np.random.random(), random.random()) == expected
