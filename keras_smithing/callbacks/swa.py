@@ -3,6 +3,7 @@
 import warnings
 
 import keras
+import numpy as np
 
 from keras_smithing.callbacks.precise_batch_norm import recompute_batch_norm_statistics
 from keras_smithing.utils.validation import check_int, invalid_argument
@@ -35,7 +36,9 @@ class SWA(keras.callbacks.Callback):
     order, so an `EarlyStopping(restore_best_weights=True)` placed after SWA would
     overwrite the average; place it before. If training ends before `start_epoch`
     (early stopping), nothing was averaged: the weights are left alone, with a
-    warning.
+    warning. A snapshot with a non-finite weight (a diverged epoch) is left out of
+    the average, with a warning, so a divergence late in training does not turn the
+    average into NaN.
 
     Args:
         start_epoch: Integer >= 0, the first epoch whose weights are averaged; it
@@ -47,6 +50,7 @@ class SWA(keras.callbacks.Callback):
 
     Attributes:
         num_averaged: Number of snapshots in the average.
+        num_skipped: Number of snapshots left out for non-finite weights.
         final_weights: The model's weights before the swap (`get_weights` list).
 
     Reference:
@@ -60,6 +64,7 @@ class SWA(keras.callbacks.Callback):
         self.swa_freq = check_int("swa_freq", swa_freq, minimum=1)
         self.batchnorm_data = batchnorm_data
         self.num_averaged = 0
+        self.num_skipped = 0
         self.final_weights = None
 
     def on_train_begin(self, logs=None):
@@ -71,6 +76,7 @@ class SWA(keras.callbacks.Callback):
                 f"an epoch index below the {epochs} epochs of this fit",
             )
         self.num_averaged = 0
+        self.num_skipped = 0
         self._sums = None
         self.final_weights = None
 
@@ -81,6 +87,15 @@ class SWA(keras.callbacks.Callback):
             keras.ops.convert_to_numpy(w).astype("float64")
             for w in self.model.trainable_weights
         ]
+        if not all(np.all(np.isfinite(v)) for v in values):
+            self.num_skipped += 1
+            warnings.warn(
+                f"SWA: the weights after epoch {epoch + 1} are not finite; that "
+                "snapshot is left out of the average.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
         if self._sums is None:
             self._sums = values
         else:
@@ -89,9 +104,13 @@ class SWA(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if not self.num_averaged:
+            reason = (
+                f"all {self.num_skipped} snapshots had non-finite weights"
+                if self.num_skipped
+                else f"training ended before start_epoch={self.start_epoch}"
+            )
             warnings.warn(
-                f"SWA: training ended before start_epoch={self.start_epoch}; "
-                "nothing was averaged and the weights are unchanged.",
+                f"SWA: {reason}; nothing was averaged and the weights are unchanged.",
                 stacklevel=2,
             )
             return

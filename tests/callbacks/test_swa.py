@@ -95,3 +95,31 @@ def test_bad_arguments():
     model = bn_model()
     with pytest.raises(ValueError, match="`start_epoch`.*3 epochs"):
         model.fit(X, Y, epochs=3, verbose=0, callbacks=[SWA(start_epoch=3)])
+
+
+def test_non_finite_snapshots_are_left_out():
+    model, snapshots = bn_model(), Snapshots()
+
+    def poison(epoch, logs):  # Epoch 2 "diverges"; epoch 3 starts from good weights.
+        if epoch == 1:
+            kernel = model.get_layer("first").kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+    class Recover(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                model.set_weights(good)
+
+    model.fit(X, Y, epochs=1, verbose=0)
+    good = model.get_weights()
+    swa = SWA(0, batchnorm_data=X)
+    callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=poison), snapshots, swa]
+    with pytest.warns(RuntimeWarning, match="after epoch 2 are not finite"):
+        model.fit(
+            X, Y, epochs=4, verbose=0, callbacks=[Recover(), *callbacks], shuffle=False
+        )
+    assert (swa.num_averaged, swa.num_skipped) == (3, 1)
+    kept = [snapshots.weights[i] for i in (0, 2, 3)]
+    for i, weight in enumerate(model.trainable_weights):
+        expected = np.mean([s[i] for s in kept], axis=0)
+        np.testing.assert_allclose(np.array(weight), expected, rtol=1e-6, atol=1e-7)
