@@ -40,6 +40,8 @@ class WeightNormalization(keras.layers.Wrapper):
     `1 / std(t)` and the effective bias to `-mean(t) / std(t)`, where
     `t = x (v / ||v||)` are the pre-activations of that first batch, so the
     layer's pre-activations start with zero mean and unit variance per channel.
+    A channel whose first-batch pre-activations do not vary (a batch of one
+    example, or of identical ones) gets scale 1 instead, only the mean removed.
     The data-dependent values live in non-trainable offsets added to `g` and to
     the bias (`g_offset`, `bias_offset`): a state update, like batch norm's
     moving statistics, so it happens inside `model.fit` on every backend (JAX
@@ -164,7 +166,10 @@ class WeightNormalization(keras.layers.Wrapper):
         channel_axis = 1 if channels_first else len(t.shape) - 1
         axes = [a for a in range(len(t.shape)) if a != channel_axis]
         mean, variance = ops.moments(t, axes)
-        scale = ops.rsqrt(variance + 1e-6)
+        # One example, or identical ones, give no spread to standardize by: such
+        # channels keep scale 1 (unit-norm weights) instead of a huge 1 / std.
+        spread = variance > 1e-6 * ops.square(mean) + 1e-12
+        scale = ops.where(spread, ops.rsqrt(ops.maximum(variance, 1e-12)), 1.0)
         return scale, -mean * scale
 
     def call(self, inputs, training=None):

@@ -74,6 +74,18 @@ def test_initial_kernel_is_the_wrapped_layers(make_layer, shape):
     np.testing.assert_allclose(out, harness.to_numpy(layer(x)), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("rows", [1, 8])
+def test_data_init_on_a_batch_without_spread_keeps_unit_scale(rows):
+    x = np.repeat(harness.random_data((1, 5)) * 3 + 2, rows, axis=0)
+    wrapper = WeightNormalization(keras.layers.Dense(4))
+    model = keras.Sequential([keras.Input((5,)), wrapper])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    model.fit(x, np.zeros((rows, 4)), batch_size=rows, epochs=1, verbose=0)
+    kernel = _effective_kernel(wrapper)
+    np.testing.assert_allclose(np.linalg.norm(kernel, axis=0), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(x @ kernel + _effective_bias(wrapper), 0.0, atol=1e-5)
+
+
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_data_init_standardizes_first_batch(jit_compile):
     x = harness.random_data((64, 5)) * 3 + 2
