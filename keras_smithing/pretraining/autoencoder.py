@@ -151,7 +151,7 @@ class DenoisingAutoencoder(keras.Model):
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         """`keras.Model.fit` (targets default to the inputs) with the NaN guard."""
         return super().fit(
-            x, y, *args, callbacks=_with_guard(callbacks, "loss"), **kwargs
+            x, y, *args, callbacks=_with_guard(self, x, callbacks, "loss"), **kwargs
         )
 
     def transform(self, x, batch_size=256):

@@ -224,7 +224,7 @@ class HybridRBMClassifier(ClosedFormModel):
         features = self.hidden.kernel.shape[0] if self.built else None
         check_visible_data(x, "x", "bernoulli", features)
         return super().fit(
-            x, y, *args, callbacks=_with_guard(callbacks, "loss"), **kwargs
+            x, y, *args, callbacks=_with_guard(self, x, callbacks, "loss"), **kwargs
         )
 
     def get_config(self):

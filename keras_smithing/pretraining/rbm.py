@@ -31,6 +31,7 @@ class DivergenceGuard(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.diverged = False
+        # Empty for a model that builds in its first step (dataset inputs).
         self._good = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -40,13 +41,17 @@ class DivergenceGuard(keras.callbacks.Callback):
             self._good = weights
             return
         self.diverged = True
-        self.model.set_weights(self._good)
         self.model.stop_training = True
+        if self._good:
+            self.model.set_weights(self._good)
+            outcome = "the weights of the last good epoch restored"
+        else:
+            outcome = "no earlier weights to restore (the model was not built)"
         warnings.warn(
             f"{type(self.model).__name__} diverged in epoch {epoch + 1} "
-            f"({self.monitor}={value}): training stopped and the weights of the "
-            "last good epoch restored. Lower the learning rate, or scale the "
-            "inputs (Gaussian visible units expect standardized data).",
+            f"({self.monitor}={value}): training stopped and {outcome}. Lower the "
+            "learning rate, or scale the inputs (Gaussian visible units expect "
+            "standardized data).",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -89,7 +94,11 @@ def check_visible_data(x, name, visible, features=None):
         )
 
 
-def _with_guard(callbacks, monitor):
+def _with_guard(model, x, callbacks, monitor):
+    """`callbacks` plus a `DivergenceGuard`; builds `model` from an array `x` first,
+    so that the guard holds initial weights to restore."""
+    if not model.built and hasattr(x, "shape"):
+        model.build(tuple(x.shape))
     return [*(callbacks or []), DivergenceGuard(monitor)]
 
 
@@ -456,7 +465,7 @@ class RBM(ClosedFormModel):
             x,
             y,
             *args,
-            callbacks=_with_guard(callbacks, "reconstruction_error"),
+            callbacks=_with_guard(self, x, callbacks, "reconstruction_error"),
             validation_data=validation_data,
             **kw,
         )

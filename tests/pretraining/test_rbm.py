@@ -220,6 +220,30 @@ def test_divergence_stops_and_restores_last_good_weights():
     assert all(np.all(np.isfinite(w)) for w in rbm.get_weights())
 
 
+def test_divergence_in_the_first_epoch_of_an_unbuilt_model():
+    x = np.random.default_rng(0).normal(0, 50, (64, 6)).astype("float32")
+    rbm = RBM(4, visible="gaussian", seed=0)
+    rbm.compile(optimizer=keras.optimizers.SGD(1e6))
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 1.*restored"):
+        rbm.fit(x, epochs=3, batch_size=16, verbose=0)
+    # Built from x before training: back to the initial weights.
+    initial = RBM(4, visible="gaussian", seed=0)
+    initial.build(x.shape)
+    for got, want in zip(rbm.get_weights(), initial.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+    # No shape to build from: TensorFlow builds in the first step, so nothing can
+    # be restored there (JAX and PyTorch build from a first batch before training).
+    def batches():
+        for _ in range(4):
+            yield (x[:16],)
+
+    rbm = RBM(4, visible="gaussian", seed=0)
+    rbm.compile(optimizer=keras.optimizers.SGD(1e6))
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 1"):
+        rbm.fit(batches(), epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize(
     "kwargs, argument",
     [
