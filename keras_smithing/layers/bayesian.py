@@ -228,7 +228,8 @@ class _BayesianLayer(keras.layers.Layer):
         return merge_groups(self._linear_per_group(split_groups(inputs), kernels))
 
     def _linear_per_group(self, inputs, kernels):
-        outputs = [self._linear(inputs[g], kernels[g]) for g in range(len(kernels))]
+        groups = kernels.shape[0]  # Static: len() fails on a symbolic tensor.
+        outputs = [self._linear(inputs[g], kernels[g]) for g in range(groups)]
         return ops.stack(outputs)
 
     def _sampled_output(self, inputs, mu, sigma):

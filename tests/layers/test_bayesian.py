@@ -323,3 +323,16 @@ def test_mc_predict_draws_independent_posterior_samples(estimator):
     assert np.all(np.abs(result.mean - mean) < 4.5 * standard_error)
     sigma = _softplus(_np(layer.kernel_rho))
     np.testing.assert_allclose(result.std**2, (x**2) @ (sigma**2), rtol=0.3)
+
+
+@pytest.mark.parametrize("layer_cls", [BayesianConv1D, BayesianConv2D])
+@pytest.mark.parametrize("estimator", ["flipout", "reparameterization"])
+def test_mc_predict_on_conv_layers(layer_cls, estimator):
+    shape = (3,) + (6,) * layer_cls.rank + (2,)
+    x = harness.random_data(shape)
+    inputs = keras.Input(shape[1:])
+    layer = layer_cls(4, 3, estimator=estimator, kl_weight=0.0, seed=0)
+    model = keras.Model(inputs, layer(inputs))
+    samples = mc_predict(model, x, num_samples=6).samples
+    assert samples.shape == (6, 3, *model.output_shape[1:])
+    assert len({s.tobytes() for s in samples}) == 6  # Every sample differs.
