@@ -9,7 +9,6 @@ from keras_smithing.pretraining.rbm import (
     check_visible_data,
     sample_bernoulli,
 )
-from keras_smithing.utils.backend import mean_over_replicas
 from keras_smithing.utils.validation import check_float, check_int
 
 
@@ -180,7 +179,7 @@ class HybridRBMClassifier(ClosedFormModel):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if not self.built:  # TensorFlow builds at the first trace.
             self.build(x.shape)
-        return ops.cast(x, self.compute_dtype), y
+        return ops.cast(x, self.variable_dtype), y
 
     def _update_classification_metrics(self, y, logits):
         loss = ops.mean(
@@ -197,9 +196,7 @@ class HybridRBMClassifier(ClosedFormModel):
         x, y = self._unpack(data)
         grads, logits, reconstruction = self.compute_gradients(x, y)
         variables = self.trainable_variables
-        self.optimizer.apply(
-            mean_over_replicas([grads[v.path] for v in variables]), variables
-        )
+        self.apply_gradients([grads[v.path] for v in variables], variables)
         logs = self._update_classification_metrics(y, logits)
         self.reconstruction_error_tracker.update_state(
             ops.mean(ops.square(x - reconstruction))

@@ -6,7 +6,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.backend import mean_over_replicas, stateful_step
+from keras_smithing.utils.backend import (
+    build_in_scope,
+    mean_over_replicas,
+    stateful_step,
+)
 from keras_smithing.utils.validation import (
     check_float,
     check_int,
@@ -98,7 +102,7 @@ def _with_guard(model, x, callbacks, monitor):
     """`callbacks` plus a `DivergenceGuard`; builds `model` from an array `x` first,
     so that the guard holds initial weights to restore."""
     if not model.built and hasattr(x, "shape"):
-        model.build(tuple(x.shape))
+        build_in_scope(model, tuple(x.shape))
     return [*(callbacks or []), DivergenceGuard(monitor)]
 
 
@@ -106,9 +110,23 @@ class ClosedFormModel(keras.Model):
     """Base of the models whose gradients are in closed form (no autodiff).
 
     Subclasses write `_stateful_train_step(data)` and `_stateful_test_step(data)`
-    once, with `variable.assign`, `optimizer.apply` and `metric.update_state`;
-    `stateful_step` runs them on every backend (statelessly on JAX).
+    once, with `variable.assign`, `apply_gradients` and `metric.update_state`;
+    `stateful_step` runs them on every backend (statelessly on JAX). The closed-form
+    statistics are computed in the variables' dtype (float32 under a mixed
+    precision policy).
     """
+
+    def apply_gradients(self, grads, variables):
+        """Applies closed-form `grads` (a list aligned with `variables`).
+
+        They come from no scaled loss, so a `LossScaleOptimizer` (which `compile`
+        wraps around the optimizer under `mixed_float16`) is bypassed for its inner
+        optimizer. Data-parallel replicas are averaged as for Keras losses.
+        """
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer = optimizer.inner_optimizer
+        optimizer.apply(mean_over_replicas(grads), variables)
 
     def train_step(self, *args):
         return stateful_step(self, self._stateful_train_step, args, training=True)
@@ -401,15 +419,13 @@ class RBM(ClosedFormModel):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         if not self.built:  # TensorFlow builds at the first trace.
             self.build(x.shape)
-        return ops.cast(x, self.compute_dtype)
+        return ops.cast(x, self.variable_dtype)
 
     def _stateful_train_step(self, data):
         v = self._batch(data)
         grads, logs = self.compute_gradients(v)
         variables = self.trainable_variables
-        self.optimizer.apply(
-            mean_over_replicas([grads[w.path] for w in variables]), variables
-        )
+        self.apply_gradients([grads[w.path] for w in variables], variables)
         return self._update_trackers(logs)
 
     def _stateful_test_step(self, data):
@@ -448,7 +464,7 @@ class RBM(ClosedFormModel):
 
     def _visible_tensor(self, x):
         """Checks `x`, builds the model if needed, returns a tensor."""
-        x = np.asarray(x, dtype=self.compute_dtype)
+        x = np.asarray(x, dtype=self.variable_dtype)
         self._check_inputs(x)
         if not self.built:
             self.build(x.shape)
@@ -472,7 +488,7 @@ class RBM(ClosedFormModel):
 
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
-        x = np.asarray(x, dtype=self.compute_dtype)
+        x = np.asarray(x, dtype=self.variable_dtype)
         self._check_inputs(x)
         return self.predict(x, batch_size=batch_size, verbose=0)
 
@@ -489,7 +505,7 @@ class RBM(ClosedFormModel):
             mean: Return the conditional mean `E[v | h]` instead of a sample.
         """
         visible_mean = self._visible_mean(
-            ops.convert_to_tensor(np.asarray(h), dtype=self.compute_dtype)
+            ops.convert_to_tensor(np.asarray(h), dtype=self.variable_dtype)
         )
         if mean:
             return ops.convert_to_numpy(visible_mean)

@@ -198,3 +198,19 @@ def seeded_shuffle(seed):
             yield
     finally:
         np.random.set_state(numpy_state)
+
+
+def build_in_scope(model, input_shape):
+    """Builds `model` where its variables belong.
+
+    On TensorFlow that is inside the `tf.distribute` strategy the model was created
+    under (`model.distribute_strategy`), so that a model built just before `fit`
+    gets mirrored variables; elsewhere the model is simply built.
+
+    Args:
+        model: An unbuilt `keras.Model`.
+        input_shape: Its input shape.
+    """
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only.
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model.build(input_shape)

@@ -285,3 +285,20 @@ def test_distributed_fit():
         model_fn, x, np.zeros((32, 4), "float32"), monitor="reconstruction_error"
     )
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_mixed_precision_trains_exactly_as_float32(persistent):
+    # The closed-form statistics run in float32 and bypass the LossScaleOptimizer
+    # that compile adds under mixed_float16: the same updates, bit for bit.
+    x = _binary_data(40)
+    weights = []
+    for policy in ("float32", "mixed_float16"):
+        keras.config.set_dtype_policy(policy)
+        rbm = RBM(4, persistent=persistent, num_chains=10, seed=1)
+        rbm.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
+        rbm.fit(x, epochs=2, batch_size=10, shuffle=False, verbose=0)
+        weights.append(rbm.get_weights())
+        assert rbm.transform(x).dtype == ("float16" if "mixed" in policy else "float32")
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
