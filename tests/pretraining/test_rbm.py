@@ -302,3 +302,4 @@ def test_mixed_precision_trains_exactly_as_float32(persistent):
         assert rbm.transform(x).dtype == ("float16" if "mixed" in policy else "float32")
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+    record(rbm, "mixed precision")
