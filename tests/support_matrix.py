@@ -113,11 +113,11 @@ def merge(directory):
         objects = matrix.setdefault(backend, {})
         for name, capability in json.loads(path.read_text()):
             objects.setdefault(name, set()).add(capability)
+    order = list(CAPABILITIES).index
     return {
-        backend: {name: sorted(caps, key=list(CAPABILITIES).index) for name, caps in
-                  sorted(objects.items())}
+        backend: {name: sorted(objects[name], key=order) for name in sorted(objects)}
         for backend, objects in matrix.items()
-    }  # fmt: skip
+    }
 
 
 def markdown(matrix):
