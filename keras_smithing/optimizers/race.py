@@ -231,6 +231,11 @@ def _race_axes(result, figure):
     return axes
 
 
+def _check_result(result):
+    if not isinstance(result, RaceResult):
+        raise invalid_argument("result", result, "a RaceResult, as race returns")
+
+
 def plot_race(result, path=None):
     """Contour plot of the function with every optimizer's trajectory.
 
@@ -241,6 +246,7 @@ def plot_race(result, path=None):
     Returns:
         The matplotlib `Figure`.
     """
+    _check_result(result)
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 5.5))
@@ -269,6 +275,7 @@ def animate_race(result, path, frames=40, fps=10):
     Returns:
         The matplotlib `Figure` of the last frame.
     """
+    _check_result(result)
     from matplotlib.animation import PillowWriter
     from matplotlib.figure import Figure
 

@@ -12,11 +12,13 @@ from keras_smithing.utils.backend import (
     stateful_step,
 )
 from keras_smithing.utils.validation import (
+    check_array,
     check_float,
     check_int,
     check_one_of,
     check_unit_interval,
     invalid_argument,
+    is_array_data,
 )
 
 
@@ -71,31 +73,39 @@ def sample_bernoulli(p, seed):
 
 
 def check_visible_data(x, name, visible, features=None):
-    """Checks NumPy-like visible data; datasets and generators pass unchecked.
+    """Checks visible data; datasets and generators pass unchecked.
 
-    Raises `ValueError` naming `name` unless `x` is 2-D, has `features` columns
-    (when given) and, for Bernoulli visible units, lies in [0, 1].
+    Raises `ValueError` naming `name` unless `x` is a non-empty, finite 2-D array
+    with `features` columns (when given) and, for Bernoulli visible units, values
+    in [0, 1].
+
+    Returns:
+        `x` as a NumPy array; a scipy.sparse matrix (as sklearn's `BernoulliRBM`
+        takes) densified. A dataset is returned as it is.
     """
-    if x is None or not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        return
-    shape = tuple(x.shape)
-    if len(shape) != 2:
-        raise invalid_argument(
-            name, f"an array of shape {shape}", "a 2-D array (batch, features)"
-        )
-    if features is not None and shape[-1] != features:
+    if x is not None and not is_array_data(x):
+        return x
+    x = check_array(
+        name,
+        x,
+        ranks=(2,),
+        expected="a non-empty 2-D array (batch, features)",
+        densify=True,
+    )
+    if features is not None and x.shape[-1] != features:
         raise invalid_argument(
             name,
-            f"an array of shape {shape}",
+            f"an array of shape {x.shape}",
             f"{features} features, as when the model was built",
         )
     if visible == "bernoulli":
         check_unit_interval(
             name,
-            np.asarray(x),
+            x,
             'Scale the data to [0, 1] (e.g. x / 255) or use visible="gaussian" '
             "with standardized data",
         )
+    return x
 
 
 def _with_guard(model, x, callbacks, monitor):
@@ -460,23 +470,25 @@ class RBM(ClosedFormModel):
 
     def _check_inputs(self, x, name="x"):
         features = self.hidden.kernel.shape[0] if self.built else None
-        check_visible_data(x, name, self.visible, features)
+        return check_visible_data(x, name, self.visible, features)
 
     def _visible_tensor(self, x):
         """Checks `x`, builds the model if needed, returns a tensor."""
-        x = np.asarray(x, dtype=self.variable_dtype)
-        self._check_inputs(x)
+        x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
         if not self.built:
             self.build(x.shape)
         return ops.convert_to_tensor(x)
 
     def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kw):
         """`keras.Model.fit`, plus input checks and the divergence guard."""
-        self._check_inputs(x)
+        x = self._check_inputs(x)
         if isinstance(validation_data, tuple):
-            self._check_inputs(validation_data[0], "validation_data")
-        else:
-            self._check_inputs(validation_data, "validation_data")
+            validation_data = (
+                self._check_inputs(validation_data[0], "validation_data"),
+                *validation_data[1:],
+            )
+        elif validation_data is not None:
+            validation_data = self._check_inputs(validation_data, "validation_data")
         return super().fit(
             x,
             y,
@@ -488,8 +500,7 @@ class RBM(ClosedFormModel):
 
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
-        x = np.asarray(x, dtype=self.variable_dtype)
-        self._check_inputs(x)
+        x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
         return self.predict(x, batch_size=batch_size, verbose=0)
 
     def free_energy(self, x):
