@@ -213,6 +213,8 @@ BAD_INPUTS = {
     callbacks.SWA: [
         ("start_epoch", lambda: callbacks.SWA(-1)),
         ("swa_freq", lambda: callbacks.SWA(0, swa_freq=0)),
+        ("filepath", lambda: callbacks.SWA(0, filepath="average.keras")),
+        ("verbose", lambda: callbacks.SWA(0, verbose=2)),
     ],
     callbacks.recompute_batch_norm_statistics: [
         ("data", lambda: callbacks.recompute_batch_norm_statistics(_bn_model(), None)),

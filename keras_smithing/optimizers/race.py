@@ -192,7 +192,7 @@ def race(
             optimizer.apply(
                 [keras.ops.convert_to_tensor(gradient, "float32")], [variable]
             )
-            current = keras.ops.convert_to_numpy(variable).astype("float64")
+            current = variable.numpy().astype("float64")
             if not np.all(np.isfinite(current)) or np.abs(current).max() > 1e6:
                 break
             path_points.append(current)
