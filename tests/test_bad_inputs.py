@@ -7,7 +7,6 @@ public class or function has no entry, so a new object cannot ship untried.
 """
 
 import functools
-import importlib
 import inspect
 import pathlib
 import re
@@ -28,18 +27,6 @@ from keras_smithing import (
     utils,
 )
 from tests import harness
-
-SUBPACKAGES = (
-    "layers",
-    "initializers",
-    "constraints",
-    "optimizers",
-    "callbacks",
-    "pretraining",
-    "tuners",
-    "datasets",
-    "utils",
-)
 
 # Results that the pack returns and users never build, and argument-free helpers.
 EXEMPT = {
@@ -317,9 +304,8 @@ BAD_INPUTS = {
 
 def _public_callables():
     found = {}
-    for module in [ks] + [
-        importlib.import_module(f"keras_smithing.{name}") for name in SUBPACKAGES
-    ]:
+    subpackages = [value for value in vars(ks).values() if inspect.ismodule(value)]
+    for module in [ks, *subpackages]:
         for name in dir(module):
             value = getattr(module, name)
             if (

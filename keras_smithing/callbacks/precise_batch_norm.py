@@ -230,8 +230,8 @@ class PreciseBatchNorm(keras.callbacks.Callback):
 
     With BatchNormalization the model used at test time normalizes with
     statistics accumulated as an exponential moving average over the last few
-    hundred training batches, computed while the weights were changing. The seed
-    notes' prescription is to use the mean and variance over the entire training
+    hundred training batches, computed while the weights were changing. Ioffe &
+    Szegedy's inference rule uses the mean and variance over the entire training
     sample instead. Every `every_n_epochs` epochs this callback calls
     `recompute_batch_norm_statistics(model, data, num_batches)` after the epoch's
     training steps and before its validation, so `val_*` metrics are measured with

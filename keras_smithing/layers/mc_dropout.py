@@ -26,8 +26,8 @@ class MCDropout(keras.layers.Dropout):
     Identical to `keras.layers.Dropout` during training. At inference it keeps
     dropping units, so repeated predictions are samples from an approximate
     posterior predictive distribution; their spread measures the model's
-    uncertainty (the seed notes' "leave dropout on, sample multiple realizations of
-    the randomness"). Use `keras_smithing.mc_predict` to draw and summarize the
+    uncertainty (Gal & Ghahramani: leave dropout on at test time and sample
+    several realizations of the randomness). Use `keras_smithing.mc_predict` to draw and summarize the
     samples. Plain `Dropout` layers need no replacement for that: `mc_predict`
     samples them too; `MCDropout` is for models that must be stochastic in every
     `predict` call.

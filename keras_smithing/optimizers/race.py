@@ -146,7 +146,7 @@ def race(
 ):
     """Runs Keras optimizers side by side on a 2-D test function.
 
-    The seed notes' "race of the optimizers": each optimizer (a fresh copy, built
+    A race of the optimizers: each optimizer (a fresh copy, built
     from its config) minimizes the same function from the same start, with the
     function's analytic gradient, so the trajectories show how momentum,
     Nesterov, AdaGrad, RMSprop and Adam cope with a curved valley (Rosenbrock,
