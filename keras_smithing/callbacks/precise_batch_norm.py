@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_smithing.utils.backend import to_numpy
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
@@ -40,8 +41,7 @@ class _Moments:
         mean = ops.sum(x * weights, axes, keepdims=True) / ops.maximum(count, 1.0)
         m2 = ops.sum(weights * ops.square(x - mean), axes)
         count, mean, m2 = (
-            ops.convert_to_numpy(t).astype("float64").reshape(-1)
-            for t in (count, mean, m2)
+            to_numpy(t).astype("float64").reshape(-1) for t in (count, mean, m2)
         )
         if self.count is None:
             self.count, self.mean, self.m2 = count, mean, m2

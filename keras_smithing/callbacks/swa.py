@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_smithing.callbacks.precise_batch_norm import recompute_batch_norm_statistics
+from keras_smithing.utils.backend import to_numpy
 from keras_smithing.utils.validation import check_int, check_one_of, invalid_argument
 
 
@@ -107,7 +108,7 @@ class SWA(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_epoch or (epoch - self.start_epoch) % self.swa_freq:
             return
-        values = [w.numpy().astype("float64") for w in self.model.trainable_weights]
+        values = [to_numpy(w).astype("float64") for w in self.model.trainable_weights]
         if not all(np.all(np.isfinite(v)) for v in values):
             self.num_skipped += 1
             warnings.warn(
@@ -144,7 +145,7 @@ class SWA(keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        self.final_weights = self.model.get_weights()
+        self.final_weights = [to_numpy(w) for w in self.model.weights]
         self._assign_average()
         if self.verbose:
             skipped = (

@@ -6,6 +6,7 @@ import math
 import keras
 import numpy as np
 
+from keras_smithing.utils.backend import to_numpy
 from keras_smithing.utils.validation import (
     check_int,
     check_keras_optimizer,
@@ -192,7 +193,7 @@ def race(
             optimizer.apply(
                 [keras.ops.convert_to_tensor(gradient, "float32")], [variable]
             )
-            current = variable.numpy().astype("float64")
+            current = to_numpy(variable).astype("float64")
             if not np.all(np.isfinite(current)) or np.abs(current).max() > 1e6:
                 break
             path_points.append(current)

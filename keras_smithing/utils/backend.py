@@ -214,3 +214,20 @@ def build_in_scope(model, input_shape):
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only.
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model.build(input_shape)
+
+
+def to_numpy(value):
+    """A tensor or `keras.Variable` as a NumPy array.
+
+    `keras.ops.convert_to_numpy` on a variable makes NumPy 2 emit a
+    DeprecationWarning (the backends' `__array__` takes no `copy` argument), once
+    per call; read the backend value directly instead.
+    """
+    if isinstance(value, keras.Variable):
+        value = value.value
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return value.numpy()
+    if backend == "torch":
+        return value.detach().cpu().numpy().copy()  # Not a view of the weights.
+    return np.asarray(value)

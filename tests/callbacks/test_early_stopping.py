@@ -41,9 +41,11 @@ VAL = [1.0, 0.8, 0.7, 0.72, 0.73, 0.74, 0.75, 0.69, 0.70, 0.8, 0.9]
 
 def test_harness():
     x, y = harness.random_data((32, 4)), harness.random_data((32, 1), seed=1)
-    callback = PrecheltEarlyStopping("UP", threshold=1, strip_length=1)
     history = harness.check_callback(
-        callback, epochs=3, validation_data=(x, y), shuffle=False
+        callback := PrecheltEarlyStopping("UP", threshold=1, strip_length=1),
+        epochs=3,
+        validation_data=(x, y),
+        shuffle=False,
     )
     val = history.history["val_loss"]
     # UP with s=1, k=1 stops at the first epoch whose error rose.
