@@ -82,3 +82,29 @@ def test_bad_arguments():
     uncompiled = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="`model`.*compiled"):
         find_learning_rate(uncompiled, X, Y)
+
+
+class Halving(keras.optimizers.schedules.LearningRateSchedule):
+    """A user's schedule that is deliberately NOT registered."""
+
+    def __call__(self, step):
+        return 0.1 * keras.ops.power(0.5, keras.ops.cast(step, "float32"))
+
+    def get_config(self):
+        return {}
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: keras.optimizers.SGD(Halving()),
+        lambda: Lookahead(keras.optimizers.SGD(Halving())),
+    ],
+    ids=["sgd", "lookahead"],
+)
+def test_unregistered_schedule(make_optimizer):
+    # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
+    model = regression_model(make_optimizer())
+    result = find_learning_rate(model, X, Y, min_lr=1e-4, max_lr=1.0, num_steps=10)
+    assert len(result.losses) == 10
+    assert isinstance(model.optimizer.get_config(), dict)

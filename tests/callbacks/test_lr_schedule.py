@@ -113,3 +113,26 @@ def test_bad_arguments():
         ScaledSchedule(constant_schedule(), scale=0.0)
     with pytest.raises(ValueError, match="`schedule`"):
         ScaledSchedule(0.1)
+
+
+class Halving(keras.optimizers.schedules.LearningRateSchedule):
+    """A user's schedule that is deliberately NOT registered: lr * 0.5**step."""
+
+    def __init__(self, lr=0.1):
+        self.lr = lr
+
+    def __call__(self, step):
+        return self.lr * keras.ops.power(0.5, keras.ops.cast(step, "float32"))
+
+    def get_config(self):
+        return {"lr": self.lr}
+
+
+def test_reduces_an_unregistered_schedule():
+    # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
+    model = one_weight_model(keras.optimizers.SGD(Halving()))
+    history = model.fit(X, Y, batch_size=4, epochs=3, verbose=0, callbacks=[plateau()])
+    # Logged after each epoch's step: 0.1 * 0.5**step, scaled by 0.5 after epoch 2.
+    np.testing.assert_allclose(
+        history.history["learning_rate"], [0.05, 0.025, 0.0125 * 0.5], rtol=1e-6
+    )
