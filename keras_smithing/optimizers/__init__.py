@@ -12,9 +12,9 @@ from keras.optimizers import (
     RMSprop,
 )
 
+from keras_smithing.optimizers import schedules
 from keras_smithing.optimizers.layerwise import LayerwiseLearningRate
 from keras_smithing.optimizers.lookahead import Lookahead
-from keras_smithing.optimizers import schedules
 from keras_smithing.optimizers.race import (
     RACE_FUNCTIONS,
     RaceResult,

@@ -1,10 +1,14 @@
+import math
+
 import keras
 import matplotlib.figure
 import numpy as np
 import pytest
 
 from keras_smithing import find_learning_rate
+from keras_smithing.callbacks import LRFinderResult
 from keras_smithing.optimizers import Lookahead
+from keras_smithing.optimizers.schedules import OneCycle
 from tests import harness
 
 X = harness.random_data((256, 4))
@@ -54,6 +58,21 @@ def test_sweep_smoothing_divergence_and_suggestion():
     assert result.diverged and n < 100
     assert 1e-3 < result.suggested_lr < 1.0
     assert isinstance(result.plot(), matplotlib.figure.Figure)
+    # One-cycle peak: a tenth of the LR at the smoothed minimum.
+    best = result.learning_rates[np.argmin(result.smoothed_losses)]
+    assert result.one_cycle_max_lr == pytest.approx(best / 10)
+    schedule = result.one_cycle(200, warmup_fraction=0.25)
+    assert isinstance(schedule, OneCycle)
+    assert schedule.get_config()["warmup_fraction"] == 0.25
+    assert float(schedule(50)) == pytest.approx(best / 10, rel=1e-5)
+
+
+def test_one_cycle_without_a_finite_loss():
+    nan = np.array([np.nan])
+    result = LRFinderResult(np.array([1e-3]), nan, nan, math.nan, True)
+    assert math.isnan(result.one_cycle_max_lr)
+    with pytest.raises(ValueError, match="`max_learning_rate`"):
+        result.one_cycle(100)
 
 
 def test_dataset_input_and_plot_file(tmp_path):

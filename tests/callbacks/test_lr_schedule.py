@@ -2,8 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_smithing.callbacks import ReduceLROnPlateau, ScaledSchedule
+from keras_smithing import callbacks
+from keras_smithing.callbacks import ReduceLROnPlateau
 from keras_smithing.optimizers import Lookahead
+from keras_smithing.optimizers.schedules import ScaledSchedule
 from tests import harness
 
 X, Y = np.ones((4, 1), "float32"), np.zeros((4, 1), "float32")
@@ -38,6 +40,7 @@ def test_harness_float_learning_rate():
 
 
 def test_harness_scaled_schedule():
+    assert callbacks.ScaledSchedule is ScaledSchedule  # Its former home.
     harness.check_optimizer(
         lambda: keras.optimizers.SGD(ScaledSchedule(constant_schedule(), 0.5))
     )
