@@ -20,6 +20,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
 from examples._common import (  # noqa: E402
+    convergence_summary,
     finish_figure,
     fit_classifier,
     output_path,
@@ -49,11 +50,6 @@ def build_model(num_features, num_classes):
             keras.layers.Dense(num_classes, activation="softmax"),
         ]
     )
-
-
-def epochs_to(accuracies, target):
-    """First epoch (1-based) whose accuracy reaches `target`, or None."""
-    return next((i + 1 for i, a in enumerate(accuracies) if a >= target), None)
 
 
 def schedules_for(finder, epochs, steps_per_epoch):
@@ -142,14 +138,7 @@ def main(quick: bool = False) -> dict:
         "epochs": epochs,
         "suggested_lr": finder.suggested_lr,
         "one_cycle_max_lr": finder.one_cycle_max_lr,
-        "target_val_accuracy": TARGET,
-        "epochs_to_target": {
-            name: epochs_to(h["val_accuracy"], TARGET) for name, h in histories.items()
-        },
-        "final_val_accuracy": {
-            name: round(float(h["val_accuracy"][-1]), 4)
-            for name, h in histories.items()
-        },
+        **convergence_summary(histories, TARGET),
         "figure": "examples/output/one_cycle.png",
     }
     print_summary(result)
