@@ -195,7 +195,8 @@ def find_learning_rate(
     """Learning-rate range test: sweeps the LR exponentially and records the loss.
 
     Trains a copy of `model` (same architecture and weights, a fresh optimizer of
-    the same kind built from the model's compile config) for `num_steps` batches
+    the same kind built from the model's compile config; the user's unregistered
+    learning-rate schedules are fine) for `num_steps` batches
     while the learning rate grows from `min_lr` to `max_lr` geometrically, and
     records each batch's loss. The sweep stops early once the loss is not finite
     or the smoothed loss exceeds `divergence_threshold` times its minimum. The

@@ -20,13 +20,15 @@ def _innermost(optimizer):
 class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     """Keras's `ReduceLROnPlateau`, which also works when the LR is a schedule.
 
-    The seed notes' "divide the learning rate by 10 when the validation error
+    The classic "divide the learning rate by 10 when the validation error
     plateaus". With a float learning rate this is exactly
     `keras.callbacks.ReduceLROnPlateau`. Keras's raises when the optimizer's
     learning rate is a `LearningRateSchedule`; this one wraps the schedule in a
     `ScaledSchedule` when training begins and multiplies its scale instead, so the
     schedule's shape (warm-up, cosine, ...) is kept and the whole remaining
-    schedule is lowered. A reduction sets the current effective learning rate to
+    schedule is lowered. Any schedule works, the user's own unregistered
+    subclasses included (the optimizer's schedule object is wrapped, never
+    rebuilt from its config). A reduction sets the current effective learning rate to
     `max(lr * factor, min_lr)` (no reduction once it is at `min_lr`). After a
     reduction the compiled train function is rebuilt, since backends that compile
     the step (JAX) read the scale when they trace it. Wrapped optimizers

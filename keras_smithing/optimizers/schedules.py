@@ -168,7 +168,8 @@ class CyclicalLearningRate(LearningRateSchedule):
     where `scale` is 1 (`"triangular"`), `1 / 2**(cycle - 1)` (`"triangular2"`,
     the amplitude halves every cycle) or `gamma**step` (`"exp_range"`). This is
     the formula of the paper, of TensorFlow Addons' `CyclicalLearningRate` and of
-    PyTorch's `CyclicLR` (with `step_size_up == step_size_down`).
+    PyTorch's `CyclicLR` (with `step_size_up == step_size_down`). The momentum is
+    not cycled (PyTorch's `cycle_momentum`), for the reasons given in `OneCycle`.
 
     Args:
         initial_learning_rate: Float > 0, the lower bound.

@@ -8,7 +8,7 @@ import pytest
 from keras_smithing import find_learning_rate
 from keras_smithing.callbacks import LRFinderResult
 from keras_smithing.optimizers import Lookahead
-from keras_smithing.optimizers.schedules import OneCycle
+from keras_smithing.optimizers.schedules import OneCycle, ScaledSchedule
 from tests import harness
 
 X = harness.random_data((256, 4))
@@ -118,10 +118,14 @@ class Halving(keras.optimizers.schedules.LearningRateSchedule):
     [
         lambda: keras.optimizers.SGD(Halving()),
         lambda: Lookahead(keras.optimizers.SGD(Halving())),
+        lambda: keras.optimizers.SGD(ScaledSchedule(Halving(), 0.5)),
+        lambda: keras.optimizers.SGD(
+            keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        ),
     ],
-    ids=["sgd", "lookahead"],
+    ids=["sgd", "lookahead", "scaled", "registered"],
 )
-def test_unregistered_schedule(make_optimizer):
+def test_schedules(make_optimizer):
     # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
     model = regression_model(make_optimizer())
     result = find_learning_rate(model, X, Y, min_lr=1e-4, max_lr=1.0, num_steps=10)
