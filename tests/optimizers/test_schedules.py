@@ -81,6 +81,29 @@ def test_cyclical_matches_reference(mode):
     np.testing.assert_allclose(values(schedule, steps), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["triangular2", "exp_range"])
+def test_cyclical_matches_torch_cyclic_lr(mode):
+    torch = pytest.importorskip("torch")
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.01)
+    scheduler = torch.optim.lr_scheduler.CyclicLR(
+        optimizer,
+        0.01,
+        0.1,
+        step_size_up=5,
+        mode=mode,
+        gamma=0.97,
+        cycle_momentum=False,
+    )
+    expected = []
+    for _ in range(30):
+        expected.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    schedule = CyclicalLearningRate(0.01, 0.1, step_size=5, mode=mode, gamma=0.97)
+    np.testing.assert_allclose(values(schedule, range(30)), expected, rtol=1e-5)
+
+
 def test_cyclical_triangle():
     learning_rates = values(CyclicalLearningRate(0.1, 0.5, step_size=2), range(9))
     np.testing.assert_allclose(
