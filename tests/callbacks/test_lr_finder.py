@@ -128,6 +128,6 @@ class Halving(keras.optimizers.schedules.LearningRateSchedule):
 def test_schedules(make_optimizer):
     # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
     model = regression_model(make_optimizer())
-    result = find_learning_rate(model, X, Y, min_lr=1e-4, max_lr=1.0, num_steps=10)
-    assert len(result.losses) == 10
+    result = find_learning_rate(model, X, Y, min_lr=1e-3, max_lr=0.5, num_steps=20)
+    assert len(result.losses) == 20 and math.isfinite(result.suggested_lr)
     assert isinstance(model.optimizer.get_config(), dict)
