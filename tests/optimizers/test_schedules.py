@@ -146,27 +146,3 @@ def test_keras_schedules_are_re_exported():
     assert schedules.LearningRateSchedule is (
         keras.optimizers.schedules.LearningRateSchedule
     )
-
-
-def test_bad_arguments():
-    cases = [
-        (lambda: OneCycle(0.1, 0), "`total_steps`.*Received: total_steps=0"),
-        (lambda: OneCycle(0.0, 10), "`max_learning_rate`"),
-        (lambda: OneCycle(0.1, 10, warmup_fraction=0.0), "`warmup_fraction`"),
-        (lambda: OneCycle(0.1, 10, warmup_fraction=1.0), "`warmup_fraction`"),
-        (lambda: OneCycle(0.1, 10, div_factor=0.0), "`div_factor`"),
-        (lambda: OneCycle(0.1, 10, div_factor=0.5), "`div_factor`"),
-        (lambda: OneCycle(0.1, 10, final_div_factor=0.0), "`final_div_factor`"),
-        (
-            lambda: CyclicalLearningRate(0.1, 0.01, 5),
-            "`maximal_learning_rate`.*initial_learning_rate=0.1",
-        ),
-        (lambda: CyclicalLearningRate(0.0, 0.1, 5), "`initial_learning_rate`"),
-        (lambda: CyclicalLearningRate(0.01, 0.1, 0), "`step_size`"),
-        (lambda: CyclicalLearningRate(0.01, 0.1, 5, mode="cos"), "`mode`.*'cos'"),
-        (lambda: CyclicalLearningRate(0.01, 0.1, 5, gamma=1.5), "`gamma`"),
-        (lambda: CyclicalLearningRate(0.01, 0.1, 5, gamma=0.0), "`gamma`"),
-    ]
-    for make, message in cases:
-        with pytest.raises(ValueError, match=message):
-            make()
