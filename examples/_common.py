@@ -113,6 +113,34 @@ def plot_loss_and_accuracy(histories, styles=None):
     return figure, loss_axis, accuracy_axis
 
 
+def epochs_to(accuracies, target):
+    """First epoch (1-based) whose accuracy reaches `target`, or None."""
+    return next((i + 1 for i, a in enumerate(accuracies) if a >= target), None)
+
+
+def convergence_summary(histories, target):
+    """Epochs to `target` validation accuracy and final accuracy, per run.
+
+    Args:
+        histories: `{label: history}`, each a dict with a "val_accuracy" list.
+        target: The validation accuracy to reach.
+
+    Returns:
+        A dict with "target_val_accuracy", "epochs_to_target" (`{label: epoch or
+        None}`) and "final_val_accuracy" (`{label: accuracy}`).
+    """
+    return {
+        "target_val_accuracy": target,
+        "epochs_to_target": {
+            name: epochs_to(h["val_accuracy"], target) for name, h in histories.items()
+        },
+        "final_val_accuracy": {
+            name: round(float(h["val_accuracy"][-1]), 4)
+            for name, h in histories.items()
+        },
+    }
+
+
 def print_summary(summary):
     """Prints an example's results as its last stdout line, one JSON object.
 

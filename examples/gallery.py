@@ -133,6 +133,23 @@ def _lr_finder(n):
     )
 
 
+def _one_cycle(n):
+    to_target, limit = n["epochs_to_target"], n["epochs"]
+    final = n["final_val_accuracy"]
+    best = max(final, key=final.get)
+    return (
+        f"An MLP on digits with SGD + momentum for {limit} epochs, learning rates "
+        f"from the range test (suggested {n['suggested_lr']:.2g}, one-cycle peak "
+        f"{n['one_cycle_max_lr']:.2g}): "
+        + "; ".join(
+            f"{name} {_epochs(to_target[name], n['target_val_accuracy'], limit)} "
+            f"(final validation accuracy {_pct(final[name])})"
+            for name in ("constant", "step decay", "one-cycle")
+        )
+        + f". Best final accuracy: {best}."
+    )
+
+
 def _dropout(n):
     base = n["no regularization"]
     parts = []
@@ -410,6 +427,12 @@ CLAIMS = [
         "lr_finder.py",
         "examples/output/lr_finder.png",
         _lr_finder,
+    ),
+    Claim(
+        "One-cycle learning rate trains faster",
+        "one_cycle.py",
+        "examples/output/one_cycle.png",
+        _one_cycle,
     ),
     Claim(
         "Dropout and DropConnect on small data",

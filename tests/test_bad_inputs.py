@@ -48,6 +48,10 @@ NAN = np.array([[0.5, np.nan, 0.5, 0.5]], dtype="float32")
 EMPTY = np.zeros((0, 4), dtype="float32")
 
 
+def _schedule():
+    return keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+
+
 @functools.cache
 def _mlp():
     """A built, compiled 4 -> 8 -> 3 sigmoid MLP."""
@@ -163,6 +167,47 @@ BAD_INPUTS = {
             lambda: optimizers.LayerwiseLearningRate("sgd", {"a": -1.0}),
         ),
     ],
+    optimizers.schedules.OneCycle: [
+        ("max_learning_rate", lambda: optimizers.schedules.OneCycle(0.0, 10)),
+        ("total_steps", lambda: optimizers.schedules.OneCycle(0.1, 0)),
+        (
+            "warmup_fraction",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=0.0),
+        ),
+        (
+            "warmup_fraction",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=1.0),
+        ),
+        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0)),
+        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0.5)),
+        (
+            "final_div_factor",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, final_div_factor=0.0),
+        ),
+    ],
+    optimizers.schedules.CyclicalLearningRate: [
+        (
+            "initial_learning_rate",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.0, 0.1, 5),
+        ),
+        (
+            "maximal_learning_rate",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.1, 0.01, 5),
+        ),
+        ("step_size", lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 0)),
+        (
+            "mode",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, "cos"),
+        ),
+        (
+            "gamma",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=1.5),
+        ),
+        (
+            "gamma",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=0.0),
+        ),
+    ],
     optimizers.race: [
         ("function", lambda: optimizers.race(["sgd"], function="sphere")),
         ("steps", lambda: optimizers.race(["sgd"], steps=0)),
@@ -194,8 +239,9 @@ BAD_INPUTS = {
     callbacks.ReduceLROnPlateau: [
         ("factor", lambda: callbacks.ReduceLROnPlateau(factor=1.0)),
     ],
-    callbacks.ScaledSchedule: [
-        ("schedule", lambda: callbacks.ScaledSchedule(0.1)),
+    optimizers.schedules.ScaledSchedule: [
+        ("schedule", lambda: optimizers.schedules.ScaledSchedule(0.1)),
+        ("scale", lambda: optimizers.schedules.ScaledSchedule(_schedule(), 0.0)),
     ],
     callbacks.SWA: [
         ("start_epoch", lambda: callbacks.SWA(-1)),
