@@ -1,4 +1,4 @@
-"""keras_smithing.optimizers: Keras's optimizers plus Lookahead, layer-wise LR, race."""
+"""keras_smithing.optimizers: Keras's optimizers plus Lookahead, AGC, RAdam, layer-wise LR, race."""
 
 from keras.optimizers import (
     SGD,
@@ -11,6 +11,7 @@ from keras.optimizers import (
     schedules,
 )
 
+from keras_smithing.optimizers.adaptive_clipping import AdaptiveGradientClipping
 from keras_smithing.optimizers.layerwise import LayerwiseLearningRate
 from keras_smithing.optimizers.lookahead import Lookahead
 from keras_smithing.optimizers.race import (
@@ -20,3 +21,4 @@ from keras_smithing.optimizers.race import (
     plot_race,
     race,
 )
+from keras_smithing.optimizers.rectified_adam import RectifiedAdam
