@@ -45,7 +45,7 @@ def test_harness():
 
 
 class LinearLoss(keras.layers.Layer):
-    """Outputs `sum_i <G_i, W_i>`: the gradient of its weights `W_i` is `G_i`."""
+    """Outputs `x * sum_i <G_i, W_i>`: the gradient of `W_i` is `x * G_i`."""
 
     def __init__(self, grads):
         super().__init__()
@@ -58,7 +58,26 @@ class LinearLoss(keras.layers.Layer):
         total = sum(
             keras.ops.sum(keras.ops.multiply(g, w)) for g, w in zip(self.grads, self.ws)
         )
-        return keras.ops.zeros_like(x) + total
+        return x * total
+
+
+def linear_loss_model(optimizer, weights, grads, jit_compile=False):
+    """A model whose one fit step on `x=1` gets exactly the gradients `grads`."""
+    layer = LinearLoss(grads)
+    model = keras.Sequential([keras.Input((1,)), layer])
+    layer.set_weights(weights)
+    model.compile(
+        optimizer=optimizer,
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def fit_step(model, x=1.0):
+    x = np.full((1, 1), x, "float32")
+    model.fit(x, np.zeros_like(x), verbose=0)
+    return model.layers[0].get_weights()
 
 
 @pytest.mark.parametrize(
@@ -68,21 +87,14 @@ class LinearLoss(keras.layers.Layer):
 def test_fit_step_matches_numpy_reference(clip_factor, epsilon, jit_compile):
     """With SGD(lr=1), one fit step moves each weight by minus its clipped gradient."""
     weights, grads = weights_and_grads()
-    layer = LinearLoss(grads)
-    model = keras.Sequential([keras.Input((1,)), layer])
-    layer.set_weights(weights)
-    model.compile(
-        optimizer=AdaptiveGradientClipping(
-            keras.optimizers.SGD(1.0), clip_factor, epsilon
-        ),
-        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
-        jit_compile=jit_compile,
+    optimizer = AdaptiveGradientClipping(
+        keras.optimizers.SGD(1.0), clip_factor, epsilon
     )
-    model.fit(np.zeros((1, 1), "float32"), np.zeros((1, 1), "float32"), verbose=0)
+    new = fit_step(linear_loss_model(optimizer, weights, grads, jit_compile))
     clipped_any = kept_any = False
-    for w, g, new in zip(weights, grads, layer.get_weights()):
+    for w, g, w_new in zip(weights, grads, new):
         expected = clip_reference(g, w, clip_factor, epsilon)
-        np.testing.assert_allclose(w - new, expected, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(w - w_new, expected, rtol=1e-5, atol=1e-7)
         clipped_any |= not np.allclose(expected, g)
         kept_any |= bool(np.any(expected == g))
     assert clipped_any and kept_any
@@ -91,25 +103,18 @@ def test_fit_step_matches_numpy_reference(clip_factor, epsilon, jit_compile):
 def test_under_loss_scaling_clips_unscaled_gradients():
     """LossScaleOptimizer(AGC(SGD)) takes the step of AGC on the unscaled gradient."""
     weights, grads = weights_and_grads(seed=1)
-    variables = [keras.Variable(w) for w in weights]
     optimizer = keras.optimizers.LossScaleOptimizer(
         AdaptiveGradientClipping(keras.optimizers.SGD(1.0), 0.02), initial_scale=1024
     )
-    optimizer.apply([keras.ops.convert_to_tensor(g * 1024.0) for g in grads], variables)
-    for w, g, variable in zip(weights, grads, variables):
-        np.testing.assert_allclose(
-            w - harness.to_numpy(variable),
-            clip_reference(g, w, 0.02, 1e-3),
-            rtol=1e-5,
-            atol=1e-7,
-        )
+    model = linear_loss_model(optimizer, weights, grads)
+    new = fit_step(model)
+    for w, g, w_new in zip(weights, grads, new):
+        expected = clip_reference(g, w, 0.02, 1e-3)
+        np.testing.assert_allclose(w - w_new, expected, rtol=1e-5, atol=1e-7)
     # A non-finite gradient skips the step and halves the scale, as without AGC.
-    before = [harness.to_numpy(v) for v in variables]
-    bad = [keras.ops.convert_to_tensor(g) for g in grads]
-    bad[0] = keras.ops.convert_to_tensor(np.full(SHAPES[0], np.inf, "float32"))
-    optimizer.apply(bad, variables)
-    for old, variable in zip(before, variables):
-        np.testing.assert_array_equal(old, harness.to_numpy(variable))
+    after_inf = fit_step(model, x=np.inf)
+    for w_new, w_inf in zip(new, after_inf):
+        np.testing.assert_array_equal(w_new, w_inf)
     assert float(harness.to_numpy(optimizer.dynamic_scale)) == 512.0
 
 
