@@ -47,9 +47,12 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             `keras.optimizers.Adam`.
         sma_threshold: Float >= 4, the length `rho_t` of the simple moving average
             from which the rectified adaptive step is taken.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor,
-            gradient_accumulation_steps, name: As in `keras.optimizers.Adam`.
+        weight_decay: Float or None, the decoupled weight decay, as in
+            `keras.optimizers.Adam`.
+        name: String, the optimizer's name.
+        **kwargs: The other arguments of `keras.optimizers.Optimizer`
+            (`clipnorm`, `global_clipnorm`, `use_ema`, `loss_scale_factor`,
+            `gradient_accumulation_steps`, ...).
 
     Example:
 
@@ -72,14 +75,6 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         amsgrad=False,
         sma_threshold=5.0,
         weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
         name=None,
         **kwargs,
     ):
@@ -93,16 +88,8 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             raise invalid_argument("amsgrad", amsgrad, "a bool")
         super().__init__(
             learning_rate=learning_rate,
-            name=name,
             weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            use_ema=use_ema,
-            ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
             **kwargs,
         )
         self.beta_1 = beta_1

@@ -95,16 +95,19 @@ def test_reloaded_optimizer_continues_the_same_path(tmp_path):
 @pytest.mark.distributed
 def test_distributed_fit():
     x, y = harness.random_data((32, 5)), harness.random_data((32, 2), seed=1)
-
-    def model_fn():
-        inputs = keras.Input((5,))
-        hidden = keras.layers.Dense(4, activation="tanh")(inputs)
-        return keras.Model(inputs, keras.layers.Dense(2)(hidden))
-
     model = harness.check_distributed_fit(
-        model_fn, x, y, optimizer_fn=lambda: RectifiedAdam(0.01), epochs=2
+        lambda: keras.Sequential([keras.Input((5,)), keras.layers.Dense(2)]),
+        x,
+        y,
+        optimizer_fn=lambda: RectifiedAdam(0.01),
+        epochs=3,
     )
-    assert int(harness.to_numpy(model.optimizer.iterations)) == 4
+    # 3 epochs x 2 batches of 16: both phases ran, the slots saw every step.
+    assert int(harness.to_numpy(model.optimizer.iterations)) == 6
+    slots = [v for v in model.optimizer.variables if "_velocity" in v.path]
+    assert len(slots) == 2
+    for slot in slots:
+        assert np.all(harness.to_numpy(slot) > 0), slot.path
 
 
 def test_bad_arguments():
