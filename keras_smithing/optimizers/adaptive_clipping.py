@@ -6,7 +6,7 @@ from keras import ops
 from keras_smithing.optimizers.wrapper import OptimizerWrapper
 from keras_smithing.utils.validation import check_float, invalid_argument
 
-# The floor of a gradient norm in the clipped branch, as in the paper's reference
+# The floor of a gradient norm in the clipping factor, as in the paper's reference
 # code: it keeps the division finite for an all-zero gradient (which is never
 # clipped, so the value never reaches the result).
 _MIN_GRADIENT_NORM = 1e-6
@@ -18,7 +18,9 @@ def unitwise_norm(x):
     Scalars, vectors (biases, scales) and tensors with at most one axis longer than
     1 get one norm for the whole tensor; other tensors (Dense and convolution
     kernels, whose output units are on the last axis in Keras) one norm per index
-    of the last axis, over all the other axes.
+    of the last axis, over all the other axes. This is the paper's reference
+    `unitwise_norm`, except for rank-3 tensors: it treats them as multi-head
+    linear kernels (norms over axis 0), here they are Conv1D kernels.
 
     Args:
         x: A tensor.
@@ -47,9 +49,13 @@ def clip_unitwise(gradient, variable, clip_factor, epsilon):
     """
     max_norm = ops.maximum(unitwise_norm(variable), epsilon) * clip_factor
     grad_norm = unitwise_norm(gradient)
-    scale = max_norm / ops.maximum(grad_norm, _MIN_GRADIENT_NORM)
-    clipped = ops.cast(gradient, "float32") * scale
-    return ops.cast(ops.where(grad_norm > max_norm, clipped, gradient), gradient.dtype)
+    # The factor has one entry per unit, so only one op runs over the gradient.
+    factor = ops.where(
+        grad_norm > max_norm,
+        max_norm / ops.maximum(grad_norm, _MIN_GRADIENT_NORM),
+        1.0,
+    )
+    return ops.cast(ops.cast(gradient, "float32") * factor, gradient.dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
