@@ -10,6 +10,9 @@
 - `check_initializer`, `check_constraint`, `check_optimizer`, `check_callback`: the
   equivalents for the other kinds of object.
 - `check_saved_model`: the fresh-process `.keras` round trip for any model.
+- `check_rejects`: bad arguments and data raise the pack's `ValueError` naming the
+  argument (the table of every public callable's bad inputs is
+  tests/test_bad_inputs.py).
 - `check_distributed_fit`: a data-parallel fit on two devices (`MirroredStrategy` on
   TensorFlow, `keras.distribution.DataParallel` on JAX).
 
@@ -462,6 +465,33 @@ def check_callback(callback, model=None, x=None, y=None, epochs=2, **fit_kwargs)
         config = callback.get_config()
         assert type(callback).from_config(config).get_config() == config
     return history
+
+
+def check_rejects(target, cases):
+    """Each bad call raises the pack's `ValueError` naming its argument.
+
+    Args:
+        target: The public class or function the calls exercise.
+        cases: `(argument, call)` pairs: `call()` makes one bad call, which must
+            raise a `ValueError` whose message names `argument` in backquotes and
+            shows what was received (the pack's `invalid_argument` shape).
+    """
+    for argument, call in cases:
+        try:
+            call()
+        except ValueError as error:
+            message = str(error)
+        except Exception as error:  # noqa: BLE001  (reported as the failure)
+            raise AssertionError(
+                f"{target.__name__}: `{argument}` raised {type(error).__name__}, "
+                f"not ValueError: {error}"
+            ) from error
+        else:
+            raise AssertionError(f"{target.__name__}: no ValueError for `{argument}`")
+        assert f"`{argument}`" in message and "Received" in message, (
+            f"{target.__name__}: the error does not name `{argument}` in the pack's "
+            f"shape: {message}"
+        )
 
 
 def _distribution_scopes():

@@ -4,6 +4,7 @@ import pathlib
 import re
 
 import keras
+import numpy as np
 
 import keras_smithing  # noqa: F401
 
@@ -33,5 +34,11 @@ def test_quick_start_runs(tmp_path, monkeypatch):
     code = re.search(r"## Quick start\s+```python\n(.*?)```", README, re.S).group(1)
     code = code.replace("epochs=20", "epochs=2")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README quick start", "exec"), {})
-    assert keras.saving.load_model(tmp_path / "digits.keras") is not None
+    namespace = {}
+    exec(compile(code, "README quick start", "exec"), namespace)
+    reloaded = keras.saving.load_model(tmp_path / "digits.keras")
+    x = namespace["data"].x_test[:8]
+    np.testing.assert_allclose(
+        reloaded.predict(x, verbose=0), namespace["model"].predict(x, verbose=0)
+    )
+    assert namespace["samples"].mean.shape == (len(namespace["data"].x_test), 10)

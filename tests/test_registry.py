@@ -23,7 +23,8 @@ def _names_checked_by_harness():
                 if isinstance(func, ast.Attribute)
                 else getattr(func, "id", "")
             )
-            if not called.startswith("check_"):
+            # check_rejects tries bad inputs only: it proves no capability.
+            if not called.startswith("check_") or called == "check_rejects":
                 continue
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name):

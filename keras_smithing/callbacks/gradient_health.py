@@ -33,7 +33,7 @@ def _snapshot(model):
     Reading `callback.model` first matters on JAX: it syncs the trainer's state
     into the variables.
     """
-    return {id(v): keras.ops.convert_to_numpy(v) for v in model.trainable_variables}
+    return {id(v): v.numpy() for v in model.trainable_variables}
 
 
 def _norm(arrays):
@@ -273,9 +273,7 @@ class GradientHealth(keras.callbacks.Callback):
                     scalars[f"gradient_health/{key}/{name}"] = values[-1]
         histograms = {}
         for variable, gradient in zip(model.trainable_variables, gradients):
-            histograms[f"weights/{variable.path}"] = keras.ops.convert_to_numpy(
-                variable
-            )
+            histograms[f"weights/{variable.path}"] = variable.numpy()
             histograms[f"gradients/{variable.path}"] = gradient
         self._writer.write(self._step, scalars, histograms)
 

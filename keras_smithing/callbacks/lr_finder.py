@@ -8,10 +8,12 @@ import keras
 import numpy as np
 
 from keras_smithing.utils.validation import (
+    check_array_structure,
     check_float,
     check_int,
     check_rate,
     invalid_argument,
+    is_array_data,
 )
 
 
@@ -51,6 +53,10 @@ def plot_lr_finder(result, path=None):
     Returns:
         The matplotlib `Figure`.
     """
+    if not isinstance(result, LRFinderResult):
+        raise invalid_argument(
+            "result", result, "an LRFinderResult, as find_learning_rate returns"
+        )
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6, 4))
@@ -187,6 +193,10 @@ def find_learning_rate(
     """
     if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
         raise invalid_argument("model", model, "a compiled keras.Model")
+    if x is None or is_array_data(x):
+        x = check_array_structure("x", x)
+        if y is not None:
+            y = check_array_structure("y", y)
     min_lr = check_float("min_lr", min_lr, minimum=0.0)
     max_lr = check_float("max_lr", max_lr, minimum=0.0)
     if min_lr >= max_lr:

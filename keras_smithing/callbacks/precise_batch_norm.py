@@ -8,7 +8,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.validation import check_int, invalid_argument
+from keras_smithing.utils.validation import (
+    check_array_structure,
+    check_int,
+    invalid_argument,
+    is_array_data,
+)
 
 
 class _Moments:
@@ -70,6 +75,14 @@ def _intercept_inputs(layer, record):
         object.__delattr__(layer, "call")
         if shadowed is not None:
             object.__setattr__(layer, "call", shadowed)
+
+
+def _check_data(data):
+    """Rejects None and empty or non-finite arrays; datasets are read lazily."""
+    if isinstance(data, tuple):
+        data = data[0] if data else None
+    if data is None or isinstance(data, (dict, list)) or is_array_data(data):
+        check_array_structure("data", data)
 
 
 def _input_batches(data, batch_size, num_batches):
@@ -169,6 +182,7 @@ def recompute_batch_norm_statistics(model, data, num_batches=None, *, batch_size
     if num_batches is not None:
         num_batches = check_int("num_batches", num_batches)
     batch_size = check_int("batch_size", batch_size)
+    _check_data(data)
     layers = _batch_norm_layers(model)
     if not layers:
         warnings.warn(
@@ -194,6 +208,14 @@ def recompute_batch_norm_statistics(model, data, num_batches=None, *, batch_size
                 "exhausted after the first pass; pass a tf.data.Dataset or arrays)",
             )
         mean, variance = moments.result()
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+            raise invalid_argument(
+                "data",
+                f"data on which {layer.name!r} sees non-finite inputs",
+                f"data on which layer {layer.name!r} sees finite inputs (its "
+                "statistics came out NaN or inf); the moving statistics are "
+                "left as they were",
+            )
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign(variance.astype("float32"))
         if layer.renorm:
@@ -208,8 +230,8 @@ class PreciseBatchNorm(keras.callbacks.Callback):
 
     With BatchNormalization the model used at test time normalizes with
     statistics accumulated as an exponential moving average over the last few
-    hundred training batches, computed while the weights were changing. The seed
-    notes' prescription is to use the mean and variance over the entire training
+    hundred training batches, computed while the weights were changing. Ioffe &
+    Szegedy's inference rule uses the mean and variance over the entire training
     sample instead. Every `every_n_epochs` epochs this callback calls
     `recompute_batch_norm_statistics(model, data, num_batches)` after the epoch's
     training steps and before its validation, so `val_*` metrics are measured with
@@ -239,6 +261,7 @@ class PreciseBatchNorm(keras.callbacks.Callback):
         super().__init__()
         if num_batches is not None:
             num_batches = check_int("num_batches", num_batches)
+        _check_data(data)
         self.data = data
         self.num_batches = num_batches
         self.every_n_epochs = check_int("every_n_epochs", every_n_epochs)

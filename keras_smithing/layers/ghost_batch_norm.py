@@ -1,5 +1,8 @@
 """Ghost batch normalization: batch norm over small virtual batches."""
 
+import math
+import warnings
+
 import keras
 from keras import ops
 
@@ -62,16 +65,40 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
         self.virtual_batch_size = virtual_batch_size
 
     def build(self, input_shape):
-        if self.axis % len(input_shape) == 0:
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
             raise invalid_argument(
-                "axis", self.axis, "a feature axis, not the batch axis 0"
+                "axis",
+                self.axis,
+                f"a feature axis of the rank-{rank} input: an int in [1, {rank}) "
+                f"or [-{rank - 1}, -1], not the batch axis 0",
             )
+        self._warned_single_value = False
+        self._warn_if_single_value(self.virtual_batch_size, input_shape)
         super().build(input_shape)
+
+    def _warn_if_single_value(self, rows, input_shape):
+        """Warns once when each feature is normalized over one value (all zeros)."""
+        axis = self.axis % len(input_shape)
+        others = [d for i, d in enumerate(input_shape) if i not in (0, axis)]
+        if self._warned_single_value or None in others or rows * math.prod(others) != 1:
+            return
+        self._warned_single_value = True
+        warnings.warn(
+            f"GhostBatchNormalization {self.name!r} normalizes each feature over a "
+            f"single value per ghost batch ({rows} row(s) of shape "
+            f"{tuple(input_shape[1:])}): in training its output is all zeros. Use "
+            "a larger batch or virtual_batch_size, or a per-example normalization "
+            "(keras.layers.LayerNormalization or GroupNormalization).",
+            stacklevel=2,
+        )
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable):
             return super().call(inputs, training=training, mask=mask)
         size = self.virtual_batch_size
+        if inputs.shape[0] is not None:
+            self._warn_if_single_value(min(inputs.shape[0], size), inputs.shape)
         dtype = keras.backend.result_type(inputs.dtype, "float32")
         x = ops.cast(inputs, dtype)
         shape = ops.shape(x)

@@ -196,6 +196,17 @@ class ConvHighway2D(_HighwayBase):
 
     def __init__(self, kernel_size=3, activation="relu", data_format=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
+        sizes = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
+        if not (
+            isinstance(sizes, (tuple, list))
+            and len(sizes) == 2
+            and all(
+                isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in sizes
+            )
+        ):
+            raise invalid_argument(
+                "kernel_size", kernel_size, "a positive int or a pair of positive ints"
+            )
         self.kernel_size = kernel_size
         self.data_format = (
             keras.config.image_data_format() if data_format is None else data_format

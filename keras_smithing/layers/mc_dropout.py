@@ -11,7 +11,12 @@ from keras_smithing.layers.stochastic import (
     is_stochastic,
     sampling_scope,
 )
-from keras_smithing.utils.validation import check_int, check_rate, invalid_argument
+from keras_smithing.utils.validation import (
+    check_array_structure,
+    check_int,
+    check_rate,
+    invalid_argument,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -21,8 +26,8 @@ class MCDropout(keras.layers.Dropout):
     Identical to `keras.layers.Dropout` during training. At inference it keeps
     dropping units, so repeated predictions are samples from an approximate
     posterior predictive distribution; their spread measures the model's
-    uncertainty (the seed notes' "leave dropout on, sample multiple realizations of
-    the randomness"). Use `keras_smithing.mc_predict` to draw and summarize the
+    uncertainty (Gal & Ghahramani: leave dropout on at test time and sample
+    several realizations of the randomness). Use `keras_smithing.mc_predict` to draw and summarize the
     samples. Plain `Dropout` layers need no replacement for that: `mc_predict`
     samples them too; `MCDropout` is for models that must be stochastic in every
     `predict` call.
@@ -255,7 +260,7 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
     max_rows = 8192 if batch_size is None else check_int("batch_size", batch_size)
     if not isinstance(model, keras.Model) or not model.built:
         raise invalid_argument("model", model, "a built keras.Model")
-    x = keras.tree.map_structure(np.asarray, x)
+    x = check_array_structure("x", x)
     num_examples = len(keras.tree.flatten(x)[0])
     if num_examples * num_samples <= max_rows:
         chunk, passes = num_examples, 1

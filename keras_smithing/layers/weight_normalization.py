@@ -3,6 +3,7 @@
 import contextlib
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_smithing.utils.validation import invalid_argument
@@ -89,6 +90,8 @@ class WeightNormalization(keras.layers.Wrapper):
             raise invalid_argument(
                 "layer", layer, "a layer with a `kernel` (Dense, Conv1D/2D/3D, ...)"
             )
+        if not isinstance(data_init, (bool, np.bool_)):
+            raise invalid_argument("data_init", data_init, "True or False")
         if data_init and not getattr(layer, "use_bias", False):
             raise invalid_argument(
                 "data_init",

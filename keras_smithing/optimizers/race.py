@@ -146,7 +146,7 @@ def race(
 ):
     """Runs Keras optimizers side by side on a 2-D test function.
 
-    The seed notes' "race of the optimizers": each optimizer (a fresh copy, built
+    A race of the optimizers: each optimizer (a fresh copy, built
     from its config) minimizes the same function from the same start, with the
     function's analytic gradient, so the trajectories show how momentum,
     Nesterov, AdaGrad, RMSprop and Adam cope with a curved valley (Rosenbrock,
@@ -192,7 +192,7 @@ def race(
             optimizer.apply(
                 [keras.ops.convert_to_tensor(gradient, "float32")], [variable]
             )
-            current = keras.ops.convert_to_numpy(variable).astype("float64")
+            current = variable.numpy().astype("float64")
             if not np.all(np.isfinite(current)) or np.abs(current).max() > 1e6:
                 break
             path_points.append(current)
@@ -231,6 +231,11 @@ def _race_axes(result, figure):
     return axes
 
 
+def _check_result(result):
+    if not isinstance(result, RaceResult):
+        raise invalid_argument("result", result, "a RaceResult, as race returns")
+
+
 def plot_race(result, path=None):
     """Contour plot of the function with every optimizer's trajectory.
 
@@ -241,6 +246,7 @@ def plot_race(result, path=None):
     Returns:
         The matplotlib `Figure`.
     """
+    _check_result(result)
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 5.5))
@@ -269,6 +275,7 @@ def animate_race(result, path, frames=40, fps=10):
     Returns:
         The matplotlib `Figure` of the last frame.
     """
+    _check_result(result)
     from matplotlib.animation import PillowWriter
     from matplotlib.figure import Figure
 

@@ -4,13 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.greedy import fit_block, serialize_optimizer
-from keras_smithing.pretraining.rbm import RBM
-from keras_smithing.utils.validation import (
-    check_int,
-    check_unit_interval,
-    invalid_argument,
-)
+from keras_smithing.pretraining.rbm import RBM, check_visible_data
+from keras_smithing.pretraining.training import fit_block, serialize_optimizer
+from keras_smithing.utils.validation import check_int, invalid_argument
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -128,11 +124,7 @@ class DeepBeliefNetwork(keras.Model):
         """
         epochs_per_layer = check_int("epochs_per_layer", epochs_per_layer)
         batch_size = check_int("batch_size", batch_size)
-        h = np.asarray(x, dtype="float32")
-        if self.visible == "bernoulli":
-            check_unit_interval(
-                "x", h, 'Scale the data to [0, 1] or use visible="gaussian"'
-            )
+        h = np.asarray(check_visible_data(x, "x", self.visible), dtype="float32")
         if not self.built:
             self.build(h.shape)
         optimizer = serialize_optimizer(optimizer, "rbm")

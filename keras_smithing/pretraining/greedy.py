@@ -1,16 +1,15 @@
 """Greedy layer-wise pretraining of an ordinary Keras MLP, as a function and a callback."""
 
-import copy
-import time
-
 import keras
 import numpy as np
 
 from keras_smithing.pretraining.autoencoder import DenoisingAutoencoder
 from keras_smithing.pretraining.rbm import RBM
-from keras_smithing.utils.backend import seeded_shuffle
+from keras_smithing.pretraining.training import fit_block, serialize_optimizer
 from keras_smithing.utils.validation import (
+    check_array,
     check_built_model,
+    check_float,
     check_int,
     check_one_of,
     check_rate,
@@ -22,52 +21,48 @@ _METHODS = ("rbm", "dae")
 _VISIBLE = ("auto", "bernoulli", "gaussian")
 
 
-def serialize_optimizer(optimizer, method):
-    """An optimizer argument as a config from which to build fresh copies.
-
-    `None` gives the defaults: SGD with learning rate 0.05 and momentum 0.9 for
-    RBMs (Hinton's guide), Adam with learning rate 1e-3 for autoencoders.
-    """
-    if optimizer is None:
-        if method == "rbm":
-            optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
-        else:
-            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
-    if isinstance(optimizer, dict):
-        return copy.deepcopy(optimizer)
-    return keras.optimizers.serialize(keras.optimizers.get(optimizer))
-
-
-def fit_block(block, x, optimizer, epochs, batch_size, verbose=0, loss=None):
-    """Compiles `block` with a fresh optimizer, fits it on `x`, returns a report.
-
-    Args:
-        block: An `RBM` or `DenoisingAutoencoder`.
-        x: Its training data (NumPy).
-        optimizer: Optimizer config (from `serialize_optimizer`).
-        epochs: Number of epochs.
-        batch_size: Batch size.
-        verbose: `fit` verbosity.
-        loss: Loss of a `DenoisingAutoencoder`.
+def _check_options(
+    method, epochs_per_layer, batch_size, visible, k, corruption, rate, verbose
+):
+    """The one validation of pretraining's options, for `pretrain` and the callback.
 
     Returns:
-        A dict: `history` (per-epoch metrics), `final` (last epoch's metrics),
-        `diverged` (training stopped on a NaN) and `seconds`.
+        The options as keyword arguments of `pretrain`.
     """
-    block.compile(
-        optimizer=keras.optimizers.deserialize(copy.deepcopy(optimizer)), loss=loss
-    )
-    start = time.perf_counter()
-    with seeded_shuffle(block.seed):
-        history = block.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    seconds = time.perf_counter() - start
-    values = history.history
+    corruption = check_one_of("corruption", corruption, ("masking", "gaussian"))
     return {
-        "history": {name: [float(v) for v in vs] for name, vs in values.items()},
-        "final": {name: float(vs[-1]) for name, vs in values.items()},
-        "diverged": not all(np.isfinite(v) for vs in values.values() for v in vs),
-        "seconds": seconds,
+        "method": check_one_of("method", method, _METHODS),
+        "epochs_per_layer": check_int("epochs_per_layer", epochs_per_layer),
+        "batch_size": check_int("batch_size", batch_size),
+        "visible": check_one_of("visible", visible, _VISIBLE),
+        "k": check_int("k", k),
+        "corruption": corruption,
+        "rate": (
+            check_rate("rate", rate)
+            if corruption == "masking"
+            else check_float("rate", rate, 0.0)
+        ),
+        "verbose": check_int("verbose", verbose, minimum=0),
     }
+
+
+def _check_unlabeled(x, features=None):
+    """`x_unlabeled` as a float32 array `(n, features)`."""
+    width = "features" if features is None else features
+    x = check_array(
+        "x_unlabeled",
+        x,
+        ranks=(2,),
+        expected=f"a non-empty, finite array of shape (n, {width})",
+        densify=True,
+    )
+    if features is not None and x.shape[-1] != features:
+        raise invalid_argument(
+            "x_unlabeled",
+            f"an array of shape {x.shape}",
+            f"an array of shape (n, {features}), like the model's input",
+        )
+    return x.astype("float32")
 
 
 def _select_layers(model, layers):
@@ -76,7 +71,16 @@ def _select_layers(model, layers):
         dense = [
             layer for layer in model.layers if isinstance(layer, keras.layers.Dense)
         ]
+        if len(dense) < 2:
+            raise invalid_argument(
+                "model",
+                model,
+                "a model with a Dense layer below its output layer to pretrain "
+                f"(this one has {len(dense)} Dense layer(s)); or pass `layers`",
+            )
         return dense[:-1]  # All but the output layer.
+    if not layers:
+        raise invalid_argument("layers", layers, "a non-empty list of Dense layers")
     by_name = {layer.name: layer for layer in model.layers}
     chosen = []
     for entry in layers:
@@ -177,23 +181,17 @@ def pretrain(
         ```
     """
     check_built_model("model", model)
-    method = check_one_of("method", method, _METHODS)
-    visible = check_one_of("visible", visible, _VISIBLE)
-    epochs_per_layer = check_int("epochs_per_layer", epochs_per_layer)
-    batch_size = check_int("batch_size", batch_size)
+    options = _check_options(
+        method, epochs_per_layer, batch_size, visible, k, corruption, rate, verbose
+    )
+    method, visible = options["method"], options["visible"]
+    epochs_per_layer, batch_size = options["epochs_per_layer"], options["batch_size"]
     features = model.inputs[0].shape[-1] if len(model.inputs) == 1 else None
     if features is None or len(model.inputs[0].shape) != 2:
         raise invalid_argument(
             "model", model, "a model with one input of shape (batch, features)"
         )
-    x = np.asarray(x_unlabeled)
-    if x.ndim != 2 or x.shape[-1] != features or not len(x):
-        raise invalid_argument(
-            "x_unlabeled",
-            f"an array of shape {x.shape}",
-            f"a non-empty array of shape (n, {features}), like the model's input",
-        )
-    x = x.astype("float32")
+    x = _check_unlabeled(x_unlabeled, features)
     if method == "rbm" and visible == "bernoulli":
         check_unit_interval(
             "x_unlabeled",
@@ -202,7 +200,8 @@ def pretrain(
         )
     optimizer = serialize_optimizer(optimizer, method)
     reports = []
-    for index, layer in enumerate(_select_layers(model, layers)):
+    chosen = _select_layers(model, layers)
+    for index, layer in enumerate(chosen):
         h = _representation(model, layer, x, batch_size)
         if h.ndim != 2:
             raise invalid_argument(
@@ -222,6 +221,15 @@ def pretrain(
         if method == "rbm":
             kind = visible if index == 0 and visible != "auto" else None
             kind = kind or ("bernoulli" if bernoulli else "gaussian")
+            what = f"{kind} RBM"
+        else:
+            what = "denoising autoencoder"
+        if verbose:
+            print(
+                f"Pretraining layer {index + 1}/{len(chosen)} {layer.name!r}: "
+                f"{what} {h.shape[-1]}\u2192{layer.units}"
+            )
+        if method == "rbm":
             block = RBM(
                 layer.units, visible=kind, k=k, persistent=persistent, seed=layer_seed
             )
@@ -312,45 +320,42 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        self.x_unlabeled = np.asarray(x_unlabeled, dtype="float32")
-        if self.x_unlabeled.ndim != 2:
-            raise invalid_argument(
-                "x_unlabeled",
-                f"an array of shape {self.x_unlabeled.shape}",
-                "a 2-D array (n, features)",
-            )
-        self.method = check_one_of("method", method, _METHODS)
-        self.epochs_per_layer = check_int("epochs_per_layer", epochs_per_layer)
-        if layers is not None and not all(isinstance(n, str) for n in layers):
-            raise invalid_argument("layers", layers, "a list of layer names, or None")
-        self.layers = None if layers is None else list(layers)
-        self.batch_size = check_int("batch_size", batch_size)
-        self.optimizer = serialize_optimizer(optimizer, self.method)
-        self.visible = check_one_of("visible", visible, _VISIBLE)
-        self.k = check_int("k", k)
-        self.persistent = bool(persistent)
-        self.corruption = check_one_of(
-            "corruption", corruption, ("masking", "gaussian")
+        self.x_unlabeled = _check_unlabeled(x_unlabeled)
+        options = _check_options(
+            method, epochs_per_layer, batch_size, visible, k, corruption, rate, verbose
         )
-        self.rate = check_rate("rate", rate) if corruption == "masking" else rate
+        if layers is not None and (
+            not layers or not all(isinstance(n, str) for n in layers)
+        ):
+            raise invalid_argument(
+                "layers", layers, "a non-empty list of layer names, or None"
+            )
+        self.layers = None if layers is None else list(layers)
+        self.method = options["method"]
+        self.epochs_per_layer = options["epochs_per_layer"]
+        self.batch_size = options["batch_size"]
+        self.optimizer = serialize_optimizer(optimizer, self.method)
+        self.visible = options["visible"]
+        self.k = options["k"]
+        self.persistent = bool(persistent)
+        self.corruption = options["corruption"]
+        self.rate = options["rate"]
         self.seed = seed
-        self.verbose = verbose
+        self.verbose = options["verbose"]
         self.reports = None
 
     def on_train_begin(self, logs=None):
         if self.reports is not None:
             return
-        config = self.get_config()
-        config["x_unlabeled"] = self.x_unlabeled
-        self.reports = pretrain(self.model, **config)
+        self.reports = pretrain(self.model, self.x_unlabeled, **self._options())
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
-    def get_config(self):
+    def _options(self):
+        """`pretrain`'s keyword arguments."""
         return {
-            "x_unlabeled": self.x_unlabeled.tolist(),
             "method": self.method,
             "epochs_per_layer": self.epochs_per_layer,
             "layers": self.layers,
@@ -364,3 +369,6 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             "seed": self.seed,
             "verbose": self.verbose,
         }
+
+    def get_config(self):
+        return {"x_unlabeled": self.x_unlabeled.tolist(), **self._options()}

@@ -1,15 +1,18 @@
 """Hybrid discriminative + generative training of a classification RBM."""
 
 import keras
+import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.rbm import (
-    ClosedFormModel,
-    _with_guard,
-    check_visible_data,
-    sample_bernoulli,
+from keras_smithing.pretraining.rbm import check_visible_data, sample_bernoulli
+from keras_smithing.pretraining.training import ClosedFormModel, with_guard
+from keras_smithing.utils.validation import (
+    check_array,
+    check_float,
+    check_int,
+    invalid_argument,
+    is_array_data,
 )
-from keras_smithing.utils.validation import check_float, check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -219,10 +222,31 @@ class HybridRBMClassifier(ClosedFormModel):
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         """`keras.Model.fit`, plus input checks and the divergence guard."""
         features = self.hidden.kernel.shape[0] if self.built else None
-        check_visible_data(x, "x", "bernoulli", features)
+        x = check_visible_data(x, "x", "bernoulli", features)
+        if is_array_data(x):
+            y = self._check_labels(y, len(x))
         return super().fit(
-            x, y, *args, callbacks=_with_guard(self, x, callbacks, "loss"), **kwargs
+            x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs
         )
+
+    def _check_labels(self, y, num_examples):
+        """Integer labels in [0, num_classes), one per example."""
+        y = check_array("y", y)
+        classes = np.unique(y)
+        if (
+            y.shape != (num_examples,)
+            or not np.array_equal(classes, classes.astype(int))
+            or classes.min() < 0
+            or classes.max() >= self.num_classes
+        ):
+            raise invalid_argument(
+                "y",
+                f"an array of shape {y.shape} with values in "
+                f"[{classes.min():g}, {classes.max():g}]",
+                f"{num_examples} integer labels in [0, {self.num_classes}) "
+                "(num_classes)",
+            )
+        return y
 
     def get_config(self):
         return {

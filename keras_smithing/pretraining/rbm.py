@@ -1,65 +1,19 @@
 """Restricted Boltzmann machines trained by contrastive divergence (CD-k) or PCD."""
 
-import warnings
-
 import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.backend import (
-    build_in_scope,
-    mean_over_replicas,
-    stateful_step,
-)
+from keras_smithing.pretraining.training import ClosedFormModel, with_guard
 from keras_smithing.utils.validation import (
+    check_array,
     check_float,
     check_int,
     check_one_of,
     check_unit_interval,
     invalid_argument,
+    is_array_data,
 )
-
-
-class DivergenceGuard(keras.callbacks.Callback):
-    """Stops `fit` when `monitor` turns NaN and restores the last good weights.
-
-    Used by the pretraining models' `fit`; checks once per epoch (a NaN in any
-    batch makes the epoch mean NaN), so it costs nothing per step.
-    """
-
-    def __init__(self, monitor):
-        super().__init__()
-        self.monitor = monitor
-        self.diverged = False
-        self._good = None
-
-    def on_train_begin(self, logs=None):
-        self.diverged = False
-        # Empty for a model that builds in its first step (dataset inputs).
-        self._good = self.model.get_weights()
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor, 0.0)
-        weights = self.model.get_weights()
-        if np.isfinite(value) and all(np.all(np.isfinite(w)) for w in weights):
-            self._good = weights
-            return
-        self.diverged = True
-        self.model.stop_training = True
-        if self._good:
-            self.model.set_weights(self._good)
-            outcome = "the weights of the last good epoch restored"
-        else:
-            outcome = "no earlier weights to restore (the model was not built)"
-        warnings.warn(
-            f"{type(self.model).__name__} diverged in epoch {epoch + 1} "
-            f"({self.monitor}={value}): training stopped and {outcome}. Lower the "
-            "learning rate, or scale the inputs (Gaussian visible units expect "
-            "standardized data).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-
 
 _MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
 
@@ -71,68 +25,39 @@ def sample_bernoulli(p, seed):
 
 
 def check_visible_data(x, name, visible, features=None):
-    """Checks NumPy-like visible data; datasets and generators pass unchecked.
+    """Checks visible data; datasets and generators pass unchecked.
 
-    Raises `ValueError` naming `name` unless `x` is 2-D, has `features` columns
-    (when given) and, for Bernoulli visible units, lies in [0, 1].
+    Raises `ValueError` naming `name` unless `x` is a non-empty, finite 2-D array
+    with `features` columns (when given) and, for Bernoulli visible units, values
+    in [0, 1].
+
+    Returns:
+        `x` as a NumPy array; a scipy.sparse matrix (as sklearn's `BernoulliRBM`
+        takes) densified. A dataset is returned as it is.
     """
-    if x is None or not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        return
-    shape = tuple(x.shape)
-    if len(shape) != 2:
-        raise invalid_argument(
-            name, f"an array of shape {shape}", "a 2-D array (batch, features)"
-        )
-    if features is not None and shape[-1] != features:
+    if x is not None and not is_array_data(x):
+        return x
+    x = check_array(
+        name,
+        x,
+        ranks=(2,),
+        expected="a non-empty 2-D array (batch, features)",
+        densify=True,
+    )
+    if features is not None and x.shape[-1] != features:
         raise invalid_argument(
             name,
-            f"an array of shape {shape}",
+            f"an array of shape {x.shape}",
             f"{features} features, as when the model was built",
         )
     if visible == "bernoulli":
         check_unit_interval(
             name,
-            np.asarray(x),
+            x,
             'Scale the data to [0, 1] (e.g. x / 255) or use visible="gaussian" '
             "with standardized data",
         )
-
-
-def _with_guard(model, x, callbacks, monitor):
-    """`callbacks` plus a `DivergenceGuard`; builds `model` from an array `x` first,
-    so that the guard holds initial weights to restore."""
-    if not model.built and hasattr(x, "shape"):
-        build_in_scope(model, tuple(x.shape))
-    return [*(callbacks or []), DivergenceGuard(monitor)]
-
-
-class ClosedFormModel(keras.Model):
-    """Base of the models whose gradients are in closed form (no autodiff).
-
-    Subclasses write `_stateful_train_step(data)` and `_stateful_test_step(data)`
-    once, with `variable.assign`, `apply_gradients` and `metric.update_state`;
-    `stateful_step` runs them on every backend (statelessly on JAX). The closed-form
-    statistics are computed in the variables' dtype (float32 under a mixed
-    precision policy).
-    """
-
-    def apply_gradients(self, grads, variables):
-        """Applies closed-form `grads` (a list aligned with `variables`).
-
-        They come from no scaled loss, so a `LossScaleOptimizer` (which `compile`
-        wraps around the optimizer under `mixed_float16`) is bypassed for its inner
-        optimizer. Data-parallel replicas are averaged as for Keras losses.
-        """
-        optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            optimizer = optimizer.inner_optimizer
-        optimizer.apply(mean_over_replicas(grads), variables)
-
-    def train_step(self, *args):
-        return stateful_step(self, self._stateful_train_step, args, training=True)
-
-    def test_step(self, *args):
-        return stateful_step(self, self._stateful_test_step, args, training=False)
+    return x
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -460,36 +385,37 @@ class RBM(ClosedFormModel):
 
     def _check_inputs(self, x, name="x"):
         features = self.hidden.kernel.shape[0] if self.built else None
-        check_visible_data(x, name, self.visible, features)
+        return check_visible_data(x, name, self.visible, features)
 
     def _visible_tensor(self, x):
         """Checks `x`, builds the model if needed, returns a tensor."""
-        x = np.asarray(x, dtype=self.variable_dtype)
-        self._check_inputs(x)
+        x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
         if not self.built:
             self.build(x.shape)
         return ops.convert_to_tensor(x)
 
     def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kw):
         """`keras.Model.fit`, plus input checks and the divergence guard."""
-        self._check_inputs(x)
+        x = self._check_inputs(x)
         if isinstance(validation_data, tuple):
-            self._check_inputs(validation_data[0], "validation_data")
-        else:
-            self._check_inputs(validation_data, "validation_data")
+            validation_data = (
+                self._check_inputs(validation_data[0], "validation_data"),
+                *validation_data[1:],
+            )
+        elif validation_data is not None:
+            validation_data = self._check_inputs(validation_data, "validation_data")
         return super().fit(
             x,
             y,
             *args,
-            callbacks=_with_guard(self, x, callbacks, "reconstruction_error"),
+            callbacks=with_guard(self, x, callbacks, "reconstruction_error"),
             validation_data=validation_data,
             **kw,
         )
 
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
-        x = np.asarray(x, dtype=self.variable_dtype)
-        self._check_inputs(x)
+        x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
         return self.predict(x, batch_size=batch_size, verbose=0)
 
     def free_energy(self, x):

@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_smithing.utils.validation import check_int, invalid_argument
+from keras_smithing.utils.validation import check_array, check_int, invalid_argument
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,14 +51,20 @@ def reliability(probabilities, labels, bins=10):
     0.45
     """
     bins = check_int("bins", bins)
-    probabilities = np.asarray(probabilities, dtype="float64")
-    labels = np.asarray(labels)
-    if probabilities.ndim != 2 or len(probabilities) == 0:
+    probabilities = check_array(
+        "probabilities",
+        probabilities,
+        ranks=(2,),
+        expected="a non-empty, finite 2-D array (num_examples, num_classes)",
+    ).astype("float64")
+    if probabilities.min() < 0 or probabilities.max() > 1:
         raise invalid_argument(
             "probabilities",
-            f"<array of shape {probabilities.shape}>",
-            "a non-empty 2D array (num_examples, num_classes)",
+            f"an array with values in [{probabilities.min():.3g}, "
+            f"{probabilities.max():.3g}]",
+            "probabilities in [0, 1]",
         )
+    labels = np.asarray(labels)
     if labels.shape != probabilities.shape[:1]:
         raise invalid_argument(
             "labels",

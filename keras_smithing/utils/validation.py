@@ -124,6 +124,89 @@ def check_unit_interval(name, x, hint):
     return x
 
 
+def _is_sparse(x):
+    """Whether `x` is a scipy.sparse matrix or array (scipy comes with sklearn)."""
+    return hasattr(x, "tocsr") and hasattr(x, "nnz")
+
+
+def is_array_data(x):
+    """Whether `x` is in-memory data (an array, a nested list, a sparse matrix), as
+    opposed to a dataset read lazily (tf.data, PyDataset, DataLoader, generator)."""
+    return (
+        hasattr(x, "shape")
+        and hasattr(x, "dtype")
+        or isinstance(x, (list, tuple, numbers.Number))
+        or _is_sparse(x)
+    )
+
+
+def check_array(name, x, ranks=None, expected=None, densify=False):
+    """Checks in-memory data given to an entry point: the pack's one data check.
+
+    Rejects None, non-numeric, empty (no example), wrong-rank and non-finite (NaN
+    or inf) data. A scipy.sparse matrix is checked on its stored values.
+
+    Args:
+        name: The argument's name.
+        x: An array-like or a scipy.sparse matrix.
+        ranks: The allowed ranks, or None for any rank >= 1.
+        expected: The allowed shapes as a phrase, e.g. "a 2-D array (num_examples,
+            features)"; defaults to one built from `ranks`.
+        densify: Whether to return a sparse matrix as a dense array.
+
+    Returns:
+        `x` as a NumPy array (a sparse matrix unchanged unless `densify`).
+    """
+    if expected is None:
+        expected = "a non-empty, finite, numeric array"
+        if ranks is not None:
+            expected += " of rank " + " or ".join(str(rank) for rank in ranks)
+    if x is None:
+        raise invalid_argument(name, None, expected)
+    values = x.data if _is_sparse(x) else None
+    if values is None:
+        try:
+            x = np.asarray(x)
+        except ValueError:  # Ragged nested lists.
+            raise invalid_argument(name, "a ragged nested sequence", expected) from None
+        values = x
+    shape = tuple(x.shape)
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        raise invalid_argument(name, f"an array of dtype {values.dtype}", expected)
+    if not shape or 0 in shape:
+        raise invalid_argument(name, f"an array of shape {shape}", expected)
+    if ranks is not None and len(shape) not in tuple(ranks):
+        raise invalid_argument(name, f"an array of shape {shape}", expected)
+    bad = values.size - np.count_nonzero(np.isfinite(values))
+    if bad:
+        raise invalid_argument(
+            name,
+            f"an array of shape {shape} with {bad} non-finite values (NaN or inf)",
+            "finite values",
+        )
+    return x.toarray() if densify and _is_sparse(x) else x
+
+
+def check_array_structure(name, x):
+    """`check_array` on every array of `x` (an array, or a list/dict of arrays,
+    e.g. a multi-input model's inputs); all must hold the same number of examples.
+
+    Returns:
+        `x` with NumPy arrays as leaves.
+    """
+    if x is None or (isinstance(x, (list, tuple, dict)) and not x):
+        raise invalid_argument(name, x, "an array, or a list or dict of arrays")
+    x = keras.tree.map_structure(lambda leaf: check_array(name, leaf), x)
+    lengths = {len(leaf) for leaf in keras.tree.flatten(x)}
+    if len(lengths) > 1:
+        raise invalid_argument(
+            name,
+            f"arrays of {sorted(lengths)} examples",
+            "arrays with the same number of examples",
+        )
+    return x
+
+
 def check_built_model(name, model):
     """Checks that `model` is a built Functional or Sequential `keras.Model`.
 
@@ -187,7 +270,7 @@ def check_model_inputs(name, x, model):
             f"inputs of shapes {shapes}",
             f"inputs matching the model's input shapes {expected}",
         )
-    return [np.asarray(a) for a in arrays]
+    return [check_array(name, a) for a in arrays]
 
 
 def check_rank(input_shape, ranks, expected):

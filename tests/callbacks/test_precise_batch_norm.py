@@ -213,3 +213,24 @@ def test_distributed_strategy():
     layer = model.layers[1]
     np.testing.assert_allclose(layer.moving_mean.numpy(), x.mean(0), rtol=1e-6)
     np.testing.assert_allclose(layer.moving_variance.numpy(), x.var(0), rtol=1e-5)
+
+
+def test_non_finite_statistics_leave_the_layer_untouched():
+    x, _ = _data(16)
+    x[3, 0] = np.inf
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return x[index * 8 : (index + 1) * 8]
+
+    model = _model()
+    layer = model.get_layer("input_bn")
+    before = harness.to_numpy(layer.moving_mean)
+    with pytest.raises(ValueError, match="`data`.*non-finite"):
+        recompute_batch_norm_statistics(model, Batches())
+    np.testing.assert_array_equal(before, harness.to_numpy(layer.moving_mean))
+    with pytest.raises(ValueError, match="`data`.*non-finite"):
+        recompute_batch_norm_statistics(model, x)

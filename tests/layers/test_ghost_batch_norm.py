@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -106,3 +108,17 @@ def test_distributed_strategy():
     model = harness.check_distributed_fit(model_fn, x, x[:, :1], epochs=2)
     moving_mean = model.layers[2].moving_mean.numpy()
     assert np.all(np.isfinite(moving_mean)) and np.any(moving_mean != 0)
+
+
+def test_warns_once_when_a_ghost_batch_holds_one_value_per_feature():
+    layer = GhostBatchNormalization(virtual_batch_size=1)
+    with pytest.warns(UserWarning, match="LayerNormalization"):
+        outputs = layer(np.random.default_rng(0).normal(size=(4, 3)), training=True)
+    np.testing.assert_allclose(harness.to_numpy(outputs), 0.0, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(np.ones((4, 3)), training=True)  # Once per layer.
+    # One example of a sequence still has many values per feature: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GhostBatchNormalization(1)(np.ones((4, 5, 3)), training=True)

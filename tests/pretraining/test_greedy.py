@@ -129,3 +129,31 @@ def test_bad_callback_arguments():
         GreedyLayerwisePretraining(np.zeros((5, 8)), k=0)
     with pytest.raises(ValueError, match="`model`"):
         pretrain(keras.Sequential([keras.layers.Dense(2)]), np.zeros((5, 8)))
+
+
+def test_verbose_says_which_layer_it_trains(capsys):
+    x, _ = _data()
+    pretrain(_mlp(), x, method="rbm", verbose=1, **_fast())
+    out = capsys.readouterr().out
+    assert "layer 1/2 'h1': bernoulli RBM 8\u21926" in out
+    assert "layer 2/2 'h2': bernoulli RBM 6\u21925" in out
+
+
+def test_callback_checks_like_pretrain_and_keeps_its_options():
+    x, _ = _data()
+    for kwargs in ({"k": 0}, {"rate": 1.0}, {"epochs_per_layer": 0}):
+        for make in (
+            lambda kw: pretrain(_mlp(), x, **kw),
+            lambda kw: GreedyLayerwisePretraining(x, **kw),
+        ):
+            with pytest.raises(ValueError, match=f"`{next(iter(kwargs))}`"):
+                make(kwargs)
+    callback = GreedyLayerwisePretraining(x, method="dae", layers=["h2"], **_fast())
+    model = _mlp()
+    before = model.get_layer("h1").get_weights()
+    before_h2 = model.get_layer("h2").get_weights()
+    snapshot = _Snapshot()
+    model.fit(x, _data()[1], epochs=1, verbose=0, callbacks=[callback, snapshot])
+    assert [report["layer"] for report in callback.reports] == ["h2"]
+    np.testing.assert_array_equal(before[0], snapshot.weights["h1"][0])
+    assert not np.allclose(before_h2[0], snapshot.weights["h2"][0])

@@ -303,3 +303,29 @@ def test_mixed_precision_trains_exactly_as_float32(persistent):
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
     record(rbm, "mixed precision")
+
+
+def test_fits_scipy_sparse_data_as_sklearn_bernoulli_rbm_does():
+    import scipy.sparse
+
+    x = _binary_data(16)
+    models = []
+    for data in (x, scipy.sparse.csr_matrix(x)):
+        rbm = RBM(3, seed=0)
+        rbm.compile(optimizer="sgd")
+        rbm.fit(data, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        models.append(rbm)
+    np.testing.assert_allclose(
+        harness.to_numpy(models[0].hidden.kernel),
+        harness.to_numpy(models[1].hidden.kernel),
+    )
+    np.testing.assert_allclose(
+        models[0].transform(x), models[1].transform(scipy.sparse.csr_matrix(x))
+    )
+
+
+def test_nan_in_the_data_is_named_not_hidden_in_a_range():
+    x = _binary_data(4)
+    x[1, 2] = np.nan
+    with pytest.raises(ValueError, match="1 non-finite values"):
+        RBM(3).fit(x, verbose=0)
