@@ -208,6 +208,16 @@ BAD_INPUTS = {
             lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=0.0),
         ),
     ],
+    optimizers.AdaptiveGradientClipping: [
+        ("optimizer", lambda: optimizers.AdaptiveGradientClipping(None)),
+        ("clip_factor", lambda: optimizers.AdaptiveGradientClipping("sgd", 0.0)),
+        ("epsilon", lambda: optimizers.AdaptiveGradientClipping("sgd", epsilon=-1)),
+    ],
+    optimizers.RectifiedAdam: [
+        ("beta_2", lambda: optimizers.RectifiedAdam(beta_2=1.0)),
+        ("sma_threshold", lambda: optimizers.RectifiedAdam(sma_threshold=2.0)),
+        ("amsgrad", lambda: optimizers.RectifiedAdam(amsgrad="no")),
+    ],
     optimizers.race: [
         ("function", lambda: optimizers.race(["sgd"], function="sphere")),
         ("steps", lambda: optimizers.race(["sgd"], steps=0)),
