@@ -53,8 +53,9 @@ def _model(learning_rate=0.01):
 
 
 def test_harness_within_budget_trains_every_epoch():
-    stop = TimeStopping(600, restore_best_weights=True, monitor="loss", verbose=1)
-    history = harness.check_callback(stop, epochs=2)
+    history = harness.check_callback(
+        stop := TimeStopping(600, restore_best_weights=True, monitor="loss"), epochs=2
+    )
     assert history.epoch == [0, 1]
     assert stop.stopped_epoch is None
     assert 0 <= stop.elapsed < 600
