@@ -68,8 +68,11 @@ class StackedSampler(keras.Model):
         transforms: None, or one callable per copy applied to it before
             `network` (a layer is called with `training=True`).
 
-    Call returns:
-        Every output of `network` as `(num_examples, groups, ...)`.
+    Call arguments:
+        inputs: The inputs of `network` (one copy).
+
+    Returns:
+        Every output of `network`, as `(num_examples, groups, ...)`.
     """
 
     def __init__(self, network, groups, scope=True, transforms=None):
