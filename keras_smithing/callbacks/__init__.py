@@ -13,5 +13,6 @@ from keras_smithing.callbacks.precise_batch_norm import (
     recompute_batch_norm_statistics,
 )
 from keras_smithing.callbacks.swa import SWA
+from keras_smithing.callbacks.time_stopping import TimeStopping
 from keras_smithing.optimizers.schedules import ScaledSchedule  # Its former home.
 from keras_smithing.pretraining.greedy import GreedyLayerwisePretraining

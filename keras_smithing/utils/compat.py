@@ -25,3 +25,19 @@ def learning_rate_schedule(optimizer):
     if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         return schedule
     return None
+
+
+def flatten_layers(layer, include_self=False):
+    """Every layer nested in `layer` (sublayers of sublayers included), in order.
+
+    Wraps `Layer._flatten_layers`: Keras has no public recursive equivalent
+    (`Model.layers` lists only the direct children).
+
+    Args:
+        layer: A `keras.layers.Layer` (a `keras.Model` included).
+        include_self: Whether `layer` itself comes first.
+
+    Returns:
+        A list of layers, each once.
+    """
+    return list(layer._flatten_layers(include_self=include_self, recursive=True))
