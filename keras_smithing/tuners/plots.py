@@ -6,7 +6,7 @@ import os
 
 from matplotlib.figure import Figure
 
-from keras_smithing.tuners.records import read_records
+from keras_smithing.tuners.records import PRUNED, read_records
 
 
 def _rounds(directory):
@@ -28,8 +28,9 @@ def plot_search(directory, path=None):
     `sampling="log"`. Points are coloured by coarse-to-fine round when the
     search ran a `CoarseToFineOracle` (by trial number otherwise), so the
     narrowing of the ranges shows as later rounds crowding around the best
-    values. Failed trials are marked with a cross at the bottom of the first
-    panel. The objective axis is logarithmic when all values are positive and
+    values. Trials a pruner stopped early are circled in red in the first
+    panel (their score is the best epoch they ran); failed trials are marked
+    with a cross at its bottom. The objective axis is logarithmic when all values are positive and
     span more than two decades.
 
     Args:
@@ -48,7 +49,12 @@ def plot_search(directory, path=None):
         if hp["class_name"] != "Fixed"  # A fixed value has nothing to show.
     }
     rounds = _rounds(directory)
-    done = [r for r in records if r["status"] == "COMPLETED" and r["score"] is not None]
+    done = [
+        r
+        for r in records
+        if r["status"] in ("COMPLETED", PRUNED) and r["score"] is not None
+    ]
+    pruned = [r for r in done if r["status"] == PRUNED]
     failed = [r for r in records if r["status"] in ("FAILED", "INVALID")]
     colour_of = (
         (lambda r: rounds.get(r["trial_id"], 0))
@@ -82,6 +88,16 @@ def plot_search(directory, path=None):
             running = r["score"] if better else running
         best.append(running)
     ax.step(range(len(records)), best, where="post", color="black", lw=1, label="best")
+    if pruned:
+        ax.scatter(
+            [records.index(r) for r in pruned],
+            [r["score"] for r in pruned],
+            marker="o",
+            facecolors="none",
+            edgecolors="red",
+            s=40,
+            label="pruned",
+        )
     if failed:
         bottom = min(scores) if scores else 0
         ax.scatter(
