@@ -29,7 +29,6 @@ from keras_smithing.datasets import load_digits  # noqa: E402
 from keras_smithing.tuners import (  # noqa: E402
     CoarseToFine,
     SmithingHyperModel,
-    missing_tricks,
     plot_search,
     read_records,
 )
@@ -105,7 +104,6 @@ def main(quick: bool = False) -> dict:
         "trials_to_0.975": first_hit,
         "best_test_accuracy": round(float(test_accuracy), 4),
         "best_seed": best["seed"],
-        "missing_tricks": [path for _, _, path in missing_tricks()],
     }
     print_summary(results)
     return results

@@ -1,7 +1,7 @@
 """KerasTuner hooks: coarse-to-fine search, pruning, cost-aware objective, run records."""
 
 from keras_smithing.tuners.coarse_to_fine import CoarseToFine, CoarseToFineOracle
-from keras_smithing.tuners.hypermodel import SmithingHyperModel, missing_tricks
+from keras_smithing.tuners.hypermodel import SmithingHyperModel
 from keras_smithing.tuners.objectives import CostAwareObjective, TrialTimer
 from keras_smithing.tuners.plots import plot_search
 from keras_smithing.tuners.pruners import MedianPruner, PercentilePruner
