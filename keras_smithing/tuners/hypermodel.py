@@ -131,9 +131,8 @@ def _check_bounds(name, value):
             and (not integer or float(number).is_integer())
         )
         if not inside:
-            interval = (
-                f"{'[' if low_ok else '('}{low}, "
-                + ("inf)" if high is None else f"{high}{']' if high_ok else ')'}")
+            interval = f"{'[' if low_ok else '('}{low}, " + (
+                "inf)" if high is None else f"{high}{']' if high_ok else ')'}"
             )
             kind = "integers" if integer else "numbers"
             raise invalid_argument(
@@ -310,9 +309,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
                 x = Highway(activation=activation, **common)(x)
             else:
                 if dropconnect:
-                    dense = DropConnectDense(
-                        width, rate=dropconnect, **common
-                    )
+                    dense = DropConnectDense(width, rate=dropconnect, **common)
                 else:
                     dense = keras.layers.Dense(width, **common)
                 x = dense(x)
@@ -357,9 +354,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
         with hp.conditional_scope("augmentation", [True]):
             strength = self._value(hp, "augmentation_strength") or 0.0
         steps = self.input_shape[0]
-        x = RandomShift1D(
-            min(steps - 1, round(strength * steps / 8))
-        )(x)
+        x = RandomShift1D(min(steps - 1, round(strength * steps / 8)))(x)
         return RandomJitter(strength / 4)(x)
 
     def _initializer(self, name):
@@ -373,9 +368,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
         if name == "nesterov":
             return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         if name == "lookahead":
-            return Lookahead(
-                keras.optimizers.Adam(learning_rate)
-            )
+            return Lookahead(keras.optimizers.Adam(learning_rate))
         return keras.optimizers.get(
             {"class_name": name, "config": {"learning_rate": learning_rate}}
         )

@@ -48,7 +48,9 @@ class PercentilePruner:
     ```
     """
 
-    def __init__(self, percentile, n_startup_trials=5, n_warmup_steps=1, n_min_trials=1):
+    def __init__(
+        self, percentile, n_startup_trials=5, n_warmup_steps=1, n_min_trials=1
+    ):
         self.percentile = check_float("percentile", percentile, minimum=0, maximum=100)
         self.n_startup_trials = check_int(
             "n_startup_trials", n_startup_trials, minimum=0

@@ -230,7 +230,10 @@ def test_coarse_to_fine_search_with_a_cost_aware_objective(tmp_path):
         ({"dropconnect": [0.0, 1.5]}, "numbers in [0.0, 1.0) for 'dropconnect'"),
         ({"learning_rate": -0.01}, "numbers in (0.0, inf) for 'learning_rate'"),
         ({"l2": -1e-4}, "numbers in [0.0, inf) for 'l2'"),
-        ({"augmentation_strength": 2.0}, "numbers in [0.0, 1.0] for 'augmentation_strength'"),
+        (
+            {"augmentation_strength": 2.0},
+            "numbers in [0.0, 1.0] for 'augmentation_strength'",
+        ),
         ({"depth": 0}, "integers in [1, inf) for 'depth'"),
         ({"width": 32.5}, "integers in [1, inf) for 'width'"),
         ({"batch_size": [16, 0]}, "integers in [1, inf) for 'batch_size'"),
