@@ -544,6 +544,13 @@ def _comparable_state(state):
     return json.loads(json.dumps(state))
 
 
+def _assert_same_state(state, expected):
+    different = sorted(
+        k for k in expected.keys() | state.keys() if state.get(k) != expected.get(k)
+    )
+    assert not different, {k: (state.get(k), expected.get(k)) for k in different}
+
+
 def _trial_summaries(oracle):
     return {
         trial_id: (trial.hyperparameters.values, trial.status, trial.score)
@@ -588,11 +595,11 @@ def check_oracle(make_oracle, run_trial, num_trials, directory, interrupt_after=
     _run_oracle(resumed, run_trial, num_trials - interrupt_after)
     assert _trial_summaries(resumed) == _trial_summaries(reference)
     state = _comparable_state(reference.get_state())
-    assert _comparable_state(resumed.get_state()) == state
+    _assert_same_state(_comparable_state(resumed.get_state()), state)
 
     restored = make_oracle()
     restored._set_project_dir(directory, "restored")
     restored.trials = dict(reference.trials)
     restored.set_state(json.loads(json.dumps(reference.get_state())))
-    assert _comparable_state(restored.get_state()) == state
+    _assert_same_state(_comparable_state(restored.get_state()), state)
     return reference
