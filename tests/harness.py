@@ -541,6 +541,8 @@ def _run_oracle(oracle, run_trial, count):
 def _comparable_state(state):
     """An oracle state through JSON, without its progress display (timestamps)."""
     state = {k: v for k, v in state.items() if k != "display"}
+    # A set in the oracle: its list order follows string hashing.
+    state["tried_so_far"] = sorted(state.get("tried_so_far", []))
     return json.loads(json.dumps(state))
 
 
