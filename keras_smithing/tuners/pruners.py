@@ -112,13 +112,8 @@ class MedianPruner(PercentilePruner):
     at the same step is stopped.
 
     Args:
-        n_startup_trials: Integer >= 0, finished trials before any pruning.
-            Defaults to 5.
-        n_warmup_steps: Integer >= 1, epochs every trial runs before it may be
-            pruned: the first decision is at step `n_warmup_steps`. Defaults
-            to 1.
-        n_min_trials: Integer >= 1, the fewest finished trials with a value at
-            a step for a decision at that step. Defaults to 1.
+        n_startup_trials, n_warmup_steps, n_min_trials: As in
+            `PercentilePruner` (defaults 5, 1 and 1).
 
     Reference:
         Golovin et al., "Google Vizier: A Service for Black-Box
