@@ -36,8 +36,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 BACKEND_RESULTS = HERE / "backends.json"
 COLUMNS = ["benchmark", "candidate_s", "baseline", "baseline_s", "ratio", "target"]
-# Modules that time no Keras computation (the search strategies): not per backend.
-GLOBAL = ("bench_tuners",)
+# Modules that time no Keras computation (the search strategies; the epochs a
+# pruner saves): not per backend.
+GLOBAL = ("bench_tuners", "bench_pruning_search")
 
 
 def results_markdown(results):

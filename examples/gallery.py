@@ -260,7 +260,19 @@ def _tune(n):
         f"({n['failed_trials']} failed, {n['minutes']:.1f} min) reaches "
         f"{_pct(n['best_val_accuracy'])} validation and "
         f"{_pct(n['best_test_accuracy'])} test accuracy; first trial ≥ 97.5 % "
-        f"validation: {hit if hit is not None else 'none'}. This example does not "
+        f"validation: {hit if hit is not None else 'none'}. "
+        + (
+            f"Early stopping and MedianPruner ({n['pruned_trials']} trials pruned) "
+            f"cut training to {n['epochs_trained']} of {n['max_epochs']} epochs. "
+            if "pruned_trials" in n
+            else ""
+        )
+        + (
+            f"Most important hyperparameter: {next(iter(n['importance']))}. "
+            if n.get("importance")
+            else ""
+        )
+        + "This example does not "
         "race the strategies: random vs grid vs coarse-to-fine is measured in "
         "`benchmarks/bench_tuners.py`."
     )
@@ -467,7 +479,10 @@ CLAIMS = [
     Claim(
         "Hyperparameter search: coarse-to-fine",
         "tune_digits.py",
-        "examples/output/tune_digits_search.png",
+        (
+            "examples/output/tune_digits_search.png",
+            "examples/output/tune_digits_importance.png",
+        ),
         _tune,
     ),
     Claim(
