@@ -13,4 +13,5 @@ from keras_smithing.callbacks.precise_batch_norm import (
     recompute_batch_norm_statistics,
 )
 from keras_smithing.callbacks.swa import SWA
+from keras_smithing.callbacks.weight_pruning import WeightPruning
 from keras_smithing.pretraining.greedy import GreedyLayerwisePretraining
