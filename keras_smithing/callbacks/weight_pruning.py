@@ -46,7 +46,9 @@ def polynomial_sparsity(step, initial_sparsity, target_sparsity, begin_step, end
         The sparsity as a float.
     """
     progress = min(max((step - begin_step) / max(end_step - begin_step, 1), 0.0), 1.0)
-    return target_sparsity + (initial_sparsity - target_sparsity) * (1.0 - progress) ** 3
+    return (
+        target_sparsity + (initial_sparsity - target_sparsity) * (1.0 - progress) ** 3
+    )
 
 
 def prune_lowest(scores, mask, sparsity):
@@ -388,7 +390,7 @@ class WeightPruning(keras.callbacks.Callback):
             x_part = keras.tree.pack_sequence_as(
                 structure, [x[part] for x in self._probe_x]
             )
-            y_part = keras.tree.map_structure(lambda a: a[part], y)
+            y_part = keras.tree.map_structure(lambda a, part=part: a[part], y)
             _, gradients = self._gradients(x_part, y_part)
             for total, i in zip(totals, self._kernel_index):
                 total += np.square(gradients[i], dtype="float64")
