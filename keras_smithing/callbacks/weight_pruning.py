@@ -55,8 +55,9 @@ def prune_lowest(scores, mask, sparsity):
     """The keep-mask that drops the `round(sparsity * size)` lowest-scored weights.
 
     Weights already dropped by `mask` stay dropped (they rank below every other
-    weight), so the mask only shrinks while the sparsity grows. Ties are broken by
-    position (a stable sort).
+    weight), so the mask only shrinks while the sparsity grows. The selection is a
+    linear-time partition; which of several equal scores at the threshold goes is
+    unspecified.
 
     Args:
         scores: NumPy array, the importance of each weight.
@@ -67,9 +68,10 @@ def prune_lowest(scores, mask, sparsity):
         A boolean NumPy array of the shape of `scores`.
     """
     count = int(np.floor(sparsity * scores.size + 0.5))
-    ranked = np.where(mask, scores.astype("float64"), -np.inf).ravel()
     keep = np.ones(scores.size, dtype=bool)
-    keep[np.argsort(ranked, kind="stable")[:count]] = False
+    if count:
+        ranked = np.where(mask, scores.astype("float64"), -np.inf).ravel()
+        keep[np.argpartition(ranked, count - 1)[:count]] = False
     return keep.reshape(scores.shape)
 
 
