@@ -5,7 +5,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_smithing.utils.backend import gradient_function
+from keras_smithing.utils.backend import gradient_function, multiply_assign_function
 from keras_smithing.utils.validation import (
     check_int,
     check_model_inputs,
@@ -126,6 +126,8 @@ class WeightPruning(keras.callbacks.Callback):
     which have no effect. This runs outside the compiled train step, so it works
     with `jit_compile=True` on every backend. With `steps_per_execution=k` Keras
     calls callbacks every `k` steps, and the pruned weights are zeroed only then.
+    The masking is one compiled call per batch
+    (`keras_smithing.utils.backend.multiply_assign_function`).
     After `fit` the model holds plain Keras layers whose kernels contain zeros:
     it saves and reloads with no custom object, but further training without this
     callback lets the zeros regrow.
@@ -312,7 +314,10 @@ class WeightPruning(keras.callbacks.Callback):
         self._begin = self.start_epoch * steps
         self._end = end_epoch * steps
         self._next_update = self._begin
-        self._kernels = self._select_kernels(model)
+        kernels = self._select_kernels(model)
+        if [id(k) for k in kernels] != [id(k) for k in getattr(self, "_kernels", [])]:
+            self._multiply_assign = multiply_assign_function(kernels)  # Traced once.
+        self._kernels = kernels
         self.masks = {k.path: np.ones(k.shape, dtype=bool) for k in self._kernels}
         self._mask_tensors = None
         self.history = {"step": [], "sparsity": []}
@@ -377,8 +382,7 @@ class WeightPruning(keras.callbacks.Callback):
 
     def _apply_masks(self):
         self._synced_model()
-        for kernel, mask in zip(self._kernels, self._mask_tensors):
-            kernel.assign(keras.ops.multiply(kernel.value, mask))
+        self._multiply_assign(self._mask_tensors)
 
     def _fisher_diagonal(self):
         """Mean squared gradient of each pruned kernel over the probe micro-batches."""
