@@ -87,7 +87,7 @@ def plot_accuracy_vs_sparsity(dense, results, targets, path=None):
     axis.axvline(100 * GOAL_SPARSITY, color="tab:gray", linewidth=0.8)
     axis.set(xlabel="zeros in every Dense kernel (%)", ylabel="test accuracy")
     axis.set_title("Gradual pruning of a digits MLP 64-256-256-10")
-    axis.legend(loc="lower left")
+    axis.legend(loc="best")
     return finish_figure(figure, path)
 
 

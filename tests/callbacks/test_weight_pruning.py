@@ -56,8 +56,7 @@ class ZeroRecorder(keras.callbacks.Callback):
 
 
 def test_harness():
-    callback = WeightPruning(0.5, frequency=1)
-    harness.check_callback(callback, epochs=2)
+    harness.check_callback(callback := WeightPruning(0.5, frequency=1), epochs=2)
     assert callback.history["sparsity"][-1] == 0.5
     (mask,) = callback.masks.values()
     assert mask.sum() == 2  # 2 of the 4 kernel weights are kept.
