@@ -98,7 +98,9 @@ class WeightPruning(keras.callbacks.Callback):
     `t_0 + n Δt` whether or not `frequency` divides the span, so every pruned kernel
     ends with exactly `round(target_sparsity * kernel.size)` zeros. Each kernel is
     pruned on its own (layer-wise sparsity), and a weight once pruned stays pruned.
-    Train some epochs after `end_epoch` to let the remaining weights recover.
+    Train some epochs after `end_epoch` to let the remaining weights recover. The
+    number of steps per epoch must be known to `fit` (arrays, sized datasets, or
+    `steps_per_epoch`).
 
     Criteria (the importance of weight `w_i`; the lowest go first):
 
@@ -112,7 +114,9 @@ class WeightPruning(keras.callbacks.Callback):
       gradient. With `probe_batch_size=1` that is the mean squared per-example
       gradient, the empirical Fisher; larger micro-batches cost fewer gradient
       evaluations but square batch means. The gradients come from the active
-      backend's autodiff (`keras_smithing.utils.backend.gradient_function`).
+      backend's autodiff (`keras_smithing.utils.backend.gradient_function`). A
+      fixed probe set is needed because Keras callbacks never see the training
+      batches or their gradients.
 
     By default the trainable `kernel` of every Dense, EinsumDense and convolution
     layer (nested models included) is pruned; biases, normalization and embedding
