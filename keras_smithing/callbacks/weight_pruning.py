@@ -131,7 +131,9 @@ class WeightPruning(keras.callbacks.Callback):
     with `jit_compile=True` on every backend. With `steps_per_execution=k` Keras
     calls callbacks every `k` steps, and the pruned weights are zeroed only then.
     The masking is one compiled call per batch
-    (`keras_smithing.utils.backend.multiply_assign_function`).
+    (`keras_smithing.utils.backend.multiply_assign_function`). On JAX it also
+    makes Keras sync the trainer's state into the variables after every batch,
+    which costs more than the masking itself on small models.
     After `fit` the model holds plain Keras layers whose kernels contain zeros:
     it saves and reloads with no custom object, but further training without this
     callback lets the zeros regrow.
