@@ -14,5 +14,6 @@ from keras_smithing.callbacks.precise_batch_norm import (
 )
 from keras_smithing.callbacks.swa import SWA
 from keras_smithing.callbacks.time_stopping import TimeStopping
+from keras_smithing.callbacks.weight_pruning import WeightPruning
 from keras_smithing.optimizers.schedules import ScaledSchedule  # Its former home.
 from keras_smithing.pretraining.greedy import GreedyLayerwisePretraining
