@@ -339,6 +339,33 @@ BAD_INPUTS = {
     tuners.CostAwareObjective: [
         ("direction", lambda: tuners.CostAwareObjective(direction="up")),
     ],
+    tuners.MedianPruner: [
+        ("n_warmup_steps", lambda: tuners.MedianPruner(n_warmup_steps=0)),
+        ("n_startup_trials", lambda: tuners.MedianPruner(n_startup_trials=-1)),
+    ],
+    tuners.PercentilePruner: [
+        ("percentile", lambda: tuners.PercentilePruner(0.0)),
+        ("percentile", lambda: tuners.PercentilePruner(100.0)),
+    ],
+    tuners.hyperparameter_importance: [
+        ("records", lambda: tuners.hyperparameter_importance([])),
+    ],
+    tuners.plot_importance: [("records", lambda: tuners.plot_importance([]))],
+    callbacks.TimeStopping: [
+        ("seconds", lambda: callbacks.TimeStopping(0)),
+        ("mode", lambda: callbacks.TimeStopping(10, mode="up")),
+    ],
+    callbacks.WeightPruning: [
+        ("target_sparsity", lambda: callbacks.WeightPruning(1.0)),
+        ("criterion", lambda: callbacks.WeightPruning(0.5, criterion="random")),
+        ("end_epoch", lambda: callbacks.WeightPruning(0.5, start_epoch=3, end_epoch=2)),
+        ("frequency", lambda: callbacks.WeightPruning(0.5, frequency=0)),
+    ],
+    ks.tta_predict: [
+        ("x", lambda: ks.tta_predict(_mlp(), None, transforms=[lambda x: x])),
+        ("transforms", lambda: ks.tta_predict(_mlp(), _data())),
+        ("num_samples", lambda: ks.tta_predict(_mlp(), _data(), num_samples=0)),
+    ],
     # datasets and utils
     datasets.load_digits: [
         ("validation_fraction", lambda: datasets.load_digits(validation_fraction=1.0)),
