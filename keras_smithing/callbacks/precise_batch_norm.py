@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.utils.backend import to_numpy
+from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
@@ -112,7 +113,7 @@ def _batch_norm_layers(model):
     """The trainable `BatchNormalization` layers of `model`, at any depth."""
     return [
         layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
+        for layer in flatten_layers(model, include_self=True)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
     ]
 
