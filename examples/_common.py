@@ -1,23 +1,19 @@
 """Plumbing shared by the example scripts (not an example itself).
 
-Each example imports it before Keras: importing it quiets TensorFlow's C++ start-up
-logs and selects matplotlib's non-interactive Agg backend, so the examples run
-headless. The helpers save figures under `examples/output/`, compile and fit the
-examples' integer-label classifiers, plot their training curves, print the final
-JSON line that `examples/evidence.py` reads, and parse the `--quick` flag.
+Each example imports it as a sibling module (`from _common import ...`), which works
+for `python examples/X.py` from any directory. The helpers save figures under
+`examples/output/`, compile and fit the examples' integer-label classifiers, plot
+their training curves, print the final JSON line that `examples/evidence.py` reads,
+and parse the `--quick` flag. Importing it changes no global setting: matplotlib
+picks its non-interactive Agg backend by itself on a headless machine, and the
+examples only save figures.
 """
 
 import argparse
 import json
-import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 

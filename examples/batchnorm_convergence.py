@@ -13,12 +13,9 @@ validation accuracy per epoch.
 Run: python examples/batchnorm_convergence.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+from _common import (
     convergence_summary,
     finish_figure,
     fit_classifier,
@@ -27,13 +24,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.callbacks import PreciseBatchNorm  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.callbacks import PreciseBatchNorm
+from keras_smithing.datasets import load_digits
 
 TARGET = 0.9
 

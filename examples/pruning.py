@@ -12,12 +12,10 @@ kernel at zero for at most one point of test accuracy lost.
 Run: python examples/pruning.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -25,14 +23,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.callbacks import WeightPruning  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.callbacks import WeightPruning
+from keras_smithing.datasets import load_digits
 
 CRITERIA = ("magnitude", "saliency")
 GOAL_SPARSITY = 0.9

@@ -15,20 +15,14 @@ measured once, at the end.
 Run: python examples/tune_digits.py [--quick]
 """
 
-import pathlib
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import output_path, print_summary, run_main  # noqa: E402
+import keras
+from _common import output_path, print_summary, run_main
 
-# isort: split
-import keras  # noqa: E402
-
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.tuners import (  # noqa: E402
+from keras_smithing.datasets import load_digits
+from keras_smithing.tuners import (
     CoarseToFine,
     MedianPruner,
     SmithingHyperModel,
