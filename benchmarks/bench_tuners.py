@@ -95,6 +95,7 @@ def coarse_to_fine(problem, seed, cap):
     for i, (low, high) in enumerate(bounds):
         hp.Float(f"x{i}", low, high)
     oracle = CoarseToFineOracle("loss", max_trials=cap, hyperparameters=hp, seed=seed)
+    oracle.verbose = 0
     with tempfile.TemporaryDirectory() as directory:
         oracle._set_project_dir(directory, "bench")
         spent = 0.0

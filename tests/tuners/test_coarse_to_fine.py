@@ -313,6 +313,7 @@ def test_defaults_reach_the_branin_minimum_in_few_trials(tmp_path):
             "loss", max_trials=100, hyperparameters=hp, seed=seed
         )
         oracle._set_project_dir(str(tmp_path), f"smoke{seed}")
+        oracle.verbose = 0
         for _ in range(100):
             trial = oracle.create_trial("tuner0")
             values = trial.hyperparameters.values
