@@ -305,7 +305,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def _sample(self, rng, local=True):
         """Draws values for the active hyperparameters, and the numeric windows."""
-        parents = [t.trial_id for t in self._ranked_trials()[: self.top_k]]
+        completed = self._ranked_trials(current_run=False)
+        parents = [
+            t.trial_id
+            for t in completed
+            if self._trial_rounds.get(t.trial_id, 0) >= self._run_start
+        ][: self.top_k]
         parent = None
         if local and self._round > 0 and parents:
             weights = np.arange(len(parents), 0, -1, dtype=float)
@@ -344,23 +349,24 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             else:
                 hps.values[hp.name] = hp.random_sample(int(rng.integers(2**31)))
         if parent is not None and self.candidates > 1:
-            self._pick_by_surrogate(rng, hps.values, windows)
+            self._pick_by_surrogate(rng, hps.values, windows, completed)
         return hps.values, windows
 
-    def _pick_by_surrogate(self, rng, values, windows):
+    def _pick_by_surrogate(self, rng, values, windows, completed):
         """Replaces the numeric values by the best of many candidates in their windows.
 
         The candidates are drawn uniformly in the windows; a Gaussian process fit
         on the completed trials nearest to the windows' centre ranks them by expected
         improvement. Hyperparameters that condition others keep their draw.
         """
-        names = [name for name in windows if name not in self._condition_parents()]
+        conditioning = self._condition_parents()
+        names = [name for name in windows if name not in conditioning]
         if not names:
             return
         space = {hp.name: hp for hp in self.hyperparameters.space}
         rows, scores = [], []
         sign = -1.0 if self.objective.direction == "max" else 1.0
-        for trial in self._ranked_trials(current_run=False):
+        for trial in completed:
             probs = self._probs(trial, space)
             if all(name in probs for name in names):
                 rows.append([probs[name] for name in names])
