@@ -199,7 +199,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._best_id = None  # The best trial at the last round start.
         self._run_start = 0  # The round of the last restart.
         self._run_bests = []  # The run's best score at each of its round starts.
-        self._prob_cache = {}  # trial_id -> {hp name: value in [0, 1]}, derived.
+        self._prob_cache = {}  # (trial_id, space size) -> {hp name: value in [0, 1]}.
 
     def update_space(self, hyperparameters):
         check_ranges(hyperparameters)
@@ -395,14 +395,17 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def _probs(self, trial, space):
         """The trial's numeric values in sampling space [0, 1] (cached)."""
-        probs = self._prob_cache.get(trial.trial_id)
+        # Keyed by the size of the space too: a hyperparameter declared later
+        # (in `run_trial`) may hold a value the first conversion skipped.
+        key = (trial.trial_id, len(space))
+        probs = self._prob_cache.get(key)
         if probs is None:
             probs = {
                 name: space[name].value_to_prob(value)
                 for name, value in trial.hyperparameters.values.items()
                 if isinstance(space.get(name), _NUMERIC)
             }
-            self._prob_cache[trial.trial_id] = probs
+            self._prob_cache[key] = probs
         return probs
 
     def round_of(self, trial_id):
