@@ -167,6 +167,7 @@ def _curve_search(directory, name, **kwargs):
         objective="loss",
         max_trials=12,
         trials_per_round=4,
+        candidates=1,  # Plain random draws: the pruning, not the surrogate, is tested.
         seed=0,
         pruner=MedianPruner(n_startup_trials=2),
         directory=str(directory),
