@@ -192,15 +192,7 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization;
-            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
-            accepted instead.
-        norm_gamma_initializer: Initializer of the normalization gain(s)
-            (`gamma_initializer` is accepted instead).
-        norm_gamma_regularizer: Optional regularizer of the gain(s)
-            (`gamma_regularizer` is accepted instead).
-        norm_gamma_constraint: Optional constraint of the gain(s)
-            (`gamma_constraint` is accepted instead).
+        {norm_arguments}
         **kwargs: The `keras.layers.SimpleRNNCell` arguments (`activation`,
             `use_bias`, initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout`, `seed`) and base layer arguments.
@@ -217,23 +209,8 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
     """
 
-    def __init__(
-        self,
-        units,
-        norm_epsilon=None,
-        norm_gamma_initializer="ones",
-        norm_gamma_regularizer=None,
-        norm_gamma_constraint=None,
-        **kwargs,
-    ):
-        super().__init__(
-            units,
-            norm_epsilon=norm_epsilon,
-            norm_gamma_initializer=norm_gamma_initializer,
-            norm_gamma_regularizer=norm_gamma_regularizer,
-            norm_gamma_constraint=norm_gamma_constraint,
-            **kwargs,
-        )
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
         self.norm = self._norm("norm", center=False)
 
     def build(self, input_shape):
@@ -265,15 +242,7 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization;
-            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
-            accepted instead.
-        norm_gamma_initializer: Initializer of the normalization gain(s)
-            (`gamma_initializer` is accepted instead).
-        norm_gamma_regularizer: Optional regularizer of the gain(s)
-            (`gamma_regularizer` is accepted instead).
-        norm_gamma_constraint: Optional constraint of the gain(s)
-            (`gamma_constraint` is accepted instead).
+        {norm_arguments}
         norm_beta_initializer: Initializer of the cell-state normalization's
             shift.
         norm_beta_regularizer: Optional regularizer of that shift.
@@ -302,29 +271,8 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
         "norm_beta_constraint",
     )
 
-    def __init__(
-        self,
-        units,
-        norm_epsilon=None,
-        norm_gamma_initializer="ones",
-        norm_gamma_regularizer=None,
-        norm_gamma_constraint=None,
-        norm_beta_initializer="zeros",
-        norm_beta_regularizer=None,
-        norm_beta_constraint=None,
-        **kwargs,
-    ):
-        super().__init__(
-            units,
-            norm_epsilon=norm_epsilon,
-            norm_gamma_initializer=norm_gamma_initializer,
-            norm_gamma_regularizer=norm_gamma_regularizer,
-            norm_gamma_constraint=norm_gamma_constraint,
-            norm_beta_initializer=norm_beta_initializer,
-            norm_beta_regularizer=norm_beta_regularizer,
-            norm_beta_constraint=norm_beta_constraint,
-            **kwargs,
-        )
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
         self.state_norm = self._norm("state_norm", center=True)
@@ -364,15 +312,7 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization;
-            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
-            accepted instead.
-        norm_gamma_initializer: Initializer of the normalization gain(s)
-            (`gamma_initializer` is accepted instead).
-        norm_gamma_regularizer: Optional regularizer of the gain(s)
-            (`gamma_regularizer` is accepted instead).
-        norm_gamma_constraint: Optional constraint of the gain(s)
-            (`gamma_constraint` is accepted instead).
+        {norm_arguments}
         **kwargs: The `keras.layers.GRUCell` arguments (`activation`,
             `recurrent_activation`, `use_bias`, initializers, regularizers,
             constraints, `dropout`, `recurrent_dropout`, `seed`) and base layer
@@ -392,27 +332,12 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
         EMNLP 2014.
     """
 
-    def __init__(
-        self,
-        units,
-        norm_epsilon=None,
-        norm_gamma_initializer="ones",
-        norm_gamma_regularizer=None,
-        norm_gamma_constraint=None,
-        **kwargs,
-    ):
+    def __init__(self, units, **kwargs):
         if kwargs.get("reset_after", True) is not True:
             raise invalid_argument(
                 "reset_after", kwargs["reset_after"], "True (the reset-after GRU)"
             )
-        super().__init__(
-            units,
-            norm_epsilon=norm_epsilon,
-            norm_gamma_initializer=norm_gamma_initializer,
-            norm_gamma_regularizer=norm_gamma_regularizer,
-            norm_gamma_constraint=norm_gamma_constraint,
-            **kwargs,
-        )
+        super().__init__(units, **kwargs)
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
 
@@ -504,6 +429,17 @@ class _LayerNormRNN(keras.layers.RNN):
         return cls(**config)
 
 
+# The cells' normalization arguments, shared by their docstrings.
+_NORM_ARGUMENTS_DOC = """norm_epsilon: Float > 0 added to the variance in layer normalization;
+            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
+            accepted instead.
+        norm_gamma_initializer: Initializer of the normalization gain(s)
+            (`gamma_initializer` is accepted instead).
+        norm_gamma_regularizer: Optional regularizer of the gain(s)
+            (`gamma_regularizer` is accepted instead).
+        norm_gamma_constraint: Optional constraint of the gain(s)
+            (`gamma_constraint` is accepted instead)."""
+
 _LAYER_DOC = """{summary}
 
     A `keras.layers.RNN` around a `{cell}`: masking, `return_sequences`,
@@ -551,6 +487,9 @@ class LayerNormLSTM(_LayerNormRNN):
 class LayerNormGRU(_LayerNormRNN):
     cell_class = LayerNormGRUCell
 
+
+for _cell in (LayerNormSimpleRNNCell, LayerNormLSTMCell, LayerNormGRUCell):
+    _cell.__doc__ = _cell.__doc__.replace("{norm_arguments}", _NORM_ARGUMENTS_DOC)
 
 for _layer, _summary in (
     (LayerNormSimpleRNN, "Fully-connected RNN with layer normalization."),
