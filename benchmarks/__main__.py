@@ -1,6 +1,6 @@
 """Runs benchmarks/bench_*.py and reports ratios against same-run baselines.
 
-Usage: python -m benchmarks [--quick] [--only SUBSTRING] [--no-readme]
+Usage: python -m benchmarks [--quick] [--only NAME_OR_SUBSTRING] [--no-readme]
                             [--by-backend [--jit-compile]]
 
 Each module's rows are stored in benchmarks/results.json (committed) with the mode,
@@ -36,8 +36,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 BACKEND_RESULTS = HERE / "backends.json"
 COLUMNS = ["benchmark", "candidate_s", "baseline", "baseline_s", "ratio", "target"]
-# Modules that time no Keras computation (the search strategies): not per backend.
-GLOBAL = ("bench_tuners",)
+# Modules that time no Keras computation (the search strategies; the epochs a
+# pruner saves): not per backend.
+GLOBAL = ("bench_tuners", "bench_pruning_search")
 
 
 def results_markdown(results):
@@ -92,11 +93,11 @@ def main():
     args = parser.parse_args()
     if args.jit_compile:
         os.environ[JIT_COMPILE_VARIABLE] = "1"
-    names = [
-        path.stem
-        for path in sorted(HERE.glob("bench_*.py"))
-        if args.only in path.stem and not (args.by_backend and path.stem in GLOBAL)
-    ]
+    stems = [path.stem for path in sorted(HERE.glob("bench_*.py"))]
+    # `--only` a module's full name runs that module alone, else every module whose
+    # name contains it.
+    chosen = [args.only] if args.only in stems else [s for s in stems if args.only in s]
+    names = [s for s in chosen if not (args.by_backend and s in GLOBAL)]
     if args.by_backend:
         import keras
 

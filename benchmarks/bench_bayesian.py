@@ -4,6 +4,10 @@
   shape: Flipout does two matmuls and draws noise, the target is <= 2.5x.
 - A training epoch of an MNIST-1D MLP with RandomShift1D + RandomJitter inside the
   model against the same MLP without augmentation: target <= 1.2x.
+- `tta_predict` with 16 augmented copies of the 1000 MNIST-1D test signals
+  through that MLP's own augmentation layers, against a Python loop of 16
+  `model(x, training=True)` calls (the same computation: the MLP has no dropout
+  or batch normalization): target >= 5x faster (ratio <= 0.2).
 
 Run: `python -m benchmarks --only bayesian [--quick]`.
 """
@@ -12,6 +16,7 @@ import keras
 import numpy as np
 
 from benchmarks.timing import jit_compile, ratio_row
+from keras_smithing import tta_predict
 from keras_smithing.datasets import load_mnist1d
 from keras_smithing.layers import BayesianDense, RandomJitter, RandomShift1D
 
@@ -82,6 +87,16 @@ def run(quick: bool) -> list[dict]:
             epoch(plain),
             target="<= 1.2",
             repeats=3 if quick else 10,
+        )
+    )
+    rows.append(
+        ratio_row(
+            "tta_predict, 16 copies of 1000 MNIST-1D signals, augmented MLP",
+            lambda: tta_predict(augmented, data.x_test, num_samples=16),
+            "loop of 16 model(x, training=True)",
+            lambda: [augmented(data.x_test, training=True) for _ in range(16)],
+            target="<= 0.2",
+            repeats=5 if quick else 30,
         )
     )
     return rows

@@ -1,10 +1,22 @@
-"""Step time of the wrapper optimizers against their inner optimizer (target <= 1.1x)."""
+"""Step time of our optimizers against the Keras optimizer they wrap or extend.
+
+Wrappers (Lookahead, layer-wise LR, target <= 1.1x; adaptive gradient clipping,
+which computes two norms per unit, <= 1.15x) against their inner Adam or SGD, and
+RectifiedAdam against Adam.
+"""
 
 import keras
 import numpy as np
 
 from benchmarks.timing import jit_compile, ratio_row
-from keras_smithing.optimizers import Adam, LayerwiseLearningRate, Lookahead
+from keras_smithing.optimizers import (
+    SGD,
+    Adam,
+    AdaptiveGradientClipping,
+    LayerwiseLearningRate,
+    Lookahead,
+    RectifiedAdam,
+)
 
 
 def _train_steps(make_optimizer, x, y, steps):
@@ -35,23 +47,42 @@ def run(quick: bool) -> list[dict]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128 * steps, 64)).astype("float32")
     y = rng.integers(0, 10, 128 * steps)
-    baseline = _train_steps(lambda: Adam(1e-3), x, y, steps)
+    baselines = {
+        "Adam": _train_steps(lambda: Adam(1e-3), x, y, steps),
+        "SGD": _train_steps(lambda: SGD(0.01, momentum=0.9), x, y, steps),
+    }
+    # name: (optimizer factory, baseline, target)
     candidates = {
-        "Lookahead(Adam) train step": lambda: Lookahead(Adam(1e-3)),
-        "LayerwiseLearningRate(Adam) train step": lambda: LayerwiseLearningRate(
-            Adam(1e-3), {"^hidden_0": 0.1, "^hidden_1": 0.5}
+        "Lookahead(Adam) train step": (lambda: Lookahead(Adam(1e-3)), "Adam", 1.1),
+        "LayerwiseLearningRate(Adam) train step": (
+            lambda: LayerwiseLearningRate(
+                Adam(1e-3), {"^hidden_0": 0.1, "^hidden_1": 0.5}
+            ),
+            "Adam",
+            1.1,
         ),
+        "AdaptiveGradientClipping(Adam) train step": (
+            lambda: AdaptiveGradientClipping(Adam(1e-3)),
+            "Adam",
+            1.15,
+        ),
+        "AdaptiveGradientClipping(SGD) train step": (
+            lambda: AdaptiveGradientClipping(SGD(0.01, momentum=0.9)),
+            "SGD",
+            1.15,
+        ),
+        "RectifiedAdam train step": (lambda: RectifiedAdam(1e-3), "Adam", 1.1),
     }
     return [
         ratio_row(
             name,
             _train_steps(make, x, y, steps),
-            "Adam",
             baseline,
-            target="<= 1.1",
+            baselines[baseline],
+            target=f"<= {target}",
             repeats=repeats,
         )
-        for name, make in candidates.items()
+        for name, (make, baseline, target) in candidates.items()
     ]
 
 

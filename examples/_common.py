@@ -1,23 +1,19 @@
 """Plumbing shared by the example scripts (not an example itself).
 
-Each example imports it before Keras: importing it quiets TensorFlow's C++ start-up
-logs and selects matplotlib's non-interactive Agg backend, so the examples run
-headless. The helpers save figures under `examples/output/`, compile and fit the
-examples' integer-label classifiers, plot their training curves, print the final
-JSON line that `examples/evidence.py` reads, and parse the `--quick` flag.
+Each example imports it as a sibling module (`from _common import ...`), which works
+for `python examples/X.py` from any directory. The helpers save figures under
+`examples/output/`, compile and fit the examples' integer-label classifiers, plot
+their training curves, print the final JSON line that `examples/evidence.py` reads,
+and parse the `--quick` flag. Importing it changes no global setting: matplotlib
+picks its non-interactive Agg backend by itself on a headless machine, and the
+examples only save figures.
 """
 
 import argparse
 import json
-import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 OUTPUT = pathlib.Path(__file__).resolve().parent / "output"
 
@@ -111,6 +107,34 @@ def plot_loss_and_accuracy(histories, styles=None):
     loss_axis.set(xlabel="epoch", ylabel="training loss")
     accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy")
     return figure, loss_axis, accuracy_axis
+
+
+def epochs_to(accuracies, target):
+    """First epoch (1-based) whose accuracy reaches `target`, or None."""
+    return next((i + 1 for i, a in enumerate(accuracies) if a >= target), None)
+
+
+def convergence_summary(histories, target):
+    """Epochs to `target` validation accuracy and final accuracy, per run.
+
+    Args:
+        histories: `{label: history}`, each a dict with a "val_accuracy" list.
+        target: The validation accuracy to reach.
+
+    Returns:
+        A dict with "target_val_accuracy", "epochs_to_target" (`{label: epoch or
+        None}`) and "final_val_accuracy" (`{label: accuracy}`).
+    """
+    return {
+        "target_val_accuracy": target,
+        "epochs_to_target": {
+            name: epochs_to(h["val_accuracy"], target) for name, h in histories.items()
+        },
+        "final_val_accuracy": {
+            name: round(float(h["val_accuracy"][-1]), 4)
+            for name, h in histories.items()
+        },
+    }
 
 
 def print_summary(summary):

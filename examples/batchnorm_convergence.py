@@ -13,12 +13,10 @@ validation accuracy per epoch.
 Run: python examples/batchnorm_convergence.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+from _common import (
+    convergence_summary,
     finish_figure,
     fit_classifier,
     output_path,
@@ -26,13 +24,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.callbacks import PreciseBatchNorm  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.callbacks import PreciseBatchNorm
+from keras_smithing.datasets import load_digits
 
 TARGET = 0.9
 
@@ -47,11 +41,6 @@ def build_model(batch_norm, num_features, num_classes, depth=6, width=64):
         layers.append(keras.layers.Activation("sigmoid"))
     layers.append(keras.layers.Dense(num_classes, activation="softmax"))
     return keras.Sequential(layers)
-
-
-def epochs_to(accuracies, target):
-    """First epoch (1-based) whose accuracy reaches `target`, or None."""
-    return next((i + 1 for i, a in enumerate(accuracies) if a >= target), None)
 
 
 def plot_accuracy(histories, path=None):
@@ -97,16 +86,9 @@ def main(quick: bool = False) -> dict:
     plot_accuracy(histories, output_path("batchnorm_convergence.png"))
     result = {
         "epochs": epochs,
-        "target_val_accuracy": TARGET,
-        "epochs_to_target": {
-            name: epochs_to(h["val_accuracy"], TARGET) for name, h in histories.items()
-        },
+        **convergence_summary(histories, TARGET),
         "first_epoch_val_accuracy": {
             name: round(float(h["val_accuracy"][0]), 4) for name, h in histories.items()
-        },
-        "final_val_accuracy": {
-            name: round(float(h["val_accuracy"][-1]), 4)
-            for name, h in histories.items()
         },
         "figure": "examples/output/batchnorm_convergence.png",
     }

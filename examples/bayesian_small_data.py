@@ -19,27 +19,21 @@ Run: python examples/bayesian_small_data.py [--quick]
 """
 
 import math
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     output_path,
     print_summary,
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_dataset  # noqa: E402
-from keras_smithing.layers import BayesianDense, Dropout  # noqa: E402
-from keras_smithing.utils import reliability  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_dataset
+from keras_smithing.layers import BayesianDense, Dropout
+from keras_smithing.utils import reliability
 
 TASKS = (("digits", 100), ("digits", 300), ("mnist1d", 500))
 METHODS = ("plain", "dropout", "MC dropout", "Bayesian")

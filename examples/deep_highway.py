@@ -12,12 +12,8 @@ plot the training-loss curves.
 Run: python examples/deep_highway.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -26,12 +22,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.layers import Highway, ResidualBlock  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_digits
+from keras_smithing.layers import Highway, ResidualBlock
 
 WIDTH = 64
 LABELS = {

@@ -9,12 +9,10 @@ and the masks), and evaluated on the full held-out test split.
 Run: python examples/dropout_vs_dropconnect.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -22,14 +20,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.layers import DropConnectDense, Dropout  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_digits
+from keras_smithing.layers import DropConnectDense, Dropout
 
 METHODS = ("no regularization", "dropout 0.5", "DropConnect 0.5")
 

@@ -133,6 +133,23 @@ def _lr_finder(n):
     )
 
 
+def _one_cycle(n):
+    to_target, limit = n["epochs_to_target"], n["epochs"]
+    final = n["final_val_accuracy"]
+    best = max(final, key=final.get)
+    return (
+        f"An MLP on digits with SGD + momentum for {limit} epochs, learning rates "
+        f"from the range test (suggested {n['suggested_lr']:.2g}, one-cycle peak "
+        f"{n['one_cycle_max_lr']:.2g}): "
+        + "; ".join(
+            f"{name} {_epochs(to_target[name], n['target_val_accuracy'], limit)} "
+            f"(final validation accuracy {_pct(final[name])})"
+            for name in ("constant", "step decay", "one-cycle")
+        )
+        + f". Best final accuracy: {best}."
+    )
+
+
 def _dropout(n):
     base = n["no regularization"]
     parts = []
@@ -243,7 +260,19 @@ def _tune(n):
         f"({n['failed_trials']} failed, {n['minutes']:.1f} min) reaches "
         f"{_pct(n['best_val_accuracy'])} validation and "
         f"{_pct(n['best_test_accuracy'])} test accuracy; first trial ≥ 97.5 % "
-        f"validation: {hit if hit is not None else 'none'}. This example does not "
+        f"validation: {hit if hit is not None else 'none'}. "
+        + (
+            f"Early stopping and MedianPruner ({n['pruned_trials']} trials pruned) "
+            f"cut training to {n['epochs_trained']} of {n['max_epochs']} epochs. "
+            if "pruned_trials" in n
+            else ""
+        )
+        + (
+            f"Most important hyperparameter: {next(iter(n['importance']))}. "
+            if n.get("importance")
+            else ""
+        )
+        + "This example does not "
         "race the strategies: random vs grid vs coarse-to-fine is measured in "
         "`benchmarks/bench_tuners.py`."
     )
@@ -373,6 +402,27 @@ def _mnist1d(n):
     )
 
 
+def _pruning(n):
+    dense, lost = n["dense_test_accuracy"], n["goal_points_lost"]
+    criteria = ("magnitude", "saliency")
+    targets = list(n["magnitude"])
+    curves = ", ".join(
+        f"{c} " + " / ".join(_pct(n[c][t]["test_accuracy"]) for t in targets)
+        for c in criteria
+    )
+    met = [c for c in criteria if lost[c] <= 1.0]
+    return (
+        f"A 64-256-256-10 digits MLP ({n['epochs']} epochs, pruned over epochs "
+        f"{n['prune_epochs'][0]}-{n['prune_epochs'][1]}, {n['seeds']} seed(s)) "
+        f"reaches {_pct(dense)} test accuracy dense; with "
+        + " / ".join(f"{100 * float(t):g} %" for t in targets)
+        + f" of every Dense kernel at zero: {curves}. At 90 % the loss is "
+        + ", ".join(f"{lost[c]:.1f} points ({c})" for c in criteria)
+        + ": the ≤ 1 point goal is "
+        + (f"met by {' and '.join(met)}." if met else "NOT met.")
+    )
+
+
 CLAIMS = [
     Claim(
         "The default recipe",
@@ -412,6 +462,12 @@ CLAIMS = [
         _lr_finder,
     ),
     Claim(
+        "One-cycle learning rate trains faster",
+        "one_cycle.py",
+        "examples/output/one_cycle.png",
+        _one_cycle,
+    ),
+    Claim(
         "Dropout and DropConnect on small data",
         "dropout_vs_dropconnect.py",
         "examples/output/dropout_vs_dropconnect.png",
@@ -444,7 +500,10 @@ CLAIMS = [
     Claim(
         "Hyperparameter search: coarse-to-fine",
         "tune_digits.py",
-        "examples/output/tune_digits_search.png",
+        (
+            "examples/output/tune_digits_search.png",
+            "examples/output/tune_digits_importance.png",
+        ),
         _tune,
     ),
     Claim(
@@ -485,5 +544,11 @@ CLAIMS = [
         "mnist1d_table.py",
         "examples/output/mnist1d_table.png",
         _mnist1d,
+    ),
+    Claim(
+        "Gradual pruning to 90 % zeros (Zhu & Gupta 2017)",
+        "pruning.py",
+        "examples/output/pruning.png",
+        _pruning,
     ),
 ]

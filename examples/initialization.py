@@ -11,12 +11,10 @@ Run: python examples/initialization.py [--quick]
 """
 
 import math
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import numpy as np
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -25,13 +23,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.initializers import (  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_digits
+from keras_smithing.initializers import (
     GlorotUniform,
     HeNormal,
     RandomUniform,

@@ -14,26 +14,19 @@ tiny input kernel), and the IRNN with its recurrent kernel kept at spectral norm
 Run: python examples/irnn.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     output_path,
     print_summary,
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.constraints import SpectralNormBound  # noqa: E402
-from keras_smithing.initializers import ScaledIdentity  # noqa: E402
+import keras_smithing
+from keras_smithing.constraints import SpectralNormBound
+from keras_smithing.initializers import ScaledIdentity
 
 MEAN_PREDICTOR_MSE = 1.0 / 6.0
 

@@ -9,13 +9,10 @@ normalizes the gate pre-activations and the cell state at every step (Ba et al.
 Run: python examples/layernorm_rnn.py [--quick]
 """
 
-import pathlib
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -24,12 +21,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_mnist1d  # noqa: E402
-from keras_smithing.layers import LayerNormLSTM  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_mnist1d
+from keras_smithing.layers import LayerNormLSTM
 
 
 def build_model(recurrent_layer, num_classes):

@@ -9,18 +9,11 @@ and near the divergence edge found by the sweep (too large: unstable).
 Run: python examples/lr_finder.py [--quick]
 """
 
-import pathlib
-import sys
+import keras
+from _common import output_path, print_summary, run_main
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import output_path, print_summary, run_main  # noqa: E402
-
-# isort: split
-import keras  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_digits
 
 
 def build_model(learning_rate=0.01):

@@ -16,30 +16,23 @@ reliability (calibration) diagram on the test digits.
 Run: python examples/mc_dropout_uncertainty.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
     print_summary,
     run_main,
 )
+from sklearn.metrics import roc_auc_score
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing import mc_predict  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.layers import BatchNormalization, Dropout  # noqa: E402
-from keras_smithing.utils import reliability  # noqa: E402
+import keras_smithing
+from keras_smithing import mc_predict
+from keras_smithing.datasets import load_digits
+from keras_smithing.layers import BatchNormalization, Dropout
+from keras_smithing.utils import reliability
 
 
 def build_mlp(width=256, rate=0.5, seed=0):

@@ -12,17 +12,10 @@ target. Every run uses real Keras optimizers stepping on the analytic gradient.
 Run: python examples/optimizer_race.py [--quick]
 """
 
-import pathlib
-import sys
+import numpy as np
+from _common import output_path, print_summary, run_main
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import output_path, print_summary, run_main  # noqa: E402
-
-# isort: split
-import numpy as np  # noqa: E402
-
-from keras_smithing.optimizers import (  # noqa: E402
+from keras_smithing.optimizers import (
     SGD,
     Adagrad,
     Adam,

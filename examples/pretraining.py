@@ -13,28 +13,21 @@ recommends: `LayerwiseLearningRate` scales the pretrained layers' learning rate 
 README quotes the table whatever it shows.
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     output_path,
     print_summary,
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from keras_smithing.callbacks import GreedyLayerwisePretraining  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.optimizers import LayerwiseLearningRate  # noqa: E402
-from keras_smithing.pretraining import (  # noqa: E402
+from keras_smithing.callbacks import GreedyLayerwisePretraining
+from keras_smithing.datasets import load_digits
+from keras_smithing.optimizers import LayerwiseLearningRate
+from keras_smithing.pretraining import (
     DeepBeliefNetwork,
     HybridRBMClassifier,
 )

@@ -7,25 +7,18 @@ early stopping on a 60/20/20 split; then save as `.keras`, reload with only
 Run: python examples/quickstart.py [--quick]
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     output_path,
     print_summary,
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.datasets import load_digits
 
 
 def build_model(num_features, num_classes, width=256, dropout=0.3, l2=1e-4):

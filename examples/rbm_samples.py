@@ -6,21 +6,15 @@ filters and (2) Gibbs chains started at test digits, after 0, 1, 10, 100 and 100
 steps: the samples drift from the starting digit to other digit-like images.
 """
 
-import pathlib
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import output_path, print_summary, run_main  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import output_path, print_summary, run_main
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from keras_smithing.datasets import load_digits  # noqa: E402
-from keras_smithing.pretraining import RBM  # noqa: E402
+from keras_smithing.datasets import load_digits
+from keras_smithing.pretraining import RBM
 
 
 def plot_filters(kernel, columns=10, path=None):

@@ -9,13 +9,12 @@ batch during an ordinary `fit` and flags the vanishing case.
 Run: python examples/vanishing_gradients.py [--quick]
 """
 
-import pathlib
-import sys
 import warnings
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-# First: quiets TensorFlow's start-up logs and selects matplotlib's Agg backend.
-from examples._common import (  # noqa: E402
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import (
     finish_figure,
     fit_classifier,
     output_path,
@@ -23,14 +22,9 @@ from examples._common import (  # noqa: E402
     run_main,
 )
 
-# isort: split
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_smithing  # noqa: E402
-from keras_smithing.callbacks import GradientHealth  # noqa: E402
-from keras_smithing.datasets import load_digits  # noqa: E402
+import keras_smithing
+from keras_smithing.callbacks import GradientHealth
+from keras_smithing.datasets import load_digits
 
 CONFIGS = {
     "sigmoid + Glorot": ("sigmoid", "glorot_uniform"),

@@ -19,4 +19,5 @@ from keras_smithing import (
 )
 from keras_smithing.callbacks.lr_finder import find_learning_rate
 from keras_smithing.layers.mc_dropout import mc_predict
+from keras_smithing.layers.test_time_augmentation import tta_predict
 from keras_smithing.utils import set_seed

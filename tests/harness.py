@@ -15,6 +15,8 @@
   tests/test_bad_inputs.py).
 - `check_distributed_fit`: a data-parallel fit on two devices (`MirroredStrategy` on
   TensorFlow, `keras.distribution.DataParallel` on JAX).
+- `check_oracle`: a KerasTuner oracle's state round trip, and a search interrupted
+  and resumed from disk (`overwrite=False`) that ends as the uninterrupted one.
 
 `tests/test_registry.py` fails when an object registered under "keras_smithing" is
 not named in a call to one of the `check_*` functions.
@@ -556,3 +558,80 @@ def check_distributed_fit(
             assert len(variable.value.sharding.device_set) == 2, variable.path
     record([model, *(callbacks or [])], "distribution")
     return model
+
+
+def _run_oracle(oracle, run_trial, count):
+    for _ in range(count):
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING", f"the oracle stopped early: {trial.status}"
+        trial.status = run_trial(oracle, trial)
+        oracle.end_trial(trial)
+
+
+def _comparable_state(state):
+    """An oracle state through JSON, without its progress display (timestamps)."""
+    state = {k: v for k, v in state.items() if k != "display"}
+    # A set in the oracle: its list order follows string hashing.
+    state["tried_so_far"] = sorted(state.get("tried_so_far", []))
+    return json.loads(json.dumps(state))
+
+
+def _assert_same_state(state, expected):
+    different = sorted(
+        k for k in expected.keys() | state.keys() if state.get(k) != expected.get(k)
+    )
+    assert not different, {k: (state.get(k), expected.get(k)) for k in different}
+
+
+def _trial_summaries(oracle):
+    return {
+        trial_id: (trial.hyperparameters.values, trial.status, trial.score)
+        for trial_id, trial in oracle.trials.items()
+    }
+
+
+def check_oracle(make_oracle, run_trial, num_trials, directory, interrupt_after=None):
+    """A KerasTuner oracle's state round trip and resumed search.
+
+    Runs `num_trials` trials in `make_oracle()`; runs them again in a second
+    oracle that is killed, after `interrupt_after` trials (default: half) and as
+    the next trial starts, and replaced by a fresh `make_oracle()` reloaded from
+    disk, as a search restarted with `overwrite=False` is (it re-runs that trial). Both searches must end with the same trials (values,
+    status, score) and the same state; the state must survive JSON and
+    `set_state` into a fresh oracle.
+
+    Args:
+        make_oracle: Function returning a new oracle (the same arguments each call).
+        run_trial: Function `(oracle, trial) -> status` that reports the trial's
+            metrics with `oracle.update_trial`, deterministically from its
+            hyperparameter values and id, and returns the status to end it with.
+        num_trials: Integer, trials to run.
+        directory: A fresh directory for the oracles' projects.
+
+    Returns:
+        The uninterrupted oracle, for further assertions.
+    """
+    directory = str(directory)
+    reference = make_oracle()
+    reference._set_project_dir(directory, "reference")
+    _run_oracle(reference, run_trial, num_trials)
+
+    interrupt_after = num_trials // 2 if interrupt_after is None else interrupt_after
+    interrupted = make_oracle()
+    interrupted._set_project_dir(directory, "resumed")
+    _run_oracle(interrupted, run_trial, interrupt_after)
+    interrupted.create_trial("tuner0")  # Killed before the trial reports.
+    resumed = make_oracle()
+    resumed._set_project_dir(directory, "resumed")
+    resumed.reload()
+    _run_oracle(resumed, run_trial, num_trials - interrupt_after)
+    assert _trial_summaries(resumed) == _trial_summaries(reference)
+    state = _comparable_state(reference.get_state())
+    _assert_same_state(_comparable_state(resumed.get_state()), state)
+
+    restored = make_oracle()
+    restored._set_project_dir(directory, "restored")
+    restored.trials = dict(reference.trials)
+    restored.set_state(json.loads(json.dumps(reference.get_state())))
+    _assert_same_state(_comparable_state(restored.get_state()), state)
+    return reference

@@ -7,7 +7,6 @@ public class or function has no entry, so a new object cannot ship untried.
 """
 
 import functools
-import importlib
 import inspect
 import pathlib
 import re
@@ -29,18 +28,6 @@ from keras_smithing import (
 )
 from tests import harness
 
-SUBPACKAGES = (
-    "layers",
-    "initializers",
-    "constraints",
-    "optimizers",
-    "callbacks",
-    "pretraining",
-    "tuners",
-    "datasets",
-    "utils",
-)
-
 # Results that the pack returns and users never build, and argument-free helpers.
 EXEMPT = {
     "LRFinderResult": "a result of find_learning_rate",
@@ -59,6 +46,10 @@ EXEMPT = {
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAN = np.array([[0.5, np.nan, 0.5, 0.5]], dtype="float32")
 EMPTY = np.zeros((0, 4), dtype="float32")
+
+
+def _schedule():
+    return keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
 
 
 @functools.cache
@@ -176,6 +167,57 @@ BAD_INPUTS = {
             lambda: optimizers.LayerwiseLearningRate("sgd", {"a": -1.0}),
         ),
     ],
+    optimizers.schedules.OneCycle: [
+        ("max_learning_rate", lambda: optimizers.schedules.OneCycle(0.0, 10)),
+        ("total_steps", lambda: optimizers.schedules.OneCycle(0.1, 0)),
+        (
+            "warmup_fraction",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=0.0),
+        ),
+        (
+            "warmup_fraction",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=1.0),
+        ),
+        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0)),
+        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0.5)),
+        (
+            "final_div_factor",
+            lambda: optimizers.schedules.OneCycle(0.1, 10, final_div_factor=0.0),
+        ),
+    ],
+    optimizers.schedules.CyclicalLearningRate: [
+        (
+            "initial_learning_rate",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.0, 0.1, 5),
+        ),
+        (
+            "maximal_learning_rate",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.1, 0.01, 5),
+        ),
+        ("step_size", lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 0)),
+        (
+            "mode",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, "cos"),
+        ),
+        (
+            "gamma",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=1.5),
+        ),
+        (
+            "gamma",
+            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=0.0),
+        ),
+    ],
+    optimizers.AdaptiveGradientClipping: [
+        ("optimizer", lambda: optimizers.AdaptiveGradientClipping(None)),
+        ("clip_factor", lambda: optimizers.AdaptiveGradientClipping("sgd", 0.0)),
+        ("epsilon", lambda: optimizers.AdaptiveGradientClipping("sgd", epsilon=-1)),
+    ],
+    optimizers.RectifiedAdam: [
+        ("beta_2", lambda: optimizers.RectifiedAdam(beta_2=1.0)),
+        ("sma_threshold", lambda: optimizers.RectifiedAdam(sma_threshold=2.0)),
+        ("amsgrad", lambda: optimizers.RectifiedAdam(amsgrad="no")),
+    ],
     optimizers.race: [
         ("function", lambda: optimizers.race(["sgd"], function="sphere")),
         ("steps", lambda: optimizers.race(["sgd"], steps=0)),
@@ -207,12 +249,15 @@ BAD_INPUTS = {
     callbacks.ReduceLROnPlateau: [
         ("factor", lambda: callbacks.ReduceLROnPlateau(factor=1.0)),
     ],
-    callbacks.ScaledSchedule: [
-        ("schedule", lambda: callbacks.ScaledSchedule(0.1)),
+    optimizers.schedules.ScaledSchedule: [
+        ("schedule", lambda: optimizers.schedules.ScaledSchedule(0.1)),
+        ("scale", lambda: optimizers.schedules.ScaledSchedule(_schedule(), 0.0)),
     ],
     callbacks.SWA: [
         ("start_epoch", lambda: callbacks.SWA(-1)),
         ("swa_freq", lambda: callbacks.SWA(0, swa_freq=0)),
+        ("filepath", lambda: callbacks.SWA(0, filepath="average.keras")),
+        ("verbose", lambda: callbacks.SWA(0, verbose=2)),
     ],
     callbacks.recompute_batch_norm_statistics: [
         ("data", lambda: callbacks.recompute_batch_norm_statistics(_bn_model(), None)),
@@ -294,6 +339,33 @@ BAD_INPUTS = {
     tuners.CostAwareObjective: [
         ("direction", lambda: tuners.CostAwareObjective(direction="up")),
     ],
+    tuners.MedianPruner: [
+        ("n_warmup_steps", lambda: tuners.MedianPruner(n_warmup_steps=0)),
+        ("n_startup_trials", lambda: tuners.MedianPruner(n_startup_trials=-1)),
+    ],
+    tuners.PercentilePruner: [
+        ("percentile", lambda: tuners.PercentilePruner(0.0)),
+        ("percentile", lambda: tuners.PercentilePruner(100.0)),
+    ],
+    tuners.hyperparameter_importance: [
+        ("records", lambda: tuners.hyperparameter_importance([])),
+    ],
+    tuners.plot_importance: [("records", lambda: tuners.plot_importance([]))],
+    callbacks.TimeStopping: [
+        ("seconds", lambda: callbacks.TimeStopping(0)),
+        ("mode", lambda: callbacks.TimeStopping(10, mode="up")),
+    ],
+    callbacks.WeightPruning: [
+        ("target_sparsity", lambda: callbacks.WeightPruning(1.0)),
+        ("criterion", lambda: callbacks.WeightPruning(0.5, criterion="random")),
+        ("end_epoch", lambda: callbacks.WeightPruning(0.5, start_epoch=3, end_epoch=2)),
+        ("frequency", lambda: callbacks.WeightPruning(0.5, frequency=0)),
+    ],
+    ks.tta_predict: [
+        ("x", lambda: ks.tta_predict(_mlp(), None, transforms=[lambda x: x])),
+        ("transforms", lambda: ks.tta_predict(_mlp(), _data())),
+        ("num_samples", lambda: ks.tta_predict(_mlp(), _data(), num_samples=0)),
+    ],
     # datasets and utils
     datasets.load_digits: [
         ("validation_fraction", lambda: datasets.load_digits(validation_fraction=1.0)),
@@ -315,9 +387,8 @@ BAD_INPUTS = {
 
 def _public_callables():
     found = {}
-    for module in [ks] + [
-        importlib.import_module(f"keras_smithing.{name}") for name in SUBPACKAGES
-    ]:
+    subpackages = [value for value in vars(ks).values() if inspect.ismodule(value)]
+    for module in [ks, *subpackages]:
         for name in dir(module):
             value = getattr(module, name)
             if (

@@ -1,8 +1,13 @@
-"""Static checks of the examples and the evidence gallery (no training, no example imports)."""
+"""Checks of the examples and the evidence gallery: static ones (no training, no example
+imports), and quick runs of two examples from another directory (slow)."""
 
 import ast
 import json
 import pathlib
+import subprocess
+import sys
+
+import pytest
 
 from examples.gallery import CLAIMS, Claim
 
@@ -114,3 +119,25 @@ def test_a_quick_run_keeps_a_stored_full_entry(monkeypatch, tmp_path):
     assert ran == ["b.py"]
     assert stored["a.py"] == {"setting": "full", "seconds": 9.0, "value": 1}
     assert stored["b.py"] == {"setting": "quick", "seconds": 1.0, "value": 2}
+
+
+def test_examples_run_from_anywhere_without_path_edits():
+    for script in SCRIPTS:
+        text = (EXAMPLES / script).read_text()
+        assert "sys.path" not in text, script
+        assert "examples._common" not in text, script
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["optimizer_race.py", "lr_finder.py"])
+def test_quick_run_from_another_directory(script, tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--quick"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert isinstance(json.loads(completed.stdout.strip().splitlines()[-1]), dict)

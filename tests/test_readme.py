@@ -1,11 +1,15 @@
 """The README stays true: every registered object is in its table, its quick start runs."""
 
+import importlib
+import inspect
 import pathlib
 import re
 
 import keras
+import numpy as np
 
-import keras_smithing  # noqa: F401
+import keras_smithing as ks
+from tests import harness
 
 README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
 
@@ -33,5 +37,50 @@ def test_quick_start_runs(tmp_path, monkeypatch):
     code = re.search(r"## Quick start\s+```python\n(.*?)```", README, re.S).group(1)
     code = code.replace("epochs=20", "epochs=2")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README quick start", "exec"), {})
-    assert keras.saving.load_model(tmp_path / "digits.keras") is not None
+    namespace = {}
+    exec(compile(code, "README quick start", "exec"), namespace)
+    reloaded = keras.saving.load_model(tmp_path / "digits.keras")
+    x = namespace["data"].x_test[:8]
+    np.testing.assert_allclose(
+        reloaded.predict(x, verbose=0), namespace["model"].predict(x, verbose=0)
+    )
+    assert namespace["samples"].mean.shape == (len(namespace["data"].x_test), 10)
+
+
+def _migration_rows():
+    section = re.search(
+        r"## Migrating from TensorFlow Addons\n(.*?)\n## ", README, re.S
+    )
+    rows = [line.split(" | ") for line in section.group(1).splitlines()]
+    return [row for row in rows if len(row) == 3 and row[0].startswith("| `tfa.")]
+
+
+def _resolve(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_migration_guide_names_exist_and_its_defaults_hold():
+    rows = _migration_rows()
+    assert len(rows) >= 14
+    for tfa_names, use, _ in rows:
+        names = re.findall(r"`((?:keras_smithing|keras)\.[\w.]+)", use)
+        assert names, f"no Keras or keras_smithing name for {tfa_names}"
+        for name in names:
+            assert callable(_resolve(name)), name
+    defaults = {
+        (ks.optimizers.Lookahead, "sync_period"): 5,
+        (ks.optimizers.RectifiedAdam, "sma_threshold"): 5.0,
+        (ks.optimizers.RectifiedAdam, "epsilon"): 1e-7,
+        (ks.layers.LayerNormLSTMCell, "norm_epsilon"): 1e-3,
+    }
+    for (cls, argument), value in defaults.items():
+        assert inspect.signature(cls).parameters[argument].default == value
+    # Instance norm is group norm with one channel per group.
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    y = harness.to_numpy(keras.layers.GroupNormalization(groups=-1)(x))
+    np.testing.assert_allclose(y.mean(axis=1), 0.0, atol=1e-5)
+    # StochasticDepth at inference is shortcut + residual (tfa: shortcut + p * residual).
+    shortcut, residual = x, 2 * x
+    out = ks.layers.StochasticDepth(0.5)([shortcut, residual], training=False)
+    np.testing.assert_allclose(harness.to_numpy(out), 3 * x, rtol=1e-6)

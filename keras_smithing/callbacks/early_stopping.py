@@ -102,6 +102,7 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
         self.training_errors = []
         self.history = []
         self.increasing_strips = 0
+        self.stopped = False
 
     def generalization_loss(self):
         """GL of the last epoch, in percent (infinite for a non-finite error)."""
@@ -146,8 +147,23 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
             value, stop = gl, strip_end and self.increasing_strips >= self.threshold
         self.history.append(value)
         if stop:
-            self.stopped_epoch = epoch
+            self.stopped_epoch, self.stopped = epoch, True
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.verbose and self.stopped:
+            print(
+                f"Epoch {self.stopped_epoch + 1}: PrecheltEarlyStopping stops "
+                f"training ({self.criterion} = {self.history[-1]:.4g} > "
+                f"{self.threshold})."
+            )
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(
+                    f"Restoring the weights of epoch {self.best_epoch + 1} "
+                    f"({self.monitor} = {self.best:.4g})."
+                )
+            self.model.set_weights(self.best_weights)
 
     def _progress_quotient(self, logs, gl, strip_end):
         train = logs.get(self.train_monitor)

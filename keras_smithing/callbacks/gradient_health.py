@@ -5,7 +5,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_smithing.utils.backend import gradient_function
+from keras_smithing.utils.backend import gradient_function, to_numpy
 from keras_smithing.utils.summary import SummaryWriter
 from keras_smithing.utils.validation import (
     check_built_model,
@@ -33,7 +33,7 @@ def _snapshot(model):
     Reading `callback.model` first matters on JAX: it syncs the trainer's state
     into the variables.
     """
-    return {id(v): keras.ops.convert_to_numpy(v) for v in model.trainable_variables}
+    return {id(v): to_numpy(v) for v in model.trainable_variables}
 
 
 def _norm(arrays):
@@ -273,9 +273,7 @@ class GradientHealth(keras.callbacks.Callback):
                     scalars[f"gradient_health/{key}/{name}"] = values[-1]
         histograms = {}
         for variable, gradient in zip(model.trainable_variables, gradients):
-            histograms[f"weights/{variable.path}"] = keras.ops.convert_to_numpy(
-                variable
-            )
+            histograms[f"weights/{variable.path}"] = to_numpy(variable)
             histograms[f"gradients/{variable.path}"] = gradient
         self._writer.write(self._step, scalars, histograms)
 

@@ -7,6 +7,8 @@ import warnings
 import keras
 import numpy as np
 
+from keras_smithing.optimizers.schedules import OneCycle
+from keras_smithing.utils.compat import learning_rate_schedule
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_float,
@@ -37,6 +39,33 @@ class LRFinderResult:
     smoothed_losses: np.ndarray
     suggested_lr: float
     diverged: bool
+
+    @property
+    def one_cycle_max_lr(self):
+        """The peak learning rate this test suggests for a one-cycle schedule.
+
+        A tenth of the learning rate at the smoothed-loss minimum (fastai's
+        `lr_min` rule): the largest rate that still trains well, lowered by the
+        margin Smith's range-test advice leaves below divergence. NaN when nothing
+        was recorded.
+        """
+        finite = np.isfinite(self.smoothed_losses)
+        if not finite.any():
+            return math.nan
+        best = int(np.argmin(np.where(finite, self.smoothed_losses, np.inf)))
+        return float(self.learning_rates[best]) / 10.0
+
+    def one_cycle(self, total_steps, **kwargs):
+        """A `OneCycle` schedule peaking at `one_cycle_max_lr`.
+
+        Args:
+            total_steps: Integer >= 1, the optimizer steps of the training run.
+            **kwargs: Other `OneCycle` arguments (`warmup_fraction`, ...).
+
+        Returns:
+            A `keras_smithing.optimizers.schedules.OneCycle`.
+        """
+        return OneCycle(self.one_cycle_max_lr, total_steps, **kwargs)
 
     def plot(self, path=None):
         """Plots the curve; see `plot_lr_finder`."""
@@ -111,11 +140,30 @@ def _batches(x, y, batch_size, seed):
             )
 
 
+def _schedule_classes(optimizer):
+    """`{registered name: class}` of the schedules in `optimizer` and its wrappees.
+
+    The compile config holds them serialized; a user's schedule need not be
+    registered (`fit` never deserializes it), so its class is passed explicitly.
+    """
+    classes = {}
+    while optimizer is not None:
+        schedule = learning_rate_schedule(optimizer)
+        while isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            classes[keras.saving.get_registered_name(type(schedule))] = type(schedule)
+            schedule = getattr(schedule, "schedule", None)  # A ScaledSchedule's.
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return classes
+
+
 def _copy(model):
     """A compiled copy of `model` with its weights and a fresh optimizer."""
-    clone = keras.models.clone_model(model)
+    # A fresh optimizer of the same kind (its state is not copied), rebuilt from
+    # the compile config (by clone_model too, for a compiled model).
+    with keras.saving.custom_object_scope(_schedule_classes(model.optimizer)):
+        clone = keras.models.clone_model(model)
+        clone.compile_from_config(model.get_compile_config())
     clone.set_weights(model.get_weights())
-    clone.compile_from_config(model.get_compile_config())
     return clone
 
 
@@ -153,7 +201,8 @@ def find_learning_rate(
     """Learning-rate range test: sweeps the LR exponentially and records the loss.
 
     Trains a copy of `model` (same architecture and weights, a fresh optimizer of
-    the same kind built from the model's compile config) for `num_steps` batches
+    the same kind built from the model's compile config; the user's unregistered
+    learning-rate schedules are fine) for `num_steps` batches
     while the learning rate grows from `min_lr` to `max_lr` geometrically, and
     records each batch's loss. The sweep stops early once the loss is not finite
     or the smoothed loss exceeds `divergence_threshold` times its minimum. The
@@ -186,6 +235,11 @@ def find_learning_rate(
     result = keras_smithing.find_learning_rate(model, x_train, y_train)
     result.plot("lr_finder.png")
     model.optimizer.learning_rate = result.suggested_lr
+    # Or a one-cycle run (Smith, 2018) peaking at result.one_cycle_max_lr:
+    model.compile(
+        optimizer=keras.optimizers.SGD(result.one_cycle(epochs * steps), momentum=0.9),
+        loss=...,
+    )
     ```
 
     Reference:

@@ -4,49 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.validation import check_float, invalid_argument
-
-
-@keras.saving.register_keras_serializable(package="keras_smithing")
-class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """A learning-rate schedule multiplied by a scale that can change in training.
-
-    `ScaledSchedule(schedule, scale)(step) == scale * schedule(step)`. The scale
-    lives in a non-trainable variable, so a callback can change it (see
-    `keras_smithing.callbacks.ReduceLROnPlateau`) without replacing the schedule;
-    `get_config` records its current value, so `.keras` files keep it.
-
-    Args:
-        schedule: A `keras.optimizers.schedules.LearningRateSchedule` (or its
-            serialized dict).
-        scale: Float > 0, the initial multiplier.
-    """
-
-    def __init__(self, schedule, scale=1.0):
-        if isinstance(schedule, dict):
-            schedule = keras.optimizers.schedules.deserialize(schedule)
-        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-            raise invalid_argument(
-                "schedule",
-                schedule,
-                "a keras.optimizers.schedules.LearningRateSchedule",
-            )
-        self.schedule = schedule
-        self.scale = keras.Variable(
-            check_float("scale", scale, minimum=0.0),
-            dtype="float32",
-            trainable=False,
-            name="learning_rate_scale",
-        )
-
-    def __call__(self, step):
-        return ops.cast(self.schedule(step), "float32") * self.scale
-
-    def get_config(self):
-        return {
-            "schedule": keras.optimizers.schedules.serialize(self.schedule),
-            "scale": float(ops.convert_to_numpy(self.scale)),
-        }
+from keras_smithing.optimizers.schedules import ScaledSchedule
+from keras_smithing.utils.compat import learning_rate_schedule
+from keras_smithing.utils.validation import check_float
 
 
 def _innermost(optimizer):
@@ -60,13 +20,15 @@ def _innermost(optimizer):
 class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     """Keras's `ReduceLROnPlateau`, which also works when the LR is a schedule.
 
-    The seed notes' "divide the learning rate by 10 when the validation error
+    The classic "divide the learning rate by 10 when the validation error
     plateaus". With a float learning rate this is exactly
     `keras.callbacks.ReduceLROnPlateau`. Keras's raises when the optimizer's
     learning rate is a `LearningRateSchedule`; this one wraps the schedule in a
     `ScaledSchedule` when training begins and multiplies its scale instead, so the
     schedule's shape (warm-up, cosine, ...) is kept and the whole remaining
-    schedule is lowered. A reduction sets the current effective learning rate to
+    schedule is lowered. Any schedule works, the user's own unregistered
+    subclasses included (the optimizer's schedule object is wrapped, never
+    rebuilt from its config). A reduction sets the current effective learning rate to
     `max(lr * factor, min_lr)` (no reduction once it is at `min_lr`). After a
     reduction the compiled train function is rebuilt, since backends that compile
     the step (JAX) read the scale when they trace it. Wrapped optimizers
@@ -111,12 +73,11 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         optimizer = _innermost(self.model.optimizer)
-        config = optimizer.get_config().get("learning_rate")
+        # The live schedule object, not one rebuilt from the optimizer's config: a
+        # user's schedule need not be registered for `fit`, so neither for this.
+        schedule = learning_rate_schedule(optimizer)
         self.scaled_schedule = None
-        if not isinstance(config, dict):
-            return
-        schedule = keras.optimizers.schedules.deserialize(config)
-        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        if schedule is None:
             return
         if not isinstance(schedule, ScaledSchedule):
             schedule = ScaledSchedule(schedule)

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_smithing.utils.backend import to_numpy
+from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
@@ -40,8 +42,7 @@ class _Moments:
         mean = ops.sum(x * weights, axes, keepdims=True) / ops.maximum(count, 1.0)
         m2 = ops.sum(weights * ops.square(x - mean), axes)
         count, mean, m2 = (
-            ops.convert_to_numpy(t).astype("float64").reshape(-1)
-            for t in (count, mean, m2)
+            to_numpy(t).astype("float64").reshape(-1) for t in (count, mean, m2)
         )
         if self.count is None:
             self.count, self.mean, self.m2 = count, mean, m2
@@ -112,7 +113,7 @@ def _batch_norm_layers(model):
     """The trainable `BatchNormalization` layers of `model`, at any depth."""
     return [
         layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
+        for layer in flatten_layers(model, include_self=True)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
     ]
 
@@ -230,8 +231,8 @@ class PreciseBatchNorm(keras.callbacks.Callback):
 
     With BatchNormalization the model used at test time normalizes with
     statistics accumulated as an exponential moving average over the last few
-    hundred training batches, computed while the weights were changing. The seed
-    notes' prescription is to use the mean and variance over the entire training
+    hundred training batches, computed while the weights were changing. Ioffe &
+    Szegedy's inference rule uses the mean and variance over the entire training
     sample instead. Every `every_n_epochs` epochs this callback calls
     `recompute_batch_norm_statistics(model, data, num_batches)` after the epoch's
     training steps and before its validation, so `val_*` metrics are measured with

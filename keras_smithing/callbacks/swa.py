@@ -6,7 +6,8 @@ import keras
 import numpy as np
 
 from keras_smithing.callbacks.precise_batch_norm import recompute_batch_norm_statistics
-from keras_smithing.utils.validation import check_int, invalid_argument
+from keras_smithing.utils.backend import to_numpy
+from keras_smithing.utils.validation import check_int, check_one_of, invalid_argument
 
 
 def _has_batch_norm(layer):
@@ -15,6 +16,7 @@ def _has_batch_norm(layer):
     return any(_has_batch_norm(sub) for sub in getattr(layer, "layers", []))
 
 
+@keras.saving.register_keras_serializable(package="keras_smithing")
 class SWA(keras.callbacks.Callback):
     """Stochastic weight averaging (SWA): ends training at the average of the iterates.
 
@@ -40,13 +42,28 @@ class SWA(keras.callbacks.Callback):
     the average, with a warning, so a divergence late in training does not turn the
     average into NaN.
 
+    Checkpoints: a `keras.callbacks.ModelCheckpoint` saves the iterates. To
+    checkpoint the average during training (TensorFlow Addons'
+    `AverageModelCheckpoint`), give `filepath`: after each averaged epoch the
+    average is written there with `model.save_weights` (batch-norm statistics of
+    the current iterate), and `model.load_weights(filepath)` restores it.
+
+    Every `fit` starts a new average, so one callback can serve several fits.
+    Epochs are counted within each `fit` (`start_epoch=3, swa_freq=2` averages
+    epochs 3, 5, 7, ...).
+
     Args:
         start_epoch: Integer >= 0, the first epoch whose weights are averaged; it
             must be smaller than the number of epochs of the `fit` call.
         swa_freq: Integer >= 1, average every `swa_freq` epochs.
         batchnorm_data: Inputs for recomputing batch-norm statistics (anything
             `recompute_batch_norm_statistics` accepts: arrays, `(x, y)`, a
-            dataset); usually the training inputs.
+            dataset); usually the training inputs. Not part of `get_config`:
+            pass the data again after `from_config`.
+        filepath: None, or a path ending in ".weights.h5" where the running
+            average is saved after each averaged epoch.
+        verbose: 0 or 1; with 1, says how many snapshots were averaged (and
+            skipped) when training ends.
 
     Attributes:
         num_averaged: Number of snapshots in the average.
@@ -58,11 +75,19 @@ class SWA(keras.callbacks.Callback):
         to Wider Optima and Better Generalization", UAI 2018.
     """
 
-    def __init__(self, start_epoch, swa_freq=1, batchnorm_data=None):
+    def __init__(
+        self, start_epoch, swa_freq=1, batchnorm_data=None, filepath=None, verbose=0
+    ):
         super().__init__()
         self.start_epoch = check_int("start_epoch", start_epoch, minimum=0)
         self.swa_freq = check_int("swa_freq", swa_freq, minimum=1)
         self.batchnorm_data = batchnorm_data
+        if filepath is not None and not str(filepath).endswith(".weights.h5"):
+            raise invalid_argument(
+                "filepath", filepath, 'None or a path ending in ".weights.h5"'
+            )
+        self.filepath = None if filepath is None else str(filepath)
+        self.verbose = check_one_of("verbose", verbose, (0, 1))
         self.num_averaged = 0
         self.num_skipped = 0
         self.final_weights = None
@@ -83,10 +108,7 @@ class SWA(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_epoch or (epoch - self.start_epoch) % self.swa_freq:
             return
-        values = [
-            keras.ops.convert_to_numpy(w).astype("float64")
-            for w in self.model.trainable_weights
-        ]
+        values = [to_numpy(w).astype("float64") for w in self.model.trainable_weights]
         if not all(np.all(np.isfinite(v)) for v in values):
             self.num_skipped += 1
             warnings.warn(
@@ -101,6 +123,15 @@ class SWA(keras.callbacks.Callback):
         else:
             self._sums = [s + v for s, v in zip(self._sums, values)]
         self.num_averaged += 1
+        if self.filepath is not None:
+            self._assign_average()
+            self.model.save_weights(self.filepath)
+            for weight, value in zip(self.model.trainable_weights, values):
+                weight.assign(value.astype(weight.dtype))
+
+    def _assign_average(self):
+        for weight, total in zip(self.model.trainable_weights, self._sums):
+            weight.assign((total / self.num_averaged).astype(weight.dtype))
 
     def on_train_end(self, logs=None):
         if not self.num_averaged:
@@ -114,9 +145,17 @@ class SWA(keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        self.final_weights = self.model.get_weights()
-        for weight, total in zip(self.model.trainable_weights, self._sums):
-            weight.assign((total / self.num_averaged).astype(weight.dtype))
+        self.final_weights = [to_numpy(w) for w in self.model.weights]
+        self._assign_average()
+        if self.verbose:
+            skipped = (
+                f", {self.num_skipped} non-finite skipped" if self.num_skipped else ""
+            )
+            print(
+                f"SWA: the weights are now the average of {self.num_averaged} "
+                f"snapshots (epochs from {self.start_epoch + 1}, every "
+                f"{self.swa_freq}{skipped})."
+            )
         if self.batchnorm_data is not None:
             recompute_batch_norm_statistics(self.model, self.batchnorm_data)
         elif _has_batch_norm(self.model):
@@ -126,3 +165,15 @@ class SWA(keras.callbacks.Callback):
                 "last iterate, not to the averaged weights.",
                 stacklevel=2,
             )
+
+    def get_config(self):
+        return {
+            "start_epoch": self.start_epoch,
+            "swa_freq": self.swa_freq,
+            "filepath": self.filepath,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

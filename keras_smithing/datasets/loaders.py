@@ -93,8 +93,8 @@ def _split(x, y, validation_fraction, test_fraction, num_labeled, seed, num_clas
 def load_digits(validation_fraction=0.2, test_fraction=0.2, num_labeled=None, seed=0):
     """scikit-learn's 8x8 handwritten digits, scaled to [0, 1], in seeded splits.
 
-    1797 images of 64 pixels, 10 classes. The default 60/20/20 split follows the
-    seed notes.
+    1797 images of 64 pixels, 10 classes. The default split is 60 % training,
+    20 % validation and 20 % test.
 
     Args:
         validation_fraction: Fraction of all examples held out for validation.

@@ -31,7 +31,8 @@ class SVDOrthogonal(keras.initializers.Orthogonal):
     orthogonal to the others. Singular values of 1 preserve the norm of signals and
     gradients through a linear layer, which is why deep linear nets initialized
     this way train as fast as shallow ones. Keras's `Orthogonal` draws the same
-    distribution with a QR decomposition; this one follows the notes' recipe.
+    distribution with a QR decomposition; this one takes the
+    orthogonal factor of an SVD (Saxe et al. 2014).
 
     The matrix is computed in float32 and cast to the requested dtype. An integer
     seed makes every call return the same matrix, as in Keras's random

@@ -5,8 +5,9 @@ re-exported by `keras_smithing.layers`); these layers do the same job for signal
 of shape `(batch, steps)` or `(batch, steps, channels)` and for feature vectors
 `(batch, features)`. Every layer draws an independent transformation per example,
 without Python loops over the batch (XLA-friendly), is active only when called with
-`training=True` (the identity at inference, also under `keras_smithing.mc_predict`)
-and composes with `keras.layers.Pipeline`.
+`training=True` (the identity at inference, also under `keras_smithing.mc_predict`;
+`keras_smithing.tta_predict` samples them for test-time augmentation) and composes
+with `keras.layers.Pipeline`.
 
 Reference:
     Um et al., "Data Augmentation of Wearable Sensor Data for Parkinson's Disease
@@ -58,6 +59,8 @@ def _per_example(values, signal):
 
 class _SignalAugmentation(keras.layers.Layer):
     """Shared plumbing: seed, rank check, training switch, config."""
+
+    augmentation = True  # Sampled by `keras_smithing.tta_predict`.
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -337,6 +340,8 @@ class RandomFeatureMask(keras.layers.Layer):
         Vincent et al., "Extracting and Composing Robust Features with Denoising
         Autoencoders", ICML 2008 (masking noise).
     """
+
+    augmentation = True  # Sampled by `keras_smithing.tta_predict`.
 
     def __init__(self, rate, mask_value=0.0, seed=None, **kwargs):
         rate = check_rate("rate", rate)

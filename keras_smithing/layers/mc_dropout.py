@@ -6,11 +6,14 @@ import weakref
 import keras
 import numpy as np
 
-from keras_smithing.layers.stochastic import (
-    KERAS_SAMPLING_LAYERS,
-    is_stochastic,
-    sampling_scope,
+from keras_smithing.layers.sampling import (
+    StackedSampler,
+    draw_samples,
+    predict_chunks,
+    sampling_graph,
 )
+from keras_smithing.layers.stochastic import KERAS_SAMPLING_LAYERS, is_stochastic
+from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
@@ -26,8 +29,8 @@ class MCDropout(keras.layers.Dropout):
     Identical to `keras.layers.Dropout` during training. At inference it keeps
     dropping units, so repeated predictions are samples from an approximate
     posterior predictive distribution; their spread measures the model's
-    uncertainty (the seed notes' "leave dropout on, sample multiple realizations of
-    the randomness"). Use `keras_smithing.mc_predict` to draw and summarize the
+    uncertainty (Gal & Ghahramani: leave dropout on at test time and sample
+    several realizations of the randomness). Use `keras_smithing.mc_predict` to draw and summarize the
     samples. Plain `Dropout` layers need no replacement for that: `mc_predict`
     samples them too; `MCDropout` is for models that must be stochastic in every
     `predict` call.
@@ -109,60 +112,9 @@ class MCPrediction:
         return self.predictive_entropy - expected
 
 
-class _Sampler(keras.Model):
-    """Tiles its inputs `groups` times and runs `network` in a sampling scope."""
-
-    def __init__(self, network, groups):
-        super().__init__(name="mc_sampler")
-        self.network = network
-        self.groups = groups
-
-    def call(self, inputs):
-        def tile(x):
-            return keras.ops.tile(x, (self.groups,) + (1,) * (len(x.shape) - 1))
-
-        with sampling_scope(self.groups):
-            outputs = self.network(
-                keras.tree.map_structure(tile, inputs), training=False
-            )
-
-        def unstack(y):
-            y = keras.ops.reshape(y, (self.groups, -1) + tuple(y.shape[1:]))
-            return keras.ops.moveaxis(y, 0, 1)
-
-        return keras.tree.map_structure(unstack, outputs)
-
-
-class _Sampling(keras.layers.Wrapper):
-    """Calls a Keras stochastic layer with `training=True`, whatever it is given."""
-
-    def call(self, *args, **kwargs):
-        return self.layer(*args, **{**kwargs, "training": True})
-
-
-def _sampling_graph(model, reached):
-    """The graph of `model` around the same layers, Keras's samplers training.
-
-    Adds the id of every Keras sampling layer it makes sample to `reached`.
-    """
-
-    def clone(layer):
-        if isinstance(layer, KERAS_SAMPLING_LAYERS):
-            reached.add(id(layer))
-            return _Sampling(layer)
-        if isinstance(layer, keras.Model):
-            return _sampling_graph(layer, reached)
-        return layer  # Shared, not copied: same weights, same state.
-
-    try:
-        return keras.models.clone_model(model, clone_function=clone)
-    except ValueError:  # A subclassed model: only our layers' flag reaches in.
-        return model
-
-
 def _warn_unreached(model, reached):
     """Warns about Keras samplers out of reach; returns whether any layer samples."""
-    layers = list(model._flatten_layers(include_self=False))
+    layers = flatten_layers(model)
     stochastic = any(is_stochastic(layer) for layer in layers)
     if not stochastic:
         warnings.warn(
@@ -172,7 +124,7 @@ def _warn_unreached(model, reached):
         )
     for layer in layers:  # Declared stochastic: handles its sublayers itself.
         if getattr(layer, "stochastic", False):
-            reached.update(id(sub) for sub in layer._flatten_layers())
+            reached.update(id(sub) for sub in flatten_layers(layer, include_self=True))
     missed = [
         layer.name
         for layer in layers
@@ -193,32 +145,30 @@ def _warn_unreached(model, reached):
 _SAMPLERS = weakref.WeakKeyDictionary()
 
 
-def _sampler(model, groups):
+def _is_keras_sampler(layer):
+    return isinstance(layer, KERAS_SAMPLING_LAYERS)
+
+
+def _samplers(model):
+    """The cached samplers of `model`: its sampling graph and one per group count."""
     cached = _SAMPLERS.get(model)
     if cached is None:
         reached = set()
-        network = _sampling_graph(model, reached)
+        network = sampling_graph(model, _is_keras_sampler, reached)
         stochastic = _warn_unreached(model, reached)
         cached = {"network": network if stochastic else None}
         if network is not model:  # A cache entry must not keep `model` alive.
             _SAMPLERS[model] = cached
-    if cached["network"] is None:
-        return None
+    return cached
+
+
+def _sampler(model, groups):
+    cached = _samplers(model)
     if groups not in cached:
-        cached[groups] = _Sampler(cached["network"], groups)
+        cached[groups] = StackedSampler(cached["network"], groups)
         if model.compiled:  # Same XLA choice as the model's own predict.
             cached[groups].jit_compile = model.jit_compile
     return cached[groups]
-
-
-def _predict(model, x, num_examples, chunk):
-    """`predict_on_batch` over chunks: the compiled step, without `predict`'s
-    per-call set-up (data adapter, callbacks), which would dominate small inputs."""
-    outputs = []
-    for start in range(0, num_examples, chunk):
-        part = keras.tree.map_structure(lambda a, s=start: a[s : s + chunk], x)
-        outputs.append(model.predict_on_batch(part))
-    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
 
 def mc_predict(model, x, num_samples=30, batch_size=None):
@@ -262,25 +212,13 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
         raise invalid_argument("model", model, "a built keras.Model")
     x = check_array_structure("x", x)
     num_examples = len(keras.tree.flatten(x)[0])
-    if num_examples * num_samples <= max_rows:
-        chunk, passes = num_examples, 1
-    elif num_examples <= max_rows:
-        chunk = num_examples
-        passes = -(-num_samples // (max_rows // num_examples))
-    else:
-        chunk, passes = max_rows, num_samples
-    groups = -(-num_samples // passes)
-    sampler = _sampler(model, groups)
-    if sampler is None:  # Deterministic: every sample is the prediction.
-        prediction = _predict(model, x, num_examples, min(num_examples, max_rows))
+    if _samplers(model)["network"] is None:  # Deterministic: all samples equal.
+        prediction = predict_chunks(model, x, num_examples, min(num_examples, max_rows))
         return keras.tree.map_structure(
             lambda p: MCPrediction(np.repeat(p[None], num_samples, axis=0)),
             prediction,
         )
-    draws = [_predict(sampler, x, num_examples, chunk) for _ in range(passes)]
-
-    def gather(*parts):
-        samples = np.concatenate(parts, axis=1)[:, :num_samples]
-        return MCPrediction(np.moveaxis(samples, 1, 0))
-
-    return keras.tree.map_structure(gather, *draws)
+    samples = draw_samples(
+        lambda groups, first: _sampler(model, groups), x, num_samples, max_rows
+    )
+    return keras.tree.map_structure(MCPrediction, samples)

@@ -1,4 +1,6 @@
-"""keras_smithing.optimizers: Keras's optimizers plus Lookahead, layer-wise LR, race."""
+"""keras_smithing.optimizers: Keras's optimizers plus Lookahead, adaptive gradient
+clipping, RectifiedAdam, layer-wise LR, learning-rate schedules (`schedules`, a
+superset of `keras.optimizers.schedules`), race."""
 
 from keras.optimizers import (
     SGD,
@@ -8,9 +10,10 @@ from keras.optimizers import (
     LossScaleOptimizer,
     Nadam,
     RMSprop,
-    schedules,
 )
 
+from keras_smithing.optimizers import schedules
+from keras_smithing.optimizers.adaptive_clipping import AdaptiveGradientClipping
 from keras_smithing.optimizers.layerwise import LayerwiseLearningRate
 from keras_smithing.optimizers.lookahead import Lookahead
 from keras_smithing.optimizers.race import (
@@ -20,3 +23,4 @@ from keras_smithing.optimizers.race import (
     plot_race,
     race,
 )
+from keras_smithing.optimizers.rectified_adam import RectifiedAdam

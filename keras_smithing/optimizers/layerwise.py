@@ -6,7 +6,7 @@ import warnings
 import keras
 from keras import ops
 
-from keras_smithing.optimizers.lookahead import OptimizerWrapper
+from keras_smithing.optimizers.wrapper import OptimizerWrapper
 from keras_smithing.utils.validation import check_float, invalid_argument
 
 

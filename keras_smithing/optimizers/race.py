@@ -6,6 +6,7 @@ import math
 import keras
 import numpy as np
 
+from keras_smithing.utils.backend import to_numpy
 from keras_smithing.utils.validation import (
     check_int,
     check_keras_optimizer,
@@ -146,7 +147,7 @@ def race(
 ):
     """Runs Keras optimizers side by side on a 2-D test function.
 
-    The seed notes' "race of the optimizers": each optimizer (a fresh copy, built
+    A race of the optimizers: each optimizer (a fresh copy, built
     from its config) minimizes the same function from the same start, with the
     function's analytic gradient, so the trajectories show how momentum,
     Nesterov, AdaGrad, RMSprop and Adam cope with a curved valley (Rosenbrock,
@@ -192,7 +193,7 @@ def race(
             optimizer.apply(
                 [keras.ops.convert_to_tensor(gradient, "float32")], [variable]
             )
-            current = keras.ops.convert_to_numpy(variable).astype("float64")
+            current = to_numpy(variable).astype("float64")
             if not np.all(np.isfinite(current)) or np.abs(current).max() > 1e6:
                 break
             path_points.append(current)

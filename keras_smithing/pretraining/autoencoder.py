@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.rbm import _with_guard
+from keras_smithing.pretraining.training import with_guard
 from keras_smithing.utils.validation import (
     check_array,
     check_float,
@@ -155,7 +155,7 @@ class DenoisingAutoencoder(keras.Model):
         if x is None or is_array_data(x):
             x = check_array("x", x, ranks=(2,), densify=True)
         return super().fit(
-            x, y, *args, callbacks=_with_guard(self, x, callbacks, "loss"), **kwargs
+            x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs
         )
 
     def transform(self, x, batch_size=256):

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.greedy import fit_block, serialize_optimizer
 from keras_smithing.pretraining.rbm import RBM, check_visible_data
+from keras_smithing.pretraining.training import fit_block, serialize_optimizer
 from keras_smithing.utils.validation import check_int, invalid_argument
 
 

@@ -1,14 +1,11 @@
 """Greedy layer-wise pretraining of an ordinary Keras MLP, as a function and a callback."""
 
-import copy
-import time
-
 import keras
 import numpy as np
 
 from keras_smithing.pretraining.autoencoder import DenoisingAutoencoder
 from keras_smithing.pretraining.rbm import RBM
-from keras_smithing.utils.backend import seeded_shuffle
+from keras_smithing.pretraining.training import fit_block, serialize_optimizer
 from keras_smithing.utils.validation import (
     check_array,
     check_built_model,
@@ -22,54 +19,6 @@ from keras_smithing.utils.validation import (
 
 _METHODS = ("rbm", "dae")
 _VISIBLE = ("auto", "bernoulli", "gaussian")
-
-
-def serialize_optimizer(optimizer, method):
-    """An optimizer argument as a config from which to build fresh copies.
-
-    `None` gives the defaults: SGD with learning rate 0.05 and momentum 0.9 for
-    RBMs (Hinton's guide), Adam with learning rate 1e-3 for autoencoders.
-    """
-    if optimizer is None:
-        if method == "rbm":
-            optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
-        else:
-            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
-    if isinstance(optimizer, dict):
-        return copy.deepcopy(optimizer)
-    return keras.optimizers.serialize(keras.optimizers.get(optimizer))
-
-
-def fit_block(block, x, optimizer, epochs, batch_size, verbose=0, loss=None):
-    """Compiles `block` with a fresh optimizer, fits it on `x`, returns a report.
-
-    Args:
-        block: An `RBM` or `DenoisingAutoencoder`.
-        x: Its training data (NumPy).
-        optimizer: Optimizer config (from `serialize_optimizer`).
-        epochs: Number of epochs.
-        batch_size: Batch size.
-        verbose: `fit` verbosity.
-        loss: Loss of a `DenoisingAutoencoder`.
-
-    Returns:
-        A dict: `history` (per-epoch metrics), `final` (last epoch's metrics),
-        `diverged` (training stopped on a NaN) and `seconds`.
-    """
-    block.compile(
-        optimizer=keras.optimizers.deserialize(copy.deepcopy(optimizer)), loss=loss
-    )
-    start = time.perf_counter()
-    with seeded_shuffle(block.seed):
-        history = block.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    seconds = time.perf_counter() - start
-    values = history.history
-    return {
-        "history": {name: [float(v) for v in vs] for name, vs in values.items()},
-        "final": {name: float(vs[-1]) for name, vs in values.items()},
-        "diverged": not all(np.isfinite(v) for vs in values.values() for v in vs),
-        "seconds": seconds,
-    }
 
 
 def _check_options(

@@ -4,12 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.rbm import (
-    ClosedFormModel,
-    _with_guard,
-    check_visible_data,
-    sample_bernoulli,
-)
+from keras_smithing.pretraining.rbm import check_visible_data, sample_bernoulli
+from keras_smithing.pretraining.training import ClosedFormModel, with_guard
 from keras_smithing.utils.validation import (
     check_array,
     check_float,
@@ -230,7 +226,7 @@ class HybridRBMClassifier(ClosedFormModel):
         if is_array_data(x):
             y = self._check_labels(y, len(x))
         return super().fit(
-            x, y, *args, callbacks=_with_guard(self, x, callbacks, "loss"), **kwargs
+            x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs
         )
 
     def _check_labels(self, y, num_examples):

@@ -1,16 +1,10 @@
 """Restricted Boltzmann machines trained by contrastive divergence (CD-k) or PCD."""
 
-import warnings
-
 import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.backend import (
-    build_in_scope,
-    mean_over_replicas,
-    stateful_step,
-)
+from keras_smithing.pretraining.training import ClosedFormModel, with_guard
 from keras_smithing.utils.validation import (
     check_array,
     check_float,
@@ -20,48 +14,6 @@ from keras_smithing.utils.validation import (
     invalid_argument,
     is_array_data,
 )
-
-
-class DivergenceGuard(keras.callbacks.Callback):
-    """Stops `fit` when `monitor` turns NaN and restores the last good weights.
-
-    Used by the pretraining models' `fit`; checks once per epoch (a NaN in any
-    batch makes the epoch mean NaN), so it costs nothing per step.
-    """
-
-    def __init__(self, monitor):
-        super().__init__()
-        self.monitor = monitor
-        self.diverged = False
-        self._good = None
-
-    def on_train_begin(self, logs=None):
-        self.diverged = False
-        # Empty for a model that builds in its first step (dataset inputs).
-        self._good = self.model.get_weights()
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor, 0.0)
-        weights = self.model.get_weights()
-        if np.isfinite(value) and all(np.all(np.isfinite(w)) for w in weights):
-            self._good = weights
-            return
-        self.diverged = True
-        self.model.stop_training = True
-        if self._good:
-            self.model.set_weights(self._good)
-            outcome = "the weights of the last good epoch restored"
-        else:
-            outcome = "no earlier weights to restore (the model was not built)"
-        warnings.warn(
-            f"{type(self.model).__name__} diverged in epoch {epoch + 1} "
-            f"({self.monitor}={value}): training stopped and {outcome}. Lower the "
-            "learning rate, or scale the inputs (Gaussian visible units expect "
-            "standardized data).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-
 
 _MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
 
@@ -106,43 +58,6 @@ def check_visible_data(x, name, visible, features=None):
             "with standardized data",
         )
     return x
-
-
-def _with_guard(model, x, callbacks, monitor):
-    """`callbacks` plus a `DivergenceGuard`; builds `model` from an array `x` first,
-    so that the guard holds initial weights to restore."""
-    if not model.built and hasattr(x, "shape"):
-        build_in_scope(model, tuple(x.shape))
-    return [*(callbacks or []), DivergenceGuard(monitor)]
-
-
-class ClosedFormModel(keras.Model):
-    """Base of the models whose gradients are in closed form (no autodiff).
-
-    Subclasses write `_stateful_train_step(data)` and `_stateful_test_step(data)`
-    once, with `variable.assign`, `apply_gradients` and `metric.update_state`;
-    `stateful_step` runs them on every backend (statelessly on JAX). The closed-form
-    statistics are computed in the variables' dtype (float32 under a mixed
-    precision policy).
-    """
-
-    def apply_gradients(self, grads, variables):
-        """Applies closed-form `grads` (a list aligned with `variables`).
-
-        They come from no scaled loss, so a `LossScaleOptimizer` (which `compile`
-        wraps around the optimizer under `mixed_float16`) is bypassed for its inner
-        optimizer. Data-parallel replicas are averaged as for Keras losses.
-        """
-        optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            optimizer = optimizer.inner_optimizer
-        optimizer.apply(mean_over_replicas(grads), variables)
-
-    def train_step(self, *args):
-        return stateful_step(self, self._stateful_train_step, args, training=True)
-
-    def test_step(self, *args):
-        return stateful_step(self, self._stateful_test_step, args, training=False)
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -493,7 +408,7 @@ class RBM(ClosedFormModel):
             x,
             y,
             *args,
-            callbacks=_with_guard(self, x, callbacks, "reconstruction_error"),
+            callbacks=with_guard(self, x, callbacks, "reconstruction_error"),
             validation_data=validation_data,
             **kw,
         )

@@ -1,5 +1,6 @@
 """Coarse-to-fine random search: a KerasTuner Oracle and the Tuner that wires it."""
 
+import copy
 import math
 import warnings
 
@@ -9,6 +10,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.metrics_tracking import infer_metric_direction
 from keras_tuner.engine.trial import TrialStatus
 
+from keras_smithing.tuners.pruners import PercentilePruner
 from keras_smithing.tuners.records import TrialRecorder
 from keras_smithing.utils.validation import check_float, check_int, invalid_argument
 
@@ -39,6 +41,31 @@ def check_objective(objective):
             "whose direction KerasTuner can infer (such as 'val_loss')",
         )
     return objective
+
+
+def check_pruner(pruner, objective):
+    """Validates `pruner` against the objective it would prune on; returns it."""
+    if pruner is None:
+        return None
+    if not isinstance(pruner, PercentilePruner):
+        raise invalid_argument(
+            "pruner", pruner, "a `MedianPruner`, a `PercentilePruner` or None"
+        )
+    if isinstance(objective, list) and len(objective) > 1:
+        raise invalid_argument(
+            "pruner",
+            pruner,
+            f"None with several objectives ({len(objective)}): a pruner compares "
+            "one objective across trials",
+        )
+    if objective is None:
+        warnings.warn(
+            "`pruner` is set but `objective` is None: `run_trial` returns one "
+            "value per trial and reports no intermediate values, so nothing can "
+            "be pruned.",
+            stacklevel=3,
+        )
+    return pruner
 
 
 def check_ranges(hyperparameters):
@@ -105,6 +132,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             run's median-to-best gap counts as too little. Defaults to 0.03.
         seed: Integer, the random seed (0 is a seed, unlike in KerasTuner's
             oracles).
+        pruner: Optional `MedianPruner` or `PercentilePruner`. With a pruner,
+            `update_trial(trial_id, metrics, step)` returns the trial with
+            status `"STOPPED"` when the objective it reports at a new `step`
+            trails the finished, unpruned trials at that step (what
+            `CoarseToFine` turns into `model.stop_training`). A pruned trial
+            ends `"COMPLETED"` with the best value it reached, counts for the
+            rounds like any ended trial, and is listed by `pruned_trials()`.
         hyperparameters: Optional `HyperParameters` declaring (part of) the
             search space.
         allow_new_entries: Whether the hypermodel may declare hyperparameters
@@ -137,7 +171,9 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         tune_new_entries=True,
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
+        pruner=None,
     ):
+        self.pruner = check_pruner(pruner, objective)
         max_trials = check_int("max_trials", max_trials, minimum=1)
         trials_per_round = check_int("trials_per_round", trials_per_round, minimum=1)
         self.rounds = None if rounds is None else check_int("rounds", rounds, minimum=1)
@@ -177,6 +213,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._best_id = None  # The best trial at the last round start.
         self._run_start = 0  # The round of the last restart.
         self._run_bests = []  # The run's best score at each of its round starts.
+        self._pruned = {}  # trial_id -> the step at which it was pruned.
 
     def update_space(self, hyperparameters):
         check_ranges(hyperparameters)
@@ -314,6 +351,61 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 hps.values[hp.name] = hp.random_sample(int(rng.integers(2**31)))
         return hps.values, windows
 
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        """Records a trial's metrics at `step`; with a pruner, may stop it.
+
+        Returns:
+            The `Trial`; its status is `"STOPPED"` when the trial is pruned (at
+            this step or before), else as it was.
+        """
+        name = self.objective.name
+        trial = self.trials[trial_id]
+        history = trial.metrics.metrics.get(name)
+        seen = [o.step for o in history.get_history()] if history else []
+        trial = super().update_trial(trial_id, metrics, step)
+        if self.pruner is None:
+            return trial
+        # Decide once per step: a second execution of the trial, or the final
+        # report at the best epoch, repeats a step already decided.
+        if (
+            trial_id not in self._pruned
+            and name in metrics
+            and (not seen or step > max(seen))
+            and self._should_prune(trial_id, metrics[name], step)
+        ):
+            self._pruned[trial_id] = step
+            self.save()
+        if trial_id in self._pruned:
+            # A copy: the stored trial stays RUNNING until it ends, so a search
+            # resumed mid-trial does not take the status for the end of search.
+            trial = copy.copy(trial)
+            trial.status = TrialStatus.STOPPED
+        return trial
+
+    def _should_prune(self, trial_id, value, step):
+        name = self.objective.name
+        finished = [
+            self.trials[t]
+            for t in self.end_order
+            if t != trial_id
+            and t not in self._pruned
+            and self.trials[t].status == TrialStatus.COMPLETED
+        ]
+        reference = []
+        for other in finished:
+            history = other.metrics.metrics.get(name)
+            for observation in history.get_history() if history else ():
+                if observation.step == step:
+                    reference.append(observation.mean())
+        return self.pruner.should_prune(
+            float(value), step, reference, len(finished), self.objective.direction
+        )
+
+    def pruned_trials(self):
+        """The pruned trials: a dict `trial_id -> the step (epoch) it stopped at`."""
+        return dict(self._pruned)
+
     def round_of(self, trial_id):
         """The round in which trial `trial_id` was drawn."""
         return self._trial_rounds[trial_id]
@@ -331,6 +423,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             "run_start": self._run_start,
             "run_bests": self._run_bests,
         }
+        state["pruning"] = {
+            "pruner": None if self.pruner is None else self.pruner.get_config(),
+            "pruned": self._pruned,
+        }
         return state
 
     def set_state(self, state):
@@ -345,6 +441,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._best_id = own["best_id"]
         self._run_start = own.get("run_start", 0)  # Absent in older searches.
         self._run_bests = own.get("run_bests", [])
+        self._pruned = state.get("pruning", {}).get("pruned", {})
 
 
 class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
@@ -372,6 +469,12 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             see `CoarseToFineOracle`.
         seed: Integer, the random seed of the search and, plus the trial
             number, of each trial.
+        pruner: Optional `MedianPruner` or `PercentilePruner`: each epoch's
+            objective is reported to the oracle, and a trial it prunes stops
+            training at that epoch (`model.stop_training`); its records show
+            the status `"PRUNED"`. The objective must be in the epoch logs
+            (a `val_*` metric needs validation data); a warning says so once
+            when it is not.
         hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As in
             `CoarseToFineOracle`.
@@ -405,6 +508,7 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         allow_new_entries=True,
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
+        pruner=None,
         **kwargs,
     ):
         oracle = CoarseToFineOracle(
@@ -422,5 +526,45 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
+            pruner=pruner,
         )
         super().__init__(oracle, hypermodel, **kwargs)
+        self.pruner = pruner
+        self._reported = set()  # Trials that reported an epoch to the oracle.
+        self._warned_unpruneable = False
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+        if self.pruner is None:
+            return
+        objective = self.oracle.objective
+        if not logs or not objective.has_value(logs):
+            self._warn_unpruneable(
+                f"the epoch logs hold no `{objective.name}` (found "
+                f"{sorted(logs or {})})"
+            )
+            return
+        self._reported.add(trial.trial_id)
+        reported = self.oracle.update_trial(
+            trial.trial_id,
+            {objective.name: float(objective.get_value(logs))},
+            step=epoch,
+        )
+        if reported.status == TrialStatus.STOPPED:
+            model.stop_training = True
+            self.mark_pruned(trial.trial_id, epoch)
+
+    def on_trial_end(self, trial):
+        if self.pruner is not None and trial.trial_id not in self._reported:
+            self._warn_unpruneable("the trial reported no epochs")
+        self._reported.discard(trial.trial_id)
+        super().on_trial_end(trial)
+
+    def _warn_unpruneable(self, reason):
+        if not self._warned_unpruneable:
+            self._warned_unpruneable = True
+            warnings.warn(
+                f"`pruner` is set but {reason}: the objective reports no "
+                "intermediate values, so nothing can be pruned.",
+                stacklevel=3,
+            )

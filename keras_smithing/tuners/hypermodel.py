@@ -1,11 +1,20 @@
 """A KerasTuner HyperModel whose hyperparameters are the pack's tricks."""
 
-import importlib
+import math
 import numbers
 
 import keras
 import keras_tuner
 
+from keras_smithing.initializers import SVDOrthogonal, lsuv_init
+from keras_smithing.layers import (
+    DropConnectDense,
+    Highway,
+    RandomJitter,
+    RandomShift1D,
+    ResidualBlock,
+)
+from keras_smithing.optimizers import Lookahead
 from keras_smithing.tuners.objectives import TrialTimer
 from keras_smithing.utils.validation import check_int, check_one_of, invalid_argument
 
@@ -28,38 +37,26 @@ _SPACE = {
     "learning_rate": ("float", (1e-4, 1e-1), True),
     "augmentation": ("choice", [False, True], False),
     "augmentation_strength": ("float", (0.05, 1.0), False),
+    "batch_size": ("int", (16, 256), True),
 }
-# The pack's objects a choice (or a whole hyperparameter) needs.
-_TRICKS = {
-    ("initializer", "svd_orthogonal"): ("initializers", "SVDOrthogonal"),
-    ("initializer", "lsuv"): ("initializers", "lsuv_init"),
-    ("skip", "residual"): ("layers", "ResidualBlock"),
-    ("skip", "highway"): ("layers", "Highway"),
-    ("optimizer", "lookahead"): ("optimizers", "Lookahead"),
-    ("dropconnect", None): ("layers", "DropConnectDense"),
-    ("augmentation", None): ("layers", "RandomShift1D"),
-    ("augmentation_strength", None): ("layers", "RandomJitter"),
+# Opt-in hyperparameters: searched only when named in `search_space`.
+_OPT_IN = ("batch_size",)
+# name -> (lowest, highest, whether each bound is allowed) of every value.
+_BOUNDS = {
+    "depth": (1, None, True, True),
+    "width": (1, None, True, True),
+    "l2": (0.0, None, True, True),
+    "dropout": (0.0, 1.0, True, False),
+    "dropconnect": (0.0, 1.0, True, False),
+    "learning_rate": (0.0, None, False, True),
+    "augmentation_strength": (0.0, 1.0, True, True),
+    "batch_size": (1, None, True, True),
 }
 _ACTIVATION_LAYERS = {
     "leaky_relu": lambda: keras.layers.LeakyReLU(negative_slope=0.01),
     "prelu": lambda: keras.layers.PReLU(),
 }
 _INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
-
-
-def _trick(subpackage, name):
-    """The pack's object `keras_smithing.<subpackage>.<name>`, or None."""
-    try:
-        module = importlib.import_module(f"keras_smithing.{subpackage}")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
-def _available(name, choice=None):
-    """Whether the pack's object behind `name` (= `choice`) is installed."""
-    path = _TRICKS.get((name, choice))
-    return path is None or _trick(*path) is not None
 
 
 def _known_choice(name, choice):
@@ -81,19 +78,6 @@ def _known_choice(name, choice):
     return True
 
 
-def missing_tricks():
-    """The tricks of the default search space whose objects are not installed.
-
-    Returns:
-        A list of `(hyperparameter, choice or None, "keras_smithing.<path>")`.
-    """
-    return [
-        (hp, choice, f"keras_smithing.{path[0]}.{path[1]}")
-        for (hp, choice), path in _TRICKS.items()
-        if _trick(*path) is None
-    ]
-
-
 def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -113,6 +97,7 @@ def _check_entry(name, value):
         for choice in value:
             if not _known_choice(name, choice):
                 raise bad(f"choices of '{name}' among {_SPACE[name][1]} or Keras names")
+        _check_bounds(name, value if kind != "choice" else [])
         return value
     if isinstance(value, tuple):
         if kind == "choice" or len(value) != 2 or not all(map(_is_number, value)):
@@ -121,25 +106,39 @@ def _check_entry(name, value):
             raise bad(f"a range (min, max) with min < max for '{name}'")
         if _SPACE[name][2] and value[0] <= 0:
             raise bad(f"a positive range for the log-sampled '{name}'")
+        _check_bounds(name, value)
         return value
     if kind == "choice" and not _known_choice(name, value):
         raise bad(f"a choice of '{name}' among {_SPACE[name][1]} or a Keras name")
     if kind != "choice" and not _is_number(value):
         raise bad(f"a number for '{name}'")
+    _check_bounds(name, value)
     return value
 
 
-def _check_available(name, value):
-    """Raises the pack's `ValueError` when `value` needs a missing trick."""
-    wanted = value if isinstance(value, list) else [value]
-    for choice in [None, *wanted]:
-        path = _TRICKS.get((name, choice))
-        if path is not None and _trick(*path) is None:
+def _check_bounds(name, value):
+    """Checks every number of a `search_space` entry against `_BOUNDS`."""
+    if name not in _BOUNDS:
+        return
+    low, high, low_ok, high_ok = _BOUNDS[name]
+    numbers_ = value if isinstance(value, (list, tuple)) else [value]
+    integer = _SPACE[name][0] == "int"
+    for number in numbers_:
+        inside = (
+            math.isfinite(number)
+            and (number >= low if low_ok else number > low)
+            and (high is None or (number <= high if high_ok else number < high))
+            and (not integer or float(number).is_integer())
+        )
+        if not inside:
+            interval = f"{'[' if low_ok else '('}{low}, " + (
+                "inf)" if high is None else f"{high}{']' if high_ok else ')'}"
+            )
+            kind = "integers" if integer else "numbers"
             raise invalid_argument(
                 "search_space",
                 {name: value},
-                f"tricks that are installed; '{choice or name}' needs "
-                f"keras_smithing.{path[0]}.{path[1]}, which is not available",
+                f"{kind} in {interval} for '{name}'",
             )
 
 
@@ -159,6 +158,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
     | `skip` | none, residual (`ResidualBlock`), highway (`Highway`) |
     | `optimizer` | sgd (momentum 0.9), nesterov, rmsprop, adam, lookahead (`Lookahead` around Adam) |
     | `learning_rate` | 1e-4-1e-1 (log) |
+    | `batch_size` | 16-256 (log), only when named in `search_space` |
     | `augmentation`, `augmentation_strength` | signals only: on/off, and `s` in 0.05-1: `RandomShift1D(round(s * steps / 8))` then `RandomJitter(s / 4)` |
 
     PReLU is a layer, not a function, so it is offered with plain blocks only:
@@ -166,11 +166,13 @@ class SmithingHyperModel(keras_tuner.HyperModel):
     `block_activation` (the other choices) for residual and highway blocks.
     `dropconnect` applies to plain blocks. Inputs of shape `(steps, channels)`
     are signals; name `augmentation` in `search_space` to treat `(steps,)`
-    inputs as signals too. Tricks whose objects are not installed are left out
-    of the default (`missing_tricks()` lists them).
+    inputs as signals too.
 
-    `fit` runs `lsuv_init` when that initializer is drawn and adds a
-    `TrialTimer`, so `CostAwareObjective` works with any tuner.
+    `batch_size` (16-256, log) is searched only when named in `search_space`:
+    `fit` then trains with the drawn batch size, in place of the one passed to
+    `search`. `fit` passes its other arguments on to `model.fit`, runs
+    `lsuv_init` when that initializer is drawn and adds a `TrialTimer`, so
+    `CostAwareObjective` works with any tuner.
 
     Args:
         input_shape: Tuple of positive integers, the shape of one example.
@@ -183,6 +185,10 @@ class SmithingHyperModel(keras_tuner.HyperModel):
             sampled on a log scale where the default is) or a single value
             (fixed, not tuned). Other names keep their defaults. A choice may
             also be any Keras activation, initializer or optimizer name.
+            Every value is checked at construction: `dropout` and
+            `dropconnect` in [0, 1), `learning_rate` > 0, `l2` >= 0,
+            `augmentation_strength` in [0, 1], and `depth`, `width` and
+            `batch_size` integers >= 1.
         name: Optional name of the hypermodel.
         tunable: Whether the hyperparameters are tuned.
 
@@ -226,15 +232,12 @@ class SmithingHyperModel(keras_tuner.HyperModel):
                     "search_space", {key: value}, f"names among {sorted(_SPACE)}"
                 )
             _check_entry(key, value)
-            _check_available(key, value)
         self.is_signal = len(self.input_shape) == 2 or "augmentation" in search_space
         space = {}
         for key, (_, default, _) in _SPACE.items():
             if key in search_space:
                 space[key] = search_space[key]
-            elif isinstance(default, list):
-                space[key] = [c for c in default if _available(key, c)]
-            elif _available(key):
+            elif key not in _OPT_IN:
                 space[key] = default
         if not self.is_signal:
             space.pop("augmentation", None)
@@ -281,6 +284,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
             dropconnect = self._value(hp, "dropconnect") if skip == "none" else None
         optimizer = self._value(hp, "optimizer")
         learning_rate = self._value(hp, "learning_rate")
+        self._value(hp, "batch_size")  # Declared here, used by `fit`.
 
         inputs = keras.Input(self.input_shape)
         x = self._augment(hp, inputs)
@@ -293,7 +297,7 @@ class SmithingHyperModel(keras_tuner.HyperModel):
             x = keras.layers.Dense(width, **common)(x)
         for _ in range(depth):
             if skip == "residual":
-                x = _trick("layers", "ResidualBlock")(
+                x = ResidualBlock(
                     width,
                     activation=activation,
                     normalization=None if normalization == "none" else normalization,
@@ -302,12 +306,10 @@ class SmithingHyperModel(keras_tuner.HyperModel):
                 )(x)
                 continue
             if skip == "highway":
-                x = _trick("layers", "Highway")(activation=activation, **common)(x)
+                x = Highway(activation=activation, **common)(x)
             else:
                 if dropconnect:
-                    dense = _trick("layers", "DropConnectDense")(
-                        width, rate=dropconnect, **common
-                    )
+                    dense = DropConnectDense(width, rate=dropconnect, **common)
                 else:
                     dense = keras.layers.Dense(width, **common)
                 x = dense(x)
@@ -352,14 +354,12 @@ class SmithingHyperModel(keras_tuner.HyperModel):
         with hp.conditional_scope("augmentation", [True]):
             strength = self._value(hp, "augmentation_strength") or 0.0
         steps = self.input_shape[0]
-        x = _trick("layers", "RandomShift1D")(
-            min(steps - 1, round(strength * steps / 8))
-        )(x)
-        return _trick("layers", "RandomJitter")(strength / 4)(x)
+        x = RandomShift1D(min(steps - 1, round(strength * steps / 8)))(x)
+        return RandomJitter(strength / 4)(x)
 
     def _initializer(self, name):
         if name in ("svd_orthogonal", "lsuv"):
-            return _trick("initializers", "SVDOrthogonal")()
+            return SVDOrthogonal()
         return _INITIALIZERS.get(name, name)
 
     def _optimizer(self, name, learning_rate):
@@ -368,18 +368,29 @@ class SmithingHyperModel(keras_tuner.HyperModel):
         if name == "nesterov":
             return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         if name == "lookahead":
-            return _trick("optimizers", "Lookahead")(
-                keras.optimizers.Adam(learning_rate)
-            )
+            return Lookahead(keras.optimizers.Adam(learning_rate))
         return keras.optimizers.get(
             {"class_name": name, "config": {"learning_rate": learning_rate}}
         )
 
     def fit(self, hp, model, *args, **kwargs):
-        """Fits `model`; runs LSUV first when drawn, and times the trial."""
+        """Fits `model` with the drawn batch size; runs LSUV first when drawn.
+
+        Args:
+            hp: The trial's `HyperParameters`.
+            model: The model `build(hp)` returned.
+            *args, **kwargs: `model.fit` arguments (from `tuner.search`);
+                `batch_size` is replaced by the drawn one when `batch_size` is
+                in the search space.
+
+        Returns:
+            The `History` of `model.fit`.
+        """
+        if "batch_size" in self.search_space:
+            kwargs["batch_size"] = hp.values["batch_size"]
         if hp.values.get("initializer") == "lsuv":
             x = args[0] if args else kwargs["x"]
-            _trick("initializers", "lsuv_init")(model, x[:256])
+            lsuv_init(model, x[:256])
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if not any(isinstance(c, TrialTimer) for c in callbacks):
             callbacks.insert(0, TrialTimer())

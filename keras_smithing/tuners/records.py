@@ -15,6 +15,8 @@ from keras_smithing.utils.seeding import set_seed
 
 RECORDS_DB = "trials.sqlite"
 RECORDS_CSV = "trials.csv"
+# The record status of a trial a pruner stopped early (KerasTuner: COMPLETED).
+PRUNED = "PRUNED"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
@@ -40,6 +42,14 @@ def _finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
+def _value_at(history, step):
+    """A metric's value at `step` (the best epoch), else its last value."""
+    for observation in history.get_history():
+        if observation.step == step:
+            return observation.mean()
+    return history.get_last_value()
+
+
 def _error_line(message):
     lines = [line for line in (message or "").strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else None
@@ -57,9 +67,11 @@ class TrialRecorder:
       and `fit` reproduces the trial's metrics on CPU;
     - writes the seconds of training so far into each epoch's logs as
       `"trial_seconds"` (what `CostAwareObjective` prices);
-    - records the hyperparameter values, seed, metrics of every epoch, final
-      metrics and score, wall time and status (`"COMPLETED"`, or `"FAILED"`
-      with the error of a trial that raised or scored NaN) to
+    - records the hyperparameter values, seed, metrics of every epoch, the
+      metrics of the best epoch and score, wall time and status
+      (`"COMPLETED"`; `"PRUNED"` for a trial a pruner stopped early, scored
+      by the best epoch it ran; or `"FAILED"` with the error of a trial that
+      raised or scored NaN) to
       `trials.sqlite` and `trials.csv` in the tuner's project directory.
 
     A trial is written when it starts (status `"RUNNING"`) and rewritten when
@@ -115,6 +127,7 @@ class TrialRecorder:
             "seed": seed,
             "execution": -1,
             "epochs": [],
+            "pruned_at": None,
         }
         self._write(trial, "RUNNING", None, {}, None, seed)
 
@@ -136,20 +149,30 @@ class TrialRecorder:
                     )
         super().on_epoch_end(trial, model, epoch, logs=logs)
 
+    def mark_pruned(self, trial_id, epoch):
+        """Records that trial `trial_id` was pruned (stopped early) at `epoch`."""
+        state = self._running.get(trial_id)
+        if state is not None and state["pruned_at"] is None:
+            state["pruned_at"] = epoch
+
     def on_trial_end(self, trial):
         state = self._running.pop(trial.trial_id, None)
         wall_time = time.perf_counter() - state["start"] if state else None
         super().on_trial_end(trial)
         ended = self.oracle.get_trial(trial.trial_id)
         metrics = {
-            name: ended.metrics.get_last_value(name) for name in ended.metrics.metrics
+            name: _value_at(history, ended.best_step)
+            for name, history in ended.metrics.metrics.items()
         }
         message = ended.message or trial.message
-        if ended.status != "COMPLETED" and not message:
+        status = ended.status
+        if status != "COMPLETED" and not message:
             message = "The objective value is NaN or missing."
+        if status == "COMPLETED" and state and state["pruned_at"] is not None:
+            status = PRUNED
         self._write(
             ended,
-            ended.status,
+            status,
             wall_time,
             metrics,
             message,
@@ -176,7 +199,7 @@ class TrialRecorder:
                 {"name": objective.name, "direction": objective.direction}
             ),
         }
-        score = trial.score if status == "COMPLETED" else None
+        score = trial.score if status in ("COMPLETED", PRUNED) else None
         row = (
             trial.trial_id,
             status,

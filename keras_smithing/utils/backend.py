@@ -214,3 +214,75 @@ def build_in_scope(model, input_shape):
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only.
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model.build(input_shape)
+
+
+def to_numpy(value):
+    """A tensor or `keras.Variable` as a NumPy array.
+
+    `keras.ops.convert_to_numpy` on a variable makes NumPy 2 emit a
+    DeprecationWarning (the backends' `__array__` takes no `copy` argument), once
+    per call; read the backend value directly instead.
+    """
+    if isinstance(value, keras.Variable):
+        value = value.value
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return value.numpy()
+    if backend == "torch":
+        return value.detach().cpu().numpy().copy()  # Not a view of the weights.
+    return np.asarray(value)
+
+
+# In-place masking between train steps (used by keras_smithing.callbacks.WeightPruning).
+def multiply_assign_function(variables):
+    """Returns `fn(factors)` that sets each variable to `variable * factor`.
+
+    Meant for callbacks, between train steps, where it must cost little: one
+    `tf.function` call on TensorFlow, one jitted product (then a plain assign per
+    variable) on JAX, in-place `mul_` without autograd on PyTorch.
+
+    Args:
+        variables: List of `keras.Variable`s.
+
+    Returns:
+        A function of a list of tensors, one per variable and of its shape and
+        dtype, returning nothing.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function
+        def multiply_assign(factors):
+            for variable, factor in zip(variables, factors):
+                variable.assign(variable.value * factor)
+
+        return multiply_assign
+    if backend == "jax":
+        import jax
+
+        products = jax.jit(
+            lambda values, factors: [v * f for v, f in zip(values, factors)]
+        )
+
+        def multiply_assign(factors):
+            values = products([v.value for v in variables], factors)
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+
+        return multiply_assign
+    if backend == "torch":
+        import torch
+
+        def multiply_assign(factors):
+            with torch.no_grad():
+                for variable, factor in zip(variables, factors):
+                    variable.value.mul_(factor)
+
+        return multiply_assign
+
+    def multiply_assign(factors):
+        for variable, factor in zip(variables, factors):
+            variable.assign(keras.ops.multiply(variable.value, factor))
+
+    return multiply_assign

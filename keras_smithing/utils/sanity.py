@@ -1,4 +1,4 @@
-"""The seed notes' first sanity check: "overfit a tiny dataset first"."""
+"""The first sanity check of a new model: overfit a tiny dataset first."""
 
 import dataclasses
 

@@ -42,11 +42,16 @@ VAL = [1.0, 0.8, 0.7, 0.72, 0.73, 0.74, 0.75, 0.69, 0.70, 0.8, 0.9]
 def test_harness():
     x, y = harness.random_data((32, 4)), harness.random_data((32, 1), seed=1)
     history = harness.check_callback(
-        PrecheltEarlyStopping("UP", threshold=1, strip_length=1),
+        callback := PrecheltEarlyStopping("UP", threshold=1, strip_length=1),
         epochs=3,
         validation_data=(x, y),
+        shuffle=False,
     )
-    assert 1 <= len(history.history["loss"]) <= 3
+    val = history.history["val_loss"]
+    # UP with s=1, k=1 stops at the first epoch whose error rose.
+    rose = [t for t in range(1, len(val)) if val[t] > val[t - 1]]
+    assert len(val) == (rose[0] + 1 if rose else 3)
+    assert callback.stopped == bool(rose)
 
 
 @pytest.mark.parametrize(
@@ -128,3 +133,10 @@ def test_non_finite_epochs_are_never_the_best():
     callback = PrecheltEarlyStopping("UP", threshold=1, strip_length=1)
     stopped, restored = replay(callback, [1.0, float("nan"), 0.9, 0.95])
     assert callback.best == 0.9 and restored == 3.0
+
+
+def test_verbose_says_when_it_stopped_and_what_it_restored(capsys):
+    replay(PrecheltEarlyStopping("GL", threshold=5.0, verbose=1), VAL)
+    out = capsys.readouterr().out
+    assert "Epoch 6: PrecheltEarlyStopping stops training (GL = 5.714 > 5.0)" in out
+    assert "Restoring the weights of epoch 3 (val_loss = 0.7)" in out

@@ -1,10 +1,14 @@
+import math
+
 import keras
 import matplotlib.figure
 import numpy as np
 import pytest
 
 from keras_smithing import find_learning_rate
+from keras_smithing.callbacks import LRFinderResult
 from keras_smithing.optimizers import Lookahead
+from keras_smithing.optimizers.schedules import OneCycle, ScaledSchedule
 from tests import harness
 
 X = harness.random_data((256, 4))
@@ -54,6 +58,21 @@ def test_sweep_smoothing_divergence_and_suggestion():
     assert result.diverged and n < 100
     assert 1e-3 < result.suggested_lr < 1.0
     assert isinstance(result.plot(), matplotlib.figure.Figure)
+    # One-cycle peak: a tenth of the LR at the smoothed minimum.
+    best = result.learning_rates[np.argmin(result.smoothed_losses)]
+    assert result.one_cycle_max_lr == pytest.approx(best / 10)
+    schedule = result.one_cycle(200, warmup_fraction=0.25)
+    assert isinstance(schedule, OneCycle)
+    assert schedule.get_config()["warmup_fraction"] == 0.25
+    assert float(schedule(50)) == pytest.approx(best / 10, rel=1e-5)
+
+
+def test_one_cycle_without_a_finite_loss():
+    nan = np.array([np.nan])
+    result = LRFinderResult(np.array([1e-3]), nan, nan, math.nan, True)
+    assert math.isnan(result.one_cycle_max_lr)
+    with pytest.raises(ValueError, match="`max_learning_rate`"):
+        result.one_cycle(100)
 
 
 def test_dataset_input_and_plot_file(tmp_path):
@@ -82,3 +101,33 @@ def test_bad_arguments():
     uncompiled = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="`model`.*compiled"):
         find_learning_rate(uncompiled, X, Y)
+
+
+class Halving(keras.optimizers.schedules.LearningRateSchedule):
+    """A user's schedule that is deliberately NOT registered."""
+
+    def __call__(self, step):
+        return 0.1 * keras.ops.power(0.5, keras.ops.cast(step, "float32"))
+
+    def get_config(self):
+        return {}
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: keras.optimizers.SGD(Halving()),
+        lambda: Lookahead(keras.optimizers.SGD(Halving())),
+        lambda: keras.optimizers.SGD(ScaledSchedule(Halving(), 0.5)),
+        lambda: keras.optimizers.SGD(
+            keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        ),
+    ],
+    ids=["sgd", "lookahead", "scaled", "registered"],
+)
+def test_schedules(make_optimizer):
+    # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
+    model = regression_model(make_optimizer())
+    result = find_learning_rate(model, X, Y, min_lr=1e-3, max_lr=0.5, num_steps=20)
+    assert len(result.losses) == 20 and math.isfinite(result.suggested_lr)
+    assert isinstance(model.optimizer.get_config(), dict)

@@ -2,8 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_smithing.callbacks import ReduceLROnPlateau, ScaledSchedule
+from keras_smithing import callbacks
+from keras_smithing.callbacks import ReduceLROnPlateau
 from keras_smithing.optimizers import Lookahead
+from keras_smithing.optimizers.schedules import ScaledSchedule
 from tests import harness
 
 X, Y = np.ones((4, 1), "float32"), np.zeros((4, 1), "float32")
@@ -38,6 +40,7 @@ def test_harness_float_learning_rate():
 
 
 def test_harness_scaled_schedule():
+    assert callbacks.ScaledSchedule is ScaledSchedule  # Its former home.
     harness.check_optimizer(
         lambda: keras.optimizers.SGD(ScaledSchedule(constant_schedule(), 0.5))
     )
@@ -113,3 +116,26 @@ def test_bad_arguments():
         ScaledSchedule(constant_schedule(), scale=0.0)
     with pytest.raises(ValueError, match="`schedule`"):
         ScaledSchedule(0.1)
+
+
+class Halving(keras.optimizers.schedules.LearningRateSchedule):
+    """A user's schedule that is deliberately NOT registered: lr * 0.5**step."""
+
+    def __init__(self, lr=0.1):
+        self.lr = lr
+
+    def __call__(self, step):
+        return self.lr * keras.ops.power(0.5, keras.ops.cast(step, "float32"))
+
+    def get_config(self):
+        return {"lr": self.lr}
+
+
+def test_reduces_an_unregistered_schedule():
+    # Issue #18 bug 8: plain fit trains with an unregistered schedule, so must this.
+    model = one_weight_model(keras.optimizers.SGD(Halving()))
+    history = model.fit(X, Y, batch_size=4, epochs=3, verbose=0, callbacks=[plateau()])
+    # Logged after each epoch's step: 0.1 * 0.5**step, scaled by 0.5 after epoch 2.
+    np.testing.assert_allclose(
+        history.history["learning_rate"], [0.05, 0.025, 0.0125 * 0.5], rtol=1e-6
+    )

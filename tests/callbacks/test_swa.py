@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -24,7 +26,7 @@ class Snapshots(keras.callbacks.Callback):
         self.weights = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.weights.append([np.array(w) for w in self.model.trainable_weights])
+        self.weights.append([w.numpy() for w in self.model.trainable_weights])
 
 
 def test_harness():
@@ -123,3 +125,36 @@ def test_non_finite_snapshots_are_left_out():
     for i, weight in enumerate(model.trainable_weights):
         expected = np.mean([s[i] for s in kept], axis=0)
         np.testing.assert_allclose(np.array(weight), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_offset_start_reuse_across_fits_checkpoint_and_verbose(tmp_path, capsys):
+    path = str(tmp_path / "average.weights.h5")
+    swa = SWA(start_epoch=1, swa_freq=3, filepath=path, verbose=1)
+    model = bn_model()
+    for _ in range(2):  # The same callback, two fits: each averages its own epochs.
+        snapshots = Snapshots()
+        model.fit(X, Y, epochs=6, verbose=0, callbacks=[snapshots, swa])
+        chosen = [snapshots.weights[epoch] for epoch in (1, 4)]
+        assert swa.num_averaged == 2
+        averaged = [np.mean([s[i] for s in chosen], axis=0) for i in range(4)]
+        for weight, expected in zip(model.trainable_weights, averaged):
+            np.testing.assert_allclose(harness.to_numpy(weight), expected, rtol=1e-6)
+        # The checkpoint holds the average (of epochs 1 and 4), not the iterate.
+        reloaded = bn_model()
+        reloaded.load_weights(path)
+        for weight, expected in zip(reloaded.trainable_weights, averaged):
+            np.testing.assert_allclose(harness.to_numpy(weight), expected, rtol=1e-6)
+    assert capsys.readouterr().out.count("average of 2 snapshots") == 2
+
+
+def test_fit_emits_no_deprecation_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        bn_model().fit(X, Y, epochs=3, verbose=0, callbacks=[SWA(0, batchnorm_data=X)])
+
+
+def test_config_and_bad_filepath():
+    swa = SWA(2, swa_freq=3, filepath="a.weights.h5", verbose=1)
+    assert SWA.from_config(swa.get_config()).get_config() == swa.get_config()
+    with pytest.raises(ValueError, match="`filepath`"):
+        SWA(0, filepath="average.keras")

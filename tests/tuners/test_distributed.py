@@ -1,4 +1,4 @@
-"""A chief and two workers on loopback share one CoarseToFine oracle."""
+"""A chief and two workers on loopback share one CoarseToFine oracle (and its pruner)."""
 
 import json
 import os
@@ -17,30 +17,45 @@ MAX_TRIALS = 16
 
 SCRIPT = textwrap.dedent(
     """
-    import math, os, sys, time
+    import math, os, sys, time, types
 
+    import keras
     import keras_tuner
 
-    from keras_smithing.tuners import CoarseToFine
+    from keras_smithing.tuners import CoarseToFine, MedianPruner
 
     directory, tuner_id = sys.argv[1], os.environ["KERASTUNER_TUNER_ID"]
 
 
     class Branin(CoarseToFine):
+        # Plays Branin + 10 / (epoch + 1) through the epoch hooks, 3 epochs.
+
         def run_trial(self, trial, *args, **kwargs):
             hp = trial.hyperparameters
             x1, x2 = hp.get("x1"), hp.get("x2")
             time.sleep(0.05)
             b, c = 5.1 / (4 * math.pi**2), 5 / math.pi
             t = 1 / (8 * math.pi)
-            return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+            value = (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+            model = types.SimpleNamespace(stop_training=False)
+            history = keras.callbacks.History()
+            history.history = {"loss": []}
+            for epoch in range(3):
+                logs = {"loss": value + 10 / (epoch + 1)}
+                self.on_epoch_begin(trial, model, epoch, logs=logs)
+                self.on_epoch_end(trial, model, epoch, logs=logs)
+                history.history["loss"].append(logs["loss"])
+                if model.stop_training:
+                    break
+            return history
 
 
     hp = keras_tuner.HyperParameters()
     hp.Float("x1", -5.0, 10.0)
     hp.Float("x2", 0.0, 15.0)
-    tuner = Branin(max_trials=MAX_TRIALS, trials_per_round=4, hyperparameters=hp,
-                   seed=0, directory=directory, project_name="dist")
+    tuner = Branin(objective="loss", max_trials=MAX_TRIALS, trials_per_round=4,
+                   hyperparameters=hp, seed=0, pruner=MedianPruner(n_startup_trials=4),
+                   directory=directory, project_name="dist")
     if tuner_id != "chief":
         # Start together, so that both workers share the trials.
         open(os.path.join(directory, f"ready_{tuner_id}"), "w").close()
@@ -101,7 +116,12 @@ def test_chief_and_two_workers_finish_the_budget(tmp_path):
     project = tmp_path / "dist"
     records, _ = read_records(str(project))
     assert len(records) == MAX_TRIALS
-    assert {r["status"] for r in records} == {"COMPLETED"}
+    # The chief's pruner stopped workers' trials over gRPC.
+    statuses = [r["status"] for r in records]
+    assert set(statuses) == {"COMPLETED", "PRUNED"}, statuses
+    for r in records:
+        epochs = len(r["epoch_metrics"]["loss"])
+        assert (epochs < 3) == (r["status"] == "PRUNED"), r
     # Both workers ran trials; the chief only served the oracle.
     assert {r["tuner_id"] for r in records} == {"worker0", "worker1"}
     values = [tuple(sorted(r["hyperparameters"].items())) for r in records]

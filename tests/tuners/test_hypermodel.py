@@ -8,10 +8,8 @@ from keras_smithing.tuners import (
     CoarseToFine,
     CostAwareObjective,
     SmithingHyperModel,
-    missing_tricks,
     read_records,
 )
-from keras_smithing.tuners import hypermodel as hypermodel_module
 from tests import harness
 
 X = harness.random_data((64, 12))
@@ -28,7 +26,6 @@ def _hp(hypermodel, **values):
 
 
 def test_default_space_has_every_trick():
-    assert missing_tricks() == []
     space = SmithingHyperModel((12,), 3).search_space
     assert space["initializer"] == ["glorot", "he", "svd_orthogonal", "lsuv"]
     assert space["skip"] == ["none", "residual", "highway"]
@@ -179,6 +176,7 @@ def test_search_space_restricts_and_extends():
             "search_space",
         ),
         ({"search_space": [("depth", 2)]}, "search_space"),
+        ({"search_space": {"batch_size": (0, 64)}}, "search_space"),
         ({"input_shape": (0,)}, "input_shape"),
         ({"num_classes": 1}, "num_classes"),
         ({"task": "ranking"}, "task"),
@@ -188,21 +186,6 @@ def test_bad_arguments(kwargs, argument):
     kwargs = {"input_shape": (12,), "num_classes": 3, **kwargs}
     with pytest.raises(ValueError, match=f"`{argument}`"):
         SmithingHyperModel(**kwargs)
-
-
-def test_a_trick_not_installed(monkeypatch):
-    real = hypermodel_module._trick
-    monkeypatch.setattr(
-        hypermodel_module,
-        "_trick",
-        lambda package, name: None if name == "Lookahead" else real(package, name),
-    )
-    assert missing_tricks() == [
-        ("optimizer", "lookahead", "keras_smithing.optimizers.Lookahead")
-    ]
-    assert "lookahead" not in SmithingHyperModel((12,), 3).search_space["optimizer"]
-    with pytest.raises(ValueError, match="`search_space`.*Lookahead"):
-        SmithingHyperModel((12,), 3, search_space={"optimizer": ["adam", "lookahead"]})
 
 
 def test_coarse_to_fine_search_with_a_cost_aware_objective(tmp_path):
@@ -238,3 +221,51 @@ def test_coarse_to_fine_search_with_a_cost_aware_objective(tmp_path):
                 for v, t in zip(epochs["val_loss"], epochs["trial_seconds"])
             )
             assert record["score"] == pytest.approx(best)
+
+
+@pytest.mark.parametrize(
+    "entry, allowed",
+    [
+        ({"dropout": 1.0}, "numbers in [0.0, 1.0) for 'dropout'"),
+        ({"dropconnect": [0.0, 1.5]}, "numbers in [0.0, 1.0) for 'dropconnect'"),
+        ({"learning_rate": -0.01}, "numbers in (0.0, inf) for 'learning_rate'"),
+        ({"l2": -1e-4}, "numbers in [0.0, inf) for 'l2'"),
+        (
+            {"augmentation_strength": 2.0},
+            "numbers in [0.0, 1.0] for 'augmentation_strength'",
+        ),
+        ({"depth": 0}, "integers in [1, inf) for 'depth'"),
+        ({"width": 32.5}, "integers in [1, inf) for 'width'"),
+        ({"batch_size": [16, 0]}, "integers in [1, inf) for 'batch_size'"),
+    ],
+)
+def test_search_space_values_are_checked_at_construction(entry, allowed):
+    with pytest.raises(ValueError) as error:
+        SmithingHyperModel((12,), 3, search_space=entry)
+    message = str(error.value)
+    assert f"`search_space`. Expected {allowed}." in message
+    assert message.endswith(f"Received: search_space={entry!r}")
+
+
+class _StepsPerEpoch(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.steps = self.params["steps"]
+
+
+def test_batch_size_is_a_hyperparameter_that_reaches_fit():
+    assert "batch_size" not in SmithingHyperModel((12,), 3).search_space
+    hypermodel = SmithingHyperModel(
+        (12,),
+        3,
+        search_space={"batch_size": [16, 32], "depth": 1, "width": 8, "skip": "none"},
+    )
+    hp = _hp(hypermodel, batch_size=16)
+    model = hypermodel.build(hp)
+    model.run_eagerly = True
+    steps = _StepsPerEpoch()
+    history = hypermodel.fit(
+        hp, model, X, Y, epochs=1, batch_size=64, callbacks=[steps], verbose=0
+    )
+    # The drawn batch size replaced the caller's; other arguments passed through.
+    assert steps.steps == len(X) // 16
+    assert len(history.history["loss"]) == 1

@@ -1,0 +1,247 @@
+import os
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+
+from keras_smithing.callbacks import WeightPruning
+from tests import harness
+
+X = harness.random_data((64, 16))
+Y = harness.random_data((64, 1), seed=1)
+
+
+def build_mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((16,)),
+            keras.layers.Dense(8, activation="relu", name="hidden"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+
+
+def mlp(optimizer=None, jit_compile="auto"):
+    model = build_mlp()
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(0.01),
+        loss="mse",
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def kernels(model):
+    return {
+        layer.name: harness.to_numpy(layer.kernel)
+        for layer in model.layers
+        if hasattr(layer, "kernel")
+    }
+
+
+def expected_zeros(sparsity, size):
+    return int(np.floor(sparsity * size + 0.5))
+
+
+class ZeroRecorder(keras.callbacks.Callback):
+    """The zero pattern of every kernel after every training batch."""
+
+    def on_train_begin(self, logs=None):
+        self.zeros = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.zeros.append({k: v == 0 for k, v in kernels(self.model).items()})
+
+
+def test_harness():
+    harness.check_callback(callback := WeightPruning(0.5, frequency=1), epochs=2)
+    assert callback.history["sparsity"][-1] == 0.5
+    (mask,) = callback.masks.values()
+    assert mask.sum() == 2  # 2 of the 4 kernel weights are kept.
+
+
+@pytest.mark.parametrize("jit_compile", harness.jit_modes())
+def test_schedule_follows_the_cubic_formula_and_pruned_weights_stay_zero(jit_compile):
+    # 8 steps per epoch; pruning from step 8 (epoch 1) to step 24 (epoch 3), then
+    # one epoch of Adam (momentum in its moments) at the final sparsity.
+    model, recorder = mlp(jit_compile=jit_compile), ZeroRecorder()
+    s_i, s_f, t0, t_end, frequency = 0.1, 0.8, 8, 24, 3
+    pruning = WeightPruning(
+        s_f, start_epoch=1, end_epoch=3, frequency=frequency, initial_sparsity=s_i
+    )
+    history = model.fit(
+        X, Y, batch_size=8, epochs=4, verbose=0, callbacks=[pruning, recorder]
+    )
+    steps = [8, 11, 14, 17, 20, 23, 24]  # Every 3 steps from t0, plus t_end.
+    reference = [s_f + (s_i - s_f) * (1 - (t - t0) / (t_end - t0)) ** 3 for t in steps]
+    assert pruning.history["step"] == steps
+    np.testing.assert_allclose(pruning.history["sparsity"], reference, rtol=1e-12)
+    sizes = {name: kernel.size for name, kernel in kernels(model).items()}
+    for step, zeros in enumerate(recorder.zeros, start=1):
+        done = [s for s in steps if s <= step]
+        scheduled = reference[len(done) - 1] if done else 0.0
+        for name, pattern in zeros.items():
+            assert pattern.sum() == expected_zeros(scheduled, sizes[name]), (step, name)
+    # Once pruned, always zero: the final pattern holds every earlier one, and the
+    # last epoch (8 more Adam steps) regrew nothing.
+    final = recorder.zeros[-1]
+    for zeros in recorder.zeros:
+        for name, pattern in zeros.items():
+            assert np.all(final[name][pattern])
+    for zeros in recorder.zeros[t_end - 1 :]:
+        for name, pattern in zeros.items():
+            np.testing.assert_array_equal(pattern, final[name])
+    for name, mask in zip(("hidden", "head"), pruning.masks.values()):
+        np.testing.assert_array_equal(final[name], ~mask)
+    assert history.history["pruning_sparsity"][-1] == pytest.approx(
+        (102 + 6) / 136  # round(0.8 * 128) and round(0.8 * 8) of 136 weights.
+    )
+
+
+@pytest.mark.parametrize("probe_batch_size", [1, 4])
+def test_saliency_ranks_by_obd_with_the_empirical_fisher(probe_batch_size):
+    # A linear layer under MSE has closed-form per-example gradients
+    # dL_n/dW = (2 / units) x_n^T (x_n W + b - y_n); learning rate 0 keeps W fixed,
+    # so one update at the end of the single step prunes the initial weights.
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 4)).astype("float32")
+    x[:, 0] *= 10.0  # Input 0's weights get a large curvature.
+    y = rng.standard_normal((8, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    kernel, bias = (harness.to_numpy(w).astype("float64") for w in model.weights)
+    pruning = WeightPruning(
+        0.5,
+        criterion="saliency",
+        end_epoch=1,
+        frequency=1,
+        probe_data=(x, y),
+        probe_batch_size=probe_batch_size,
+    )
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[pruning])
+    gradients = []
+    for start in range(0, 8, probe_batch_size):
+        xb, yb = (
+            x[start : start + probe_batch_size],
+            y[start : start + probe_batch_size],
+        )
+        residual = xb @ kernel + bias - yb
+        gradients.append(2.0 / 3.0 * xb.T @ residual / len(xb))
+    curvature = np.mean(np.square(gradients), axis=0)
+    saliency = 0.5 * curvature * kernel**2
+    expected = np.ones(12, dtype=bool)
+    expected[np.argsort(saliency.ravel())[:6]] = False
+    (mask,) = pruning.masks.values()
+    np.testing.assert_array_equal(mask.ravel(), expected)
+    np.testing.assert_array_equal(harness.to_numpy(model.weights[0]) == 0, ~mask)
+    by_magnitude = np.abs(kernel) > np.median(np.abs(kernel))
+    assert not np.array_equal(mask, by_magnitude)  # The criteria disagree here.
+
+
+def conv_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 2))
+    h = keras.layers.Conv1D(4, 3, name="conv")(inputs)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(6, activation="relu", name="dense_a")(h)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="dense_b")(h))
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
+    return model
+
+
+def test_default_kernels_and_layers_argument():
+    x, y = harness.random_data((32, 8, 2)), harness.random_data((32, 1), seed=1)
+    model = conv_model()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[WeightPruning(0.75, frequency=1)])
+    for name in ("conv", "dense_a", "dense_b"):
+        layer = model.get_layer(name)
+        kernel = harness.to_numpy(layer.kernel)
+        assert (kernel == 0).sum() == expected_zeros(0.75, kernel.size), name
+        assert np.all(harness.to_numpy(layer.bias) != 0), name
+    for weight in model.get_layer("bn").weights:
+        assert np.all(harness.to_numpy(weight) != 0), weight.path
+    model = conv_model()
+    layer = model.get_layer("dense_b")
+    pruning = WeightPruning(0.5, frequency=1, layers=["dense_a", layer])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[pruning])
+    assert list(pruning.masks) == ["dense_a/kernel", "dense_b/kernel"]
+    assert np.all(harness.to_numpy(model.get_layer("conv").kernel) != 0)
+    assert pruning.get_config()["layers"] == ["dense_a", "dense_b"]
+
+
+def test_saved_model_is_plain_keras_with_zeros():
+    model = mlp()
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[WeightPruning(0.9, frequency=2)])
+    harness.check_saved_model(model, X, fit_targets=Y)  # Fresh process, no callback.
+    model = mlp()
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[WeightPruning(0.9, frequency=2)])
+    path = os.path.join(tempfile.mkdtemp(), "pruned.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, custom_objects={})
+    assert [type(layer) for layer in loaded.layers] == [keras.layers.Dense] * 2
+    for name, kernel in kernels(loaded).items():
+        assert (kernel == 0).sum() == expected_zeros(0.9, kernel.size), name
+
+
+def test_verbose_prints_the_sparsity(capsys):
+    pruning = WeightPruning(0.5, frequency=1, verbose=1)
+    mlp().fit(X, Y, batch_size=32, epochs=2, verbose=0, callbacks=[pruning])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == (
+        "WeightPruning: epoch 2: sparsity 50.00% of 2 kernels (scheduled 50.00%, "
+        "target 50.00%)"
+    )
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize("criterion", ["magnitude", "saliency"])
+def test_distributed_fit(criterion):
+    pruning = WeightPruning(
+        0.75,
+        criterion=criterion,
+        frequency=1,
+        probe_data=(X[:8], Y[:8]) if criterion == "saliency" else None,
+    )
+    model = harness.check_distributed_fit(
+        build_mlp, X, Y, epochs=2, callbacks=[pruning]
+    )
+    for name, kernel in kernels(model).items():
+        assert (kernel == 0).sum() == expected_zeros(0.75, kernel.size), name
+
+
+def test_bad_arguments():
+    bad = [
+        ({"target_sparsity": 1.0}, "target_sparsity"),
+        ({"target_sparsity": -0.1}, "target_sparsity"),
+        ({"target_sparsity": 0.5, "criterion": "random"}, "criterion"),
+        ({"target_sparsity": 0.5, "start_epoch": 3, "end_epoch": 2}, "end_epoch"),
+        ({"target_sparsity": 0.5, "start_epoch": -1}, "start_epoch"),
+        ({"target_sparsity": 0.5, "frequency": 0}, "frequency"),
+        ({"target_sparsity": 0.5, "initial_sparsity": 0.6}, "initial_sparsity"),
+        ({"target_sparsity": 0.5, "criterion": "saliency"}, "probe_data"),
+        ({"target_sparsity": 0.5, "layers": [3]}, "layers"),
+        ({"target_sparsity": 0.5, "layers": []}, "layers"),
+    ]
+    for kwargs, name in bad:
+        with pytest.raises(ValueError, match=f"argument `{name}`.*Received: {name}="):
+            WeightPruning(**kwargs)
+    with pytest.warns(UserWarning, match="probe_data"):
+        WeightPruning(0.5, probe_data=(X, Y))
+    no_kernel = keras.Sequential([keras.Input((16,)), keras.layers.Normalization()])
+    no_kernel.compile(optimizer="sgd", loss="mse")
+    fit_errors = [
+        (no_kernel, {}, "`layers`.*no trainable Dense or convolution kernel"),
+        (mlp(), {"layers": ["missing"]}, "`layers`.*Received: layers='missing'"),
+        (mlp(), {"end_epoch": 3}, "`end_epoch`.*within the 2 epochs"),
+        (mlp(), {"start_epoch": 2}, "`start_epoch`.*within the 2 epochs"),
+    ]
+    for model, kwargs, message in fit_errors:
+        with pytest.raises(ValueError, match=message):
+            model.fit(
+                X, X if model is no_kernel else Y, epochs=2, verbose=0,
+                callbacks=[WeightPruning(0.5, **kwargs)],
+            )  # fmt: skip
