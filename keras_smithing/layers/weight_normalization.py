@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_smithing.utils import compat
 from keras_smithing.utils.validation import invalid_argument
 
 _TRANSPOSED = (
@@ -314,7 +315,7 @@ class WeightNormalization(keras.layers.Wrapper):
             if training:
                 self._init_known = True
                 offsets = self._data_init(inputs)
-            elif training is False:
+            elif training is False and not compat.in_symbolic_build():
                 self._warn_if_not_initialized()
         outputs = self._call_with(inputs, self._effective_weights(offsets))
         return ops.cast(outputs, self.compute_dtype)
