@@ -55,24 +55,109 @@ class _StepLayerNormalization(keras.layers.LayerNormalization):
         return ops.cast(outputs, self.compute_dtype)
 
 
-class _LayerNormCell:
-    """Mixin: `norm_epsilon`, the LayerNormalization sublayers and dropout masks."""
+# TensorFlow Addons' names (`tfa.rnn.LayerNormSimpleRNNCell`) for our arguments.
+_TFA_ALIASES = {
+    "layernorm_epsilon": "norm_epsilon",
+    "gamma_initializer": "norm_gamma_initializer",
+    "gamma_regularizer": "norm_gamma_regularizer",
+    "gamma_constraint": "norm_gamma_constraint",
+}
+_NORM_DEFAULTS = {
+    "norm_epsilon": None,
+    "norm_gamma_initializer": "ones",
+    "norm_gamma_regularizer": None,
+    "norm_gamma_constraint": None,
+    "norm_beta_initializer": "zeros",
+    "norm_beta_regularizer": None,
+    "norm_beta_constraint": None,
+}
+_KINDS = {
+    "initializer": (keras.initializers, "an initializer (name, instance or config)"),
+    "regularizer": (
+        keras.regularizers,
+        "a regularizer (name, instance, config or None)",
+    ),
+    "constraint": (keras.constraints, "a constraint (name, instance, config or None)"),
+}
 
-    def __init__(self, units, norm_epsilon=1e-3, **kwargs):
-        norm_epsilon = check_float("norm_epsilon", norm_epsilon, minimum=0)
+
+def _resolve_aliases(arguments, aliases):
+    """Replaces TensorFlow Addons' argument names by ours; both at once is an error."""
+    for alias, name in _TFA_ALIASES.items():
+        if alias not in aliases:
+            continue
+        if arguments[name] != _NORM_DEFAULTS[name]:
+            raise invalid_argument(
+                alias,
+                aliases[alias],
+                f"either `{alias}` (TensorFlow Addons' name) or `{name}`, not both",
+            )
+        arguments[name] = aliases[alias]
+    return arguments
+
+
+def _get(name, value):
+    """`keras.initializers/regularizers/constraints.get(value)`, in the pack's error."""
+    module, expected = _KINDS[name.rsplit("_", 1)[1]]
+    try:
+        return module.get(value)
+    except (ValueError, TypeError):
+        raise invalid_argument(name, value, expected) from None
+
+
+class _LayerNormCell:
+    """Mixin: the normalization arguments, the LayerNormalization sublayers and
+    dropout masks. `norm_beta_*` exist only where a normalization has a shift."""
+
+    _norm_arguments = (
+        "norm_gamma_initializer",
+        "norm_gamma_regularizer",
+        "norm_gamma_constraint",
+    )
+
+    def __init__(self, units, **kwargs):
+        arguments = {
+            name: kwargs.pop(name, default)
+            for name, default in _NORM_DEFAULTS.items()
+            if name == "norm_epsilon" or name in self._norm_arguments
+        }
+        aliases = {a: kwargs.pop(a) for a in list(kwargs) if a in _TFA_ALIASES}
+        for name in kwargs:
+            if name in _NORM_DEFAULTS:
+                raise invalid_argument(
+                    name,
+                    kwargs[name],
+                    f"no `norm_beta_*` argument ({type(self).__name__}'s "
+                    "normalizations have no shift: the cell's bias plays it)",
+                )
+        arguments = _resolve_aliases(arguments, aliases)
+        epsilon = arguments.pop("norm_epsilon")
+        self.norm_epsilon = check_float(
+            "norm_epsilon", 1e-3 if epsilon is None else epsilon, minimum=0
+        )
+        for name, value in arguments.items():
+            setattr(self, name, _get(name, value))
         for name in ("dropout", "recurrent_dropout"):
             check_rate(name, kwargs.get(name, 0.0))
         super().__init__(units, **kwargs)
-        self.norm_epsilon = norm_epsilon
         self.dropout_mask_count = None  # One mask for the fused projection.
 
     def _norm(self, name, center):
         # Computes in float32 and casts back (mixed precision).
+        shift = {}
+        if center:
+            shift = {
+                f"beta_{kind}": getattr(self, f"norm_beta_{kind}") for kind in _KINDS
+            }
         return _StepLayerNormalization(
             epsilon=self.norm_epsilon,
             center=center,
+            gamma_initializer=self.norm_gamma_initializer,
+            gamma_regularizer=self.norm_gamma_regularizer,
+            gamma_constraint=self.norm_gamma_constraint,
             dtype=self.dtype_policy,
             name=name,
+            **shift,
         )
 
     def _input_term(self, inputs):
@@ -88,7 +173,11 @@ class _LayerNormCell:
         return inputs, previous
 
     def get_config(self):
-        return {**super().get_config(), "norm_epsilon": self.norm_epsilon}
+        config = {**super().get_config(), "norm_epsilon": self.norm_epsilon}
+        for name in self._norm_arguments:
+            module = _KINDS[name.rsplit("_", 1)[1]][0]
+            config[name] = module.serialize(getattr(self, name))
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -103,7 +192,7 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization.
+        {norm_arguments}
         **kwargs: The `keras.layers.SimpleRNNCell` arguments (`activation`,
             `use_bias`, initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout`, `seed`) and base layer arguments.
@@ -120,8 +209,8 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
     """
 
-    def __init__(self, units, norm_epsilon=1e-3, **kwargs):
-        super().__init__(units, norm_epsilon=norm_epsilon, **kwargs)
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
         self.norm = self._norm("norm", center=False)
 
     def build(self, input_shape):
@@ -153,7 +242,11 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization.
+        {norm_arguments}
+        norm_beta_initializer: Initializer of the cell-state normalization's
+            shift.
+        norm_beta_regularizer: Optional regularizer of that shift.
+        norm_beta_constraint: Optional constraint of that shift.
         **kwargs: The `keras.layers.LSTMCell` arguments (`activation`,
             `recurrent_activation`, `use_bias`, `unit_forget_bias`,
             initializers, regularizers, constraints, `dropout`,
@@ -171,8 +264,15 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
     """
 
-    def __init__(self, units, norm_epsilon=1e-3, **kwargs):
-        super().__init__(units, norm_epsilon=norm_epsilon, **kwargs)
+    _norm_arguments = (
+        *_LayerNormCell._norm_arguments,
+        "norm_beta_initializer",
+        "norm_beta_regularizer",
+        "norm_beta_constraint",
+    )
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
         self.state_norm = self._norm("state_norm", center=True)
@@ -212,7 +312,7 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        norm_epsilon: Float > 0 added to the variance in layer normalization.
+        {norm_arguments}
         **kwargs: The `keras.layers.GRUCell` arguments (`activation`,
             `recurrent_activation`, `use_bias`, initializers, regularizers,
             constraints, `dropout`, `recurrent_dropout`, `seed`) and base layer
@@ -232,12 +332,12 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
         EMNLP 2014.
     """
 
-    def __init__(self, units, norm_epsilon=1e-3, **kwargs):
+    def __init__(self, units, **kwargs):
         if kwargs.get("reset_after", True) is not True:
             raise invalid_argument(
                 "reset_after", kwargs["reset_after"], "True (the reset-after GRU)"
             )
-        super().__init__(units, norm_epsilon=norm_epsilon, **kwargs)
+        super().__init__(units, **kwargs)
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
 
@@ -274,7 +374,11 @@ def _cell_arguments(cell_class):
     for klass in cell_class.__mro__:
         if "__init__" in vars(klass):
             names |= set(inspect.signature(klass.__init__).parameters)
-    return names - _LAYER_ARGUMENTS - {"self", "kwargs"}
+    return (
+        (names | set(_TFA_ALIASES) | set(_NORM_DEFAULTS))
+        - _LAYER_ARGUMENTS
+        - {"self", "kwargs"}
+    )
 
 
 class _LayerNormRNN(keras.layers.RNN):
@@ -325,6 +429,17 @@ class _LayerNormRNN(keras.layers.RNN):
         return cls(**config)
 
 
+# The cells' normalization arguments, shared by their docstrings.
+_NORM_ARGUMENTS_DOC = """norm_epsilon: Float > 0 added to the variance in layer normalization;
+            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
+            accepted instead.
+        norm_gamma_initializer: Initializer of the normalization gain(s)
+            (`gamma_initializer` is accepted instead).
+        norm_gamma_regularizer: Optional regularizer of the gain(s)
+            (`gamma_regularizer` is accepted instead).
+        norm_gamma_constraint: Optional constraint of the gain(s)
+            (`gamma_constraint` is accepted instead)."""
+
 _LAYER_DOC = """{summary}
 
     A `keras.layers.RNN` around a `{cell}`: masking, `return_sequences`,
@@ -372,6 +487,9 @@ class LayerNormLSTM(_LayerNormRNN):
 class LayerNormGRU(_LayerNormRNN):
     cell_class = LayerNormGRUCell
 
+
+for _cell in (LayerNormSimpleRNNCell, LayerNormLSTMCell, LayerNormGRUCell):
+    _cell.__doc__ = _cell.__doc__.replace("{norm_arguments}", _NORM_ARGUMENTS_DOC)
 
 for _layer, _summary in (
     (LayerNormSimpleRNN, "Fully-connected RNN with layer normalization."),

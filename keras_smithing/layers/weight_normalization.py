@@ -1,11 +1,13 @@
 """Weight normalization: w = g * v / ||v||, with data-dependent initialization."""
 
 import contextlib
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_smithing.utils import compat
 from keras_smithing.utils.validation import invalid_argument
 
 _TRANSPOSED = (
@@ -57,18 +59,26 @@ class WeightNormalization(keras.layers.Wrapper):
 
     Args:
         layer: A layer with a `kernel` weight: `Dense`, `Conv1D`/`Conv2D`/
-            `Conv3D` (output channels on the kernel's last axis) or
-            `Conv*Transpose` (on its axis -2). Layers without a `kernel`
-            (`DepthwiseConv2D`, `SeparableConv2D`) are rejected. With
-            `data_init=True` it must also use a bias.
+            `Conv3D` (output channels on the kernel's last axis),
+            `Conv*Transpose` (on its axis -2), or a recurrent layer
+            (`SimpleRNN`, `LSTM`, `GRU`, or `keras.layers.RNN` around such a
+            cell), whose cell's `kernel` and `recurrent_kernel` are both
+            normalized per column, each with its own scale (`g`,
+            `recurrent_g`). Layers without a `kernel` (`DepthwiseConv2D`,
+            `SeparableConv2D`, `Bidirectional`) are rejected.
         data_init: Boolean, whether to initialize `g` and the bias from the first
-            training batch.
+            training batch. On a layer without a bias only `g` is initialized
+            (unit variance; the mean is left as it is). Must be False for a
+            recurrent layer (the paper's data-dependent initialization is for
+            feed-forward layers).
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
         inputs: The wrapped layer's input.
         training: Python boolean; the data-dependent initialization happens in the
-            first call with `training=True`.
+            first call with `training=True`. A call with `training=False` before
+            any (e.g. `predict` or `evaluate` before `fit`) warns once: it computes
+            the plain reparameterization, without the data init.
 
     Returns:
         The wrapped layer's output.
@@ -81,43 +91,74 @@ class WeightNormalization(keras.layers.Wrapper):
 
     >>> layer = WeightNormalization(keras.layers.Dense(64, activation="relu"))
     >>> y = layer(keras.ops.ones((8, 16)), training=True)
+
+    For deployment, `remove()` folds the normalization into the wrapped layer;
+    a whole Sequential or Functional model is stripped by cloning it (the clone
+    shares the layers, so it predicts exactly what the model predicts):
+
+    >>> model = keras.Sequential([keras.Input((16,)), layer])
+    >>> plain = keras.models.clone_model(
+    ...     model,
+    ...     clone_function=lambda l: (
+    ...         l.remove() if isinstance(l, WeightNormalization) else l
+    ...     ),
+    ... )
     """
 
     def __init__(self, layer, data_init=True, **kwargs):
+        recurrent = isinstance(layer, keras.layers.RNN)
+        owner = layer.cell if recurrent else layer
         if not isinstance(layer, keras.layers.Layer) or not hasattr(
-            layer, "kernel_initializer"
+            owner, "kernel_initializer"
         ):
             raise invalid_argument(
-                "layer", layer, "a layer with a `kernel` (Dense, Conv1D/2D/3D, ...)"
+                "layer",
+                layer,
+                "a layer with a `kernel` (Dense, Conv1D/2D/3D, SimpleRNN/LSTM/GRU, ...)",
             )
         if not isinstance(data_init, (bool, np.bool_)):
             raise invalid_argument("data_init", data_init, "True or False")
-        if data_init and not getattr(layer, "use_bias", False):
+        if data_init and recurrent:
             raise invalid_argument(
                 "data_init",
                 data_init,
-                "False for a layer without a bias (data init sets the bias)",
+                "False for a recurrent layer (data-dependent initialization is "
+                "defined for feed-forward layers)",
             )
         super().__init__(layer, **kwargs)
         self.data_init = bool(data_init)
+        self._recurrent = recurrent
         self._out_axis = -2 if isinstance(layer, _TRANSPOSED) else -1
+        self._init_known = False  # Whether the data init is known to have run.
+
+    @property
+    def _owner(self):
+        """The layer holding the kernel: the wrapped layer, or its RNN cell."""
+        return self.layer.cell if self._recurrent else self.layer
+
+    @property
+    def _bias(self):
+        return self._owner.bias if self._owner.use_bias else None
+
+    @property
+    def _offsets(self):
+        """The data-init offsets: of `g`, and of the bias when there is one."""
+        return [v for v in (self.g_offset, self.bias_offset) if v is not None]
 
     def build(self, input_shape=None):
         super().build(input_shape)
-        kernel = getattr(self.layer, "kernel", None)
+        kernel = getattr(self._owner, "kernel", None)
         if kernel is None:
             raise invalid_argument(
                 "layer", self.layer, "a layer that creates a `kernel` weight"
             )
         ndim = len(kernel.shape)
         self._norm_axes = [a for a in range(ndim) if a != self._out_axis % ndim]
-        self.g = self.add_weight(
-            name="g",
-            shape=(kernel.shape[self._out_axis],),
-            initializer=lambda shape, dtype=None: self._kernel_norm(),
-            aggregation="mean",
-            autocast=False,  # Read in float32 under mixed precision.
-        )
+        self.g = self._add_scale("g", kernel)
+        if self._recurrent:
+            self.recurrent_g = self._add_scale(
+                "recurrent_g", self._owner.recurrent_kernel
+            )
         if self.data_init:
             self.initialized = self.add_weight(
                 name="initialized",
@@ -126,7 +167,10 @@ class WeightNormalization(keras.layers.Wrapper):
                 trainable=False,
                 aggregation="only_first_replica",
             )
-            self.g_offset, self.bias_offset = (
+            shapes = [("g_offset", self.g.shape)]
+            if self._bias is not None:
+                shapes.append(("bias_offset", self._bias.shape))
+            self.g_offset, self.bias_offset = [
                 self.add_weight(
                     name=name,
                     shape=shape,
@@ -135,35 +179,84 @@ class WeightNormalization(keras.layers.Wrapper):
                     aggregation="mean",
                     autocast=False,
                 )
-                for name, shape in (
-                    ("g_offset", self.g.shape),
-                    ("bias_offset", self.layer.bias.shape),
-                )
-            )
+                for name, shape in shapes
+            ] + [None] * (2 - len(shapes))
 
-    def _kernel_norm(self):
-        kernel = ops.cast(self.layer.kernel, "float32")
-        return ops.sqrt(ops.sum(ops.square(kernel), self._norm_axes))
+    def _add_scale(self, name, kernel):
+        """A per-output-channel scale starting at the norm of `kernel`."""
+        return self.add_weight(
+            name=name,
+            shape=(kernel.shape[self._out_axis],),
+            initializer=lambda shape, dtype=None: self._norm(kernel),
+            aggregation="mean",
+            autocast=False,  # Read in float32 under mixed precision.
+        )
 
-    def _channels_shape(self, vector):
-        shape = [1] * len(self.layer.kernel.shape)
+    def _norm(self, kernel):
+        """Per-output-channel norm of `kernel` (float32)."""
+        axes = self._norm_axes if kernel is self._owner.kernel else [0]
+        kernel = ops.cast(kernel, "float32")
+        return ops.sqrt(ops.sum(ops.square(kernel), axes))
+
+    def _channels_shape(self, vector, ndim):
+        shape = [1] * ndim
         shape[self._out_axis] = -1
         return ops.reshape(vector, shape)
 
-    def _call_with(self, inputs, kernel, bias):
-        mapping = [(self.layer.kernel, kernel)]
-        if bias is not None:
-            mapping.append((self.layer.bias, bias))
-        with keras.StatelessScope(state_mapping=mapping):
-            return self.layer(inputs)
+    def _effective_weights(self, offsets=None):
+        """`[(variable, value)]`: each normalized kernel as `g * v / ||v||` and the
+        bias, data-init offsets (variables' values unless given) included."""
+        if self.data_init and offsets is None:
+            offsets = [ops.convert_to_tensor(v) for v in self._offsets]
+        scales = [(self._owner.kernel, self.g)]
+        if self._recurrent:
+            scales.append((self._owner.recurrent_kernel, self.recurrent_g))
+        weights = []
+        for index, (kernel, g) in enumerate(scales):
+            g = ops.cast(g, "float32")
+            if index == 0 and self.data_init:
+                g = g + ops.cast(offsets[0], "float32")
+            norm = ops.maximum(self._norm(kernel), 1e-12)
+            scale = self._channels_shape(g / norm, len(kernel.shape))
+            weights.append((kernel, ops.cast(kernel, "float32") * scale))
+        if self._bias is not None and self.data_init:
+            bias = ops.cast(self._bias, "float32") + ops.cast(offsets[1], "float32")
+            weights.append((self._bias, bias))
+        return weights
 
-    def _data_init_values(self, inputs, direction):
-        """`(g, bias)` that standardize the pre-activations of `inputs`."""
+    def _call_with(self, inputs, overrides):
+        """Calls the wrapped layer with the `(variable, value)` overrides.
+
+        Its other variables are passed in as they are (a train step's own
+        stateless scope does not reach into this one), and the state it
+        updates (an RNN's dropout seed) is copied back out.
+        """
+        overridden = {id(variable) for variable, _ in overrides}
+        mapping = list(overrides) + [
+            (v, v) for v in self.layer.variables if id(v) not in overridden
+        ]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            outputs = self.layer(inputs)
+        for variable in self.layer.non_trainable_variables:
+            if id(variable) not in overridden:
+                variable.assign(scope.get_current_value(variable))
+        return outputs
+
+    def _data_init_values(self, inputs):
+        """`(g, bias)` that standardize the pre-activations of `inputs` (no bias:
+        `(g, None)`, unit variance only)."""
         # Initial values, not a path for gradients: without the stops, every
         # step's backward pass would carry this branch's intermediates.
-        inputs, direction = ops.stop_gradient(inputs), ops.stop_gradient(direction)
+        kernel = self._owner.kernel
+        norm = self._channels_shape(
+            ops.maximum(self._norm(kernel), 1e-12), len(kernel.shape)
+        )
+        direction = ops.stop_gradient(ops.cast(kernel, "float32") / norm)
+        mapping = [(kernel, direction)]
+        if self._bias is not None:
+            mapping.append((self._bias, ops.zeros(self._bias.shape)))
         with _linear(self.layer):
-            t = self._call_with(inputs, direction, ops.zeros(self.layer.bias.shape))
+            t = self._call_with(ops.stop_gradient(inputs), mapping)
         t = ops.cast(t, "float32")
         channels_first = getattr(self.layer, "data_format", None) == "channels_first"
         channel_axis = 1 if channels_first else len(t.shape) - 1
@@ -173,41 +266,91 @@ class WeightNormalization(keras.layers.Wrapper):
         # channels keep scale 1 (unit-norm weights) instead of a huge 1 / std.
         spread = variance > 1e-6 * ops.square(mean) + 1e-12
         scale = ops.where(spread, ops.rsqrt(ops.maximum(variance, 1e-12)), 1.0)
-        return scale, -mean * scale
+        return scale, (-mean * scale if self._bias is not None else None)
+
+    def _data_init(self, inputs):
+        """Runs the data init in the first training call; returns the offsets."""
+
+        def offsets():
+            scale, shift = self._data_init_values(inputs)
+            values = [scale - ops.stop_gradient(ops.cast(self.g, "float32"))]
+            if shift is not None:
+                bias = ops.stop_gradient(ops.cast(self._bias, "float32"))
+                values.append(shift - bias)
+            return tuple(values)
+
+        # Tensors, not Variables: jax.lax.cond cannot return a Variable.
+        values = ops.cond(
+            ops.equal(self.initialized, 0.0),
+            offsets,
+            lambda: tuple(ops.convert_to_tensor(v) for v in self._offsets),
+        )
+        for variable, value in zip(self._offsets, values):
+            variable.assign(value)
+        self.initialized.assign(1.0)
+        return values
+
+    def _warn_if_not_initialized(self):
+        """Warns once when inference comes before the data init has run."""
+        if self._init_known:
+            return
+        self._init_known = True  # Checked: warn at most once.
+        try:
+            initialized = bool(ops.convert_to_numpy(self.initialized.value))
+        except Exception:  # noqa: BLE001  (a symbolic read while tracing)
+            initialized = False
+        if not initialized:
+            warnings.warn(
+                f"WeightNormalization `{self.name}` (data_init=True) runs in "
+                "inference mode before any training call: its data-dependent "
+                "initialization has not run yet (it runs in the first training "
+                "call, e.g. the first step of `fit`), so it computes the plain "
+                "reparameterization `g * v / ||v||`.",
+                stacklevel=2,
+            )
 
     def call(self, inputs, training=None):
-        kernel = ops.cast(self.layer.kernel, "float32")
-        norm = self._channels_shape(ops.maximum(self._kernel_norm(), 1e-12))
-        g = ops.cast(self.g, "float32")
-        bias = self.layer.bias if self.layer.use_bias else None
+        offsets = None
         if self.data_init:
-            g_offset, bias_offset = self.g_offset, self.bias_offset
             if training:
-
-                def offsets():
-                    scale, shift = self._data_init_values(inputs, kernel / norm)
-                    return scale - ops.stop_gradient(g), shift - ops.stop_gradient(
-                        ops.cast(bias, "float32")
-                    )
-
-                # Tensors, not Variables: jax.lax.cond cannot return a Variable.
-                g_offset, bias_offset = ops.cond(
-                    ops.equal(self.initialized, 0.0),
-                    offsets,
-                    lambda: tuple(
-                        ops.convert_to_tensor(v) for v in (g_offset, bias_offset)
-                    ),
-                )
-                self.g_offset.assign(g_offset)
-                self.bias_offset.assign(bias_offset)
-                self.initialized.assign(1.0)
-            g = g + ops.cast(g_offset, "float32")
-            bias = ops.cast(bias, "float32") + ops.cast(bias_offset, "float32")
-        # One pass over the kernel: scale it by the per-channel `g / ||v||`.
-        outputs = self._call_with(
-            inputs, kernel * (self._channels_shape(g) / norm), bias
-        )
+                self._init_known = True
+                offsets = self._data_init(inputs)
+            elif training is False and not compat.in_symbolic_build():
+                self._warn_if_not_initialized()
+        outputs = self._call_with(inputs, self._effective_weights(offsets))
         return ops.cast(outputs, self.compute_dtype)
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        if self.data_init:
+            self._init_known = bool(ops.convert_to_numpy(self.initialized.value))
+
+    def remove(self):
+        """Folds the normalization into the wrapped layer and returns that layer.
+
+        The wrapped layer's kernel becomes `g * v / ||v||` (its recurrent kernel
+        too for an RNN) and its bias takes the data-init offset, so the plain
+        layer computes what the wrapper computed (for deployment: no `g`, no
+        norm at run time). The wrapper is left consistent (its `g` becomes the
+        new kernel's norm, its offsets zero): it too computes the same thing.
+        To strip a whole model, use `remove_weight_normalization(model)`.
+
+        Returns:
+            The wrapped layer, with its weights replaced.
+        """
+        if not self.built:
+            raise ValueError(
+                f"WeightNormalization `{self.name}` is not built: call it on data "
+                "(or build the model) before `remove()`."
+            )
+        for variable, value in self._effective_weights():
+            variable.assign(ops.cast(value, variable.dtype))
+        self.g.assign(self._norm(self._owner.kernel))
+        if self._recurrent:
+            self.recurrent_g.assign(self._norm(self._owner.recurrent_kernel))
+        for offset in self._offsets if self.data_init else []:
+            offset.assign(ops.zeros(offset.shape))
+        return self.layer
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)

@@ -41,3 +41,16 @@ def flatten_layers(layer, include_self=False):
         A list of layers, each once.
     """
     return list(layer._flatten_layers(include_self=include_self, recursive=True))
+
+
+def in_symbolic_build():
+    """Whether Keras is only tracing shapes (`compute_output_spec`, a model's
+    symbolic build before `fit`), as opposed to running a layer on data.
+
+    Wraps `keras.src.backend.common.symbolic_scope.in_symbolic_scope`: Keras has
+    no public equivalent, and a symbolic build calls layers with
+    `training=False` like a real inference call does.
+    """
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return in_symbolic_scope()

@@ -16,6 +16,17 @@ EPS = 1e-3
 
 
 RNN_KWARGS = {"units": 3, "return_sequences": True, "dropout": 0.2, "seed": 1}
+NORM_SETTINGS = {
+    "norm_gamma_initializer": keras.initializers.Constant(2.0),
+    "norm_gamma_regularizer": keras.regularizers.L2(0.1),
+    "norm_gamma_constraint": "non_neg",
+}
+LSTM_SHIFT_SETTINGS = {
+    "norm_beta_initializer": keras.initializers.Constant(0.5),
+    "norm_beta_regularizer": keras.regularizers.L1(0.2),
+    "norm_beta_constraint": keras.constraints.MaxNorm(3.0),
+}
+
 HARNESS = {
     "input_shape": (2, 4, 3),
     "expected_output_shape": (2, 4, 3),
@@ -26,8 +37,19 @@ HARNESS = {
 
 
 def test_harness_lstm():
+    # With every normalization setting (tfa's epsilon name): three gains (L2)
+    # and the cell-state shift (L1) add four losses.
     harness.check_layer(
-        LayerNormLSTM, RNN_KWARGS, expected_num_trainable_weights=7, **HARNESS
+        LayerNormLSTM,
+        {
+            **RNN_KWARGS,
+            "layernorm_epsilon": 1e-5,
+            **NORM_SETTINGS,
+            **LSTM_SHIFT_SETTINGS,
+        },
+        expected_num_trainable_weights=7,
+        expected_num_losses=4,
+        **HARNESS,
     )
 
 
@@ -236,3 +258,118 @@ def test_distributed_strategy():
         )
 
     harness.check_distributed_fit(model_fn, x, x[:, 0, :1])
+
+
+@pytest.mark.parametrize(
+    "cls, norms, shifts",
+    [
+        (LayerNormSimpleRNNCell, ["norm"], []),
+        (LayerNormGRUCell, ["kernel_norm", "recurrent_norm"], []),
+        (
+            LayerNormLSTMCell,
+            ["kernel_norm", "recurrent_norm", "state_norm"],
+            ["state_norm"],
+        ),
+    ],
+)
+def test_norm_settings_are_used_and_round_trip(cls, norms, shifts):
+    settings = {**NORM_SETTINGS, **(LSTM_SHIFT_SETTINGS if shifts else {})}
+    cell = cls(3, **settings)
+    layer = keras.layers.RNN(cell)
+    layer.build((2, 4, 2))
+    for name in norms:
+        norm = getattr(cell, name)
+        assert norm.epsilon == EPS
+        np.testing.assert_array_equal(norm.gamma.numpy(), 2.0)
+        assert isinstance(norm.gamma.constraint, keras.constraints.NonNeg)
+        if name in shifts:
+            np.testing.assert_array_equal(norm.beta.numpy(), 0.5)
+            assert isinstance(norm.beta.constraint, keras.constraints.MaxNorm)
+    # Each gain adds 0.1 * sum(gamma**2), each shift 0.2 * sum(|beta|).
+    expected = sum(
+        0.1 * 4.0 * getattr(cell, name).gamma.shape[0]
+        + (0.2 * 0.5 * getattr(cell, name).beta.shape[0] if name in shifts else 0.0)
+        for name in norms
+    )
+    layer(harness.random_data((2, 4, 2)))
+    np.testing.assert_allclose(
+        sum(float(harness.to_numpy(loss)) for loss in layer.losses), expected, rtol=1e-6
+    )
+    config = cell.get_config()
+    rebuilt = cls.from_config(config)
+    assert rebuilt.get_config() == config
+    assert set(settings) <= set(config)
+
+
+def test_gain_initializer_of_two_doubles_the_normalized_output():
+    # One step from a zero state, a linear activation and a zero bias: the
+    # output is gain * LN(x W).
+    x = harness.random_data((2, 1, 4))
+    outputs, kernels = [], []
+    for gain in (1.0, 2.0):
+        cell = LayerNormSimpleRNNCell(
+            5,
+            activation=None,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=0),
+            norm_gamma_initializer=keras.initializers.Constant(gain),
+        )
+        outputs.append(harness.to_numpy(keras.layers.RNN(cell)(x)))
+        kernels.append(cell.kernel.numpy())
+    np.testing.assert_array_equal(kernels[0], kernels[1])
+    np.testing.assert_allclose(outputs[0], _ln(x[:, 0] @ kernels[0], 1.0), atol=1e-5)
+    np.testing.assert_allclose(outputs[1], 2.0 * outputs[0], rtol=1e-6)
+
+
+def test_tensorflow_addons_names_are_aliases():
+    cell = LayerNormSimpleRNNCell(
+        3,
+        layernorm_epsilon=1e-5,
+        gamma_initializer="zeros",
+        gamma_regularizer="l2",
+        gamma_constraint="non_neg",
+    )
+    config = cell.get_config()
+    assert config["norm_epsilon"] == 1e-5
+    assert config["norm_gamma_initializer"]["class_name"] == "Zeros"
+    assert config["norm_gamma_regularizer"]["class_name"] == "L2"
+    assert config["norm_gamma_constraint"]["class_name"] == "NonNeg"
+    assert not {"layernorm_epsilon", "gamma_initializer"} & set(config)
+    layer = LayerNormLSTM(3, layernorm_epsilon=1e-5)
+    assert layer.cell.state_norm.epsilon == 1e-5
+    assert LayerNormLSTM.from_config(layer.get_config()).cell.norm_epsilon == 1e-5
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"norm_epsilon": 1e-3, "layernorm_epsilon": 1e-5}, "layernorm_epsilon"),
+        ({"layernorm_epsilon": -1.0}, "norm_epsilon"),
+        ({"norm_gamma_initializer": "nope"}, "norm_gamma_initializer"),
+        ({"gamma_initializer": 3}, "norm_gamma_initializer"),
+        ({"norm_gamma_regularizer": "nope"}, "norm_gamma_regularizer"),
+        ({"norm_gamma_constraint": "nope"}, "norm_gamma_constraint"),
+        (
+            {"gamma_constraint": "non_neg", "norm_gamma_constraint": "unit_norm"},
+            "gamma_constraint",
+        ),
+    ],
+)
+def test_bad_norm_arguments(kwargs, name):
+    for cls in (LayerNormLSTMCell, LayerNormGRUCell, LayerNormSimpleRNNCell):
+        harness.check_rejects(cls, [(name, lambda cls=cls: cls(3, **kwargs))])
+    harness.check_rejects(LayerNormGRU, [(name, lambda: LayerNormGRU(3, **kwargs))])
+
+
+@pytest.mark.parametrize("name", ["norm_beta_initializer", "norm_beta_constraint"])
+def test_shift_arguments_only_where_there_is_a_shift(name):
+    for cls in (LayerNormGRUCell, LayerNormSimpleRNNCell, LayerNormSimpleRNN):
+        harness.check_rejects(cls, [(name, lambda cls=cls: cls(3, **{name: "ones"}))])
+    harness.check_rejects(
+        LayerNormLSTMCell,
+        [
+            (
+                "norm_beta_initializer",
+                lambda: LayerNormLSTMCell(3, norm_beta_initializer="nope"),
+            )
+        ],
+    )

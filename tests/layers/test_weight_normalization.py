@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -165,12 +167,162 @@ def test_effective_kernel_trains_g_and_v():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="`layer`"):
-        WeightNormalization(keras.layers.Dropout(0.5))
-    with pytest.raises(ValueError, match="`layer`"):
-        WeightNormalization("dense")
-    with pytest.raises(ValueError, match="`data_init`"):
-        WeightNormalization(keras.layers.Dense(2, use_bias=False))
+    harness.check_rejects(
+        WeightNormalization,
+        [
+            ("layer", lambda: WeightNormalization(keras.layers.Dropout(0.5))),
+            ("layer", lambda: WeightNormalization("dense")),
+            (
+                "layer",
+                lambda: WeightNormalization(
+                    keras.layers.Bidirectional(keras.layers.LSTM(2)), data_init=False
+                ),
+            ),
+            ("data_init", lambda: WeightNormalization(keras.layers.LSTM(2))),
+            (
+                "data_init",
+                lambda: WeightNormalization(keras.layers.Dense(2), data_init=1),
+            ),
+        ],
+    )
+
+
+def test_harness_lstm():
+    harness.check_layer(
+        WeightNormalization,
+        lambda dtype=None: {
+            "layer": keras.layers.LSTM(3, return_sequences=True, dtype=dtype),
+            "data_init": False,
+            "dtype": dtype,
+        },
+        input_shape=(2, 4, 3),
+        expected_output_shape=(2, 4, 3),
+        # The cell's kernel, recurrent kernel and bias; g and recurrent_g.
+        expected_num_trainable_weights=5,
+        check_jit=False,
+    )
+
+
+def _unit_columns(v):
+    return v / np.sqrt((v**2).sum(0))
+
+
+@pytest.mark.parametrize("rnn", ["SimpleRNN", "GRU"])
+def test_recurrent_layers_normalize_both_kernels(rnn):
+    x = harness.random_data((4, 5, 3))
+    wrapper = WeightNormalization(
+        getattr(keras.layers, rnn)(4, return_sequences=True), data_init=False
+    )
+    model = keras.Sequential([keras.Input((5, 3)), wrapper])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    model.fit(x, harness.random_data((4, 5, 4), seed=1), epochs=2, verbose=0)
+    cell = wrapper.layer.cell
+    # A plain layer with the effective kernels w = g v / ||v|| is the reference.
+    reference = getattr(keras.layers, rnn)(4, return_sequences=True)
+    reference.build(x.shape)
+    weights = {
+        "kernel": wrapper.g.numpy() * _unit_columns(cell.kernel.numpy()),
+        "recurrent_kernel": wrapper.recurrent_g.numpy()
+        * _unit_columns(cell.recurrent_kernel.numpy()),
+        "bias": cell.bias.numpy(),
+    }
+    reference.set_weights([weights[w.name] for w in reference.weights])
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), harness.to_numpy(reference(x)), atol=1e-5
+    )
+    assert not np.allclose(
+        wrapper.recurrent_g.numpy(),
+        np.linalg.norm(cell.recurrent_kernel.numpy(), axis=0),
+    )  # recurrent_g trained on its own.
+
+
+@pytest.mark.parametrize(
+    "make_layer, shape, data_init",
+    [
+        (lambda: keras.layers.Dense(3, activation="tanh"), (8, 5), True),
+        (lambda: keras.layers.Conv2D(3, 2, use_bias=False), (2, 4, 4, 2), True),
+        (lambda: keras.layers.LSTM(3), (4, 5, 2), False),
+    ],
+)
+def test_remove_folds_the_normalization_into_the_layer(make_layer, shape, data_init):
+    x = harness.random_data(shape)
+    wrapper = WeightNormalization(make_layer(), data_init=data_init)
+    model = keras.Sequential(
+        [keras.Input(shape[1:]), wrapper, keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    y = np.zeros((shape[0], 2), "float32")
+    model.fit(x, y, batch_size=shape[0], epochs=2, verbose=0)
+    expected = model.predict(x, verbose=0)
+    plain = keras.models.clone_model(
+        model,
+        clone_function=lambda layer: (
+            layer.remove() if isinstance(layer, WeightNormalization) else layer
+        ),
+    )
+    assert not any(isinstance(layer, WeightNormalization) for layer in plain.layers)
+    assert plain.layers[0] is wrapper.layer
+    np.testing.assert_allclose(plain.predict(x, verbose=0), expected, atol=1e-6)
+    # The wrapper, left consistent, still computes the same thing.
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+
+
+def test_remove_before_build_is_an_error():
+    with pytest.raises(ValueError, match="not built"):
+        WeightNormalization(keras.layers.Dense(2)).remove()
+
+
+def test_data_init_without_a_bias_sets_the_scale_only():
+    x = harness.random_data((64, 5)) * 3 + 2
+    wrapper = WeightNormalization(keras.layers.Dense(4, use_bias=False))
+    out = harness.to_numpy(wrapper(x, training=True))
+    assert [w.name for w in wrapper.non_trainable_weights] == [
+        "initialized",
+        "g_offset",
+    ]
+    v = wrapper.layer.kernel.numpy()
+    t = x @ _unit_columns(v)  # NumPy reference: g = 1 / std(x v / ||v||).
+    np.testing.assert_allclose(
+        wrapper.g.numpy() + wrapper.g_offset.numpy(), 1 / t.std(0), rtol=1e-4
+    )
+    np.testing.assert_allclose(out, t / t.std(0), rtol=1e-4, atol=1e-5)
+    assert np.all(np.abs(out.mean(0)) > 0.05)  # The mean is not removed.
+
+
+def test_inference_before_any_training_call_warns_once():
+    x = harness.random_data((8, 3))
+    model = keras.Sequential(
+        [keras.Input((3,)), WeightNormalization(keras.layers.Dense(2))]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match="data-dependent initialization has not run"):
+        model.predict(x, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.predict(x, verbose=0)  # Once.
+        trained = keras.Sequential(
+            [keras.Input((3,)), WeightNormalization(keras.layers.Dense(2))]
+        )
+        trained.compile(optimizer="sgd", loss="mse")
+        trained.fit(x, np.zeros((8, 2)), verbose=0)
+        trained.predict(x, verbose=0)
+        trained.evaluate(x, np.zeros((8, 2)), verbose=0)
+
+
+def test_no_warning_after_reloading_an_initialized_model(tmp_path):
+    x = harness.random_data((8, 3))
+    model = keras.Sequential(
+        [keras.Input((3,)), WeightNormalization(keras.layers.Dense(2))]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((8, 2)), verbose=0)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        np.testing.assert_allclose(
+            reloaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+        )
 
 
 @pytest.mark.distributed

@@ -1,6 +1,7 @@
 """Each private Keras internal used by keras_smithing/utils/compat.py still works."""
 
 import keras
+import numpy as np
 
 from keras_smithing.utils import compat
 
@@ -34,3 +35,21 @@ def test_flatten_layers_reaches_nested_models_and_layers():
     assert model.name not in names
     assert compat.flatten_layers(model, include_self=True)[0] is model
     assert len(names) == len(set(names))
+
+
+def test_in_symbolic_build():
+    from keras.src.backend.common.symbolic_scope import SymbolicScope
+
+    seen = []
+
+    class Probe(keras.layers.Layer):
+        def call(self, x):
+            seen.append(compat.in_symbolic_build())
+            return x
+
+    assert not compat.in_symbolic_build()
+    with SymbolicScope():
+        assert compat.in_symbolic_build(), "Keras's symbolic scope moved"
+    probe = Probe()
+    keras.Sequential([keras.Input((2,)), probe]).predict(np.ones((1, 2)), verbose=0)
+    assert seen[-1] is False
