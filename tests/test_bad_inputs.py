@@ -111,13 +111,35 @@ BAD_INPUTS = {
     ],
     layers.LayerNormGRU: [("units", lambda: layers.LayerNormGRU(0))],
     layers.LayerNormGRUCell: [
-        ("norm_epsilon", lambda: layers.LayerNormGRUCell(4, norm_epsilon=0.0))
+        ("norm_epsilon", lambda: layers.LayerNormGRUCell(4, norm_epsilon=0.0)),
+        (
+            "norm_beta_initializer",
+            lambda: layers.LayerNormGRUCell(4, norm_beta_initializer="ones"),
+        ),
     ],
     layers.LayerNormLSTM: [("units", lambda: layers.LayerNormLSTM(-1))],
-    layers.LayerNormLSTMCell: [("units", lambda: layers.LayerNormLSTMCell(0))],
+    layers.LayerNormLSTMCell: [
+        ("units", lambda: layers.LayerNormLSTMCell(0)),
+        (
+            "layernorm_epsilon",
+            lambda: layers.LayerNormLSTMCell(
+                4, norm_epsilon=1e-3, layernorm_epsilon=1e-5
+            ),
+        ),
+        (
+            "norm_gamma_initializer",
+            lambda: layers.LayerNormLSTMCell(4, norm_gamma_initializer="nope"),
+        ),
+    ],
     layers.LayerNormSimpleRNN: [("units", lambda: layers.LayerNormSimpleRNN(0))],
     layers.LayerNormSimpleRNNCell: [
-        ("norm_epsilon", lambda: layers.LayerNormSimpleRNNCell(4, norm_epsilon=-1.0))
+        ("norm_epsilon", lambda: layers.LayerNormSimpleRNNCell(4, norm_epsilon=-1.0)),
+        (
+            "gamma_constraint",
+            lambda: layers.LayerNormSimpleRNNCell(
+                4, gamma_constraint="non_neg", norm_gamma_constraint="unit_norm"
+            ),
+        ),
     ],
     layers.MCDropout: [("rate", lambda: layers.MCDropout(1.0))],
     layers.RandomFeatureMask: [("rate", lambda: layers.RandomFeatureMask(2.0))],
@@ -138,6 +160,16 @@ BAD_INPUTS = {
         (
             "data_init",
             lambda: layers.WeightNormalization(keras.layers.Dense(2), data_init="yes"),
+        ),
+        (
+            "data_init",
+            lambda: layers.WeightNormalization(keras.layers.LSTM(2)),
+        ),
+        (
+            "layer",
+            lambda: layers.WeightNormalization(
+                keras.layers.Bidirectional(keras.layers.LSTM(2)), data_init=False
+            ),
         ),
     ],
     # initializers and constraints

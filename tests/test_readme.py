@@ -72,10 +72,14 @@ def test_migration_guide_names_exist_and_its_defaults_hold():
         (ks.optimizers.Lookahead, "sync_period"): 5,
         (ks.optimizers.RectifiedAdam, "sma_threshold"): 5.0,
         (ks.optimizers.RectifiedAdam, "epsilon"): 1e-7,
-        (ks.layers.LayerNormLSTMCell, "norm_epsilon"): 1e-3,
     }
     for (cls, argument), value in defaults.items():
         assert inspect.signature(cls).parameters[argument].default == value
+    for cell in (ks.layers.LayerNormLSTMCell, ks.layers.LayerNormSimpleRNNCell):
+        assert cell(4).get_config()["norm_epsilon"] == 1e-3
+    # tfa's argument names are accepted.
+    cell = ks.layers.LayerNormSimpleRNNCell(4, layernorm_epsilon=1e-5)
+    assert cell.get_config()["norm_epsilon"] == 1e-5
     # Instance norm is group norm with one channel per group.
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
     y = harness.to_numpy(keras.layers.GroupNormalization(groups=-1)(x))
