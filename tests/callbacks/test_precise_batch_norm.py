@@ -234,3 +234,28 @@ def test_non_finite_statistics_leave_the_layer_untouched():
     np.testing.assert_array_equal(before, harness.to_numpy(layer.moving_mean))
     with pytest.raises(ValueError, match="`data`.*non-finite"):
         recompute_batch_norm_statistics(model, x)
+
+
+def test_masked_inputs_and_batch_renorm():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, size=(40, 6, 3)).astype("float32")
+    lengths = rng.integers(1, 7, size=40)
+    x[np.arange(6)[None, :] >= lengths[:, None]] = 0.0  # Zero padding, masked out.
+    inputs = keras.Input((6, 3))
+    h = keras.layers.Masking(0.0)(inputs)
+    h = keras.layers.BatchNormalization(renorm=True, name="renorm_bn")(h)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(h))
+    layer = model.get_layer("renorm_bn")
+    recompute_batch_norm_statistics(model, x, batch_size=16)
+    kept = x[np.arange(6)[None, :] < lengths[:, None]]  # (unmasked steps, 3)
+    np.testing.assert_allclose(
+        harness.to_numpy(layer.moving_mean), kept.mean(0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        harness.to_numpy(layer.moving_variance), kept.var(0), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        harness.to_numpy(layer.moving_stddev),
+        np.sqrt(kept.var(0) + layer.epsilon),
+        rtol=1e-4,
+    )

@@ -157,3 +157,9 @@ def test_callback_checks_like_pretrain_and_keeps_its_options():
     assert [report["layer"] for report in callback.reports] == ["h2"]
     np.testing.assert_array_equal(before[0], snapshot.weights["h1"][0])
     assert not np.allclose(before_h2[0], snapshot.weights["h2"][0])
+
+
+def test_explicit_visible_applies_to_the_first_layer_only():
+    x, _ = _data()  # In [0, 1]; the sigmoid layers' outputs too.
+    reports = pretrain(_mlp(), x, visible="gaussian", **_fast(epochs_per_layer=1))
+    assert [r["visible"] for r in reports] == ["gaussian", "bernoulli"]

@@ -37,3 +37,13 @@ def test_calibrated_predictions_have_a_small_ece():
 def test_bad_input_names_the_argument(probabilities, labels, bins, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         reliability(probabilities, labels, bins=bins)
+
+
+def test_expected_calibration_error_weights_bins_by_their_counts():
+    # Three predictions in [0.9, 1] (all right: gap 0.05) and one at 0.55 (wrong:
+    # gap 0.55): ECE = (3 * 0.05 + 1 * 0.55) / 4, not the mean of the two gaps.
+    probabilities = np.array([[0.95, 0.05]] * 3 + [[0.55, 0.45]])
+    curve = reliability(probabilities, np.array([0, 0, 0, 1]), bins=10)
+    np.testing.assert_array_equal(curve.count, [1, 3])
+    assert curve.ece == pytest.approx((3 * 0.05 + 0.55) / 4)
+    assert curve.ece != pytest.approx((0.05 + 0.55) / 2)
