@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_smithing.initializers.orthogonal import flat_kernel_shape
+from keras_smithing.utils.validation import flat_kernel_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")

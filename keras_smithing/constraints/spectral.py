@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_smithing.initializers.orthogonal import flat_kernel_shape
-from keras_smithing.utils.validation import check_float
+from keras_smithing.utils.validation import check_float, flat_kernel_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")

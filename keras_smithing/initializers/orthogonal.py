@@ -1,22 +1,8 @@
 """Orthogonal initialization via the SVD of a Gaussian matrix (Saxe et al., 2014)."""
 
-import math
-
 import keras
 
-from keras_smithing.utils.validation import check_float, invalid_argument
-
-
-def flat_kernel_shape(name, shape):
-    """`(receptive field x inputs, outputs)`: the 2-D view of a kernel `shape`.
-
-    Raises:
-        ValueError: naming `name` if `shape` has rank < 2.
-    """
-    shape = tuple(shape)
-    if len(shape) < 2:
-        raise invalid_argument(name, shape, "a shape of rank >= 2")
-    return math.prod(shape[:-1]), shape[-1]
+from keras_smithing.utils.validation import check_float, flat_kernel_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")

@@ -48,7 +48,7 @@ class TrialTimer(keras.callbacks.Callback):
 class CostAwareObjective(keras_tuner.Objective):
     """A KerasTuner objective: a metric plus a price per second of training.
 
-    The seed notes' "criterion balancing error and computation time": a trial's
+    A criterion balancing error and computation time: a trial's
     score is `metric + time_weight * seconds` when minimizing (`metric -
     time_weight * seconds` when maximizing), where `seconds` is the measured
     wall time of the trial's training up to the scored epoch (the

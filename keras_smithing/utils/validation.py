@@ -273,6 +273,18 @@ def check_model_inputs(name, x, model):
     return [check_array(name, a) for a in arrays]
 
 
+def flat_kernel_shape(name, shape):
+    """`(receptive field x inputs, outputs)`: the 2-D view of a kernel `shape`.
+
+    Raises:
+        ValueError: naming `name` if `shape` has rank < 2.
+    """
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise invalid_argument(name, shape, "a shape of rank >= 2")
+    return math.prod(shape[:-1]), shape[-1]
+
+
 def check_rank(input_shape, ranks, expected):
     """Checks a layer's input rank in `build`; the error names argument `inputs`.
 
