@@ -274,7 +274,10 @@ def test_remove_before_build_is_an_error():
 
 def test_data_init_without_a_bias_sets_the_scale_only():
     x = harness.random_data((64, 5)) * 3 + 2
-    wrapper = WeightNormalization(keras.layers.Dense(4, use_bias=False))
+    kernel_initializer = keras.initializers.GlorotUniform(seed=0)
+    wrapper = WeightNormalization(
+        keras.layers.Dense(4, use_bias=False, kernel_initializer=kernel_initializer)
+    )
     out = harness.to_numpy(wrapper(x, training=True))
     assert [w.name for w in wrapper.non_trainable_weights] == [
         "initialized",
@@ -286,7 +289,7 @@ def test_data_init_without_a_bias_sets_the_scale_only():
         wrapper.g.numpy() + wrapper.g_offset.numpy(), 1 / t.std(0), rtol=1e-4
     )
     np.testing.assert_allclose(out, t / t.std(0), rtol=1e-4, atol=1e-5)
-    assert np.all(np.abs(out.mean(0)) > 0.05)  # The mean is not removed.
+    assert np.abs(out.mean(0)).max() > 0.1  # The mean is not removed.
 
 
 def test_inference_before_any_training_call_warns_once():
