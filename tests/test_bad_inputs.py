@@ -15,17 +15,6 @@ import keras
 import numpy as np
 
 import keras_smithing as ks
-from keras_smithing import (
-    callbacks,
-    constraints,
-    datasets,
-    initializers,
-    layers,
-    optimizers,
-    pretraining,
-    tuners,
-    utils,
-)
 from tests import harness
 
 # Results that the pack returns and users never build, and argument-free helpers.
@@ -88,222 +77,251 @@ def _data(size=8, features=4):
 
 BAD_INPUTS = {
     # layers
-    layers.BayesianDense: [("units", lambda: layers.BayesianDense(0))],
-    layers.BayesianConv1D: [("filters", lambda: layers.BayesianConv1D(0, 3))],
-    layers.BayesianConv2D: [("kernel_size", lambda: layers.BayesianConv2D(4, 0))],
-    layers.ConvHighway2D: [("kernel_size", lambda: layers.ConvHighway2D(0))],
-    layers.DropBlock2D: [
-        ("rate", lambda: layers.DropBlock2D(1.0, 3)),
-        ("block_size", lambda: layers.DropBlock2D(0.1, 0)),
+    ks.layers.BayesianDense: [("units", lambda: ks.layers.BayesianDense(0))],
+    ks.layers.BayesianConv1D: [("filters", lambda: ks.layers.BayesianConv1D(0, 3))],
+    ks.layers.BayesianConv2D: [("kernel_size", lambda: ks.layers.BayesianConv2D(4, 0))],
+    ks.layers.ConvHighway2D: [("kernel_size", lambda: ks.layers.ConvHighway2D(0))],
+    ks.layers.DropBlock2D: [
+        ("rate", lambda: ks.layers.DropBlock2D(1.0, 3)),
+        ("block_size", lambda: ks.layers.DropBlock2D(0.1, 0)),
     ],
-    layers.DropConnect: [
-        ("rate", lambda: layers.DropConnect(keras.layers.Dense(2), 1.5)),
-        ("layer", lambda: layers.DropConnect("dense", 0.5)),
+    ks.layers.DropConnect: [
+        ("rate", lambda: ks.layers.DropConnect(keras.layers.Dense(2), 1.5)),
+        ("layer", lambda: ks.layers.DropConnect("dense", 0.5)),
     ],
-    layers.DropConnectDense: [("rate", lambda: layers.DropConnectDense(4, -0.1))],
-    layers.GhostBatchNormalization: [
-        ("virtual_batch_size", lambda: layers.GhostBatchNormalization(0)),
-        ("axis", _build(layers.GhostBatchNormalization(4, axis=5), (8, 3))),
-        ("axis", _build(layers.GhostBatchNormalization(4, axis=0), (8, 3))),
+    ks.layers.DropConnectDense: [("rate", lambda: ks.layers.DropConnectDense(4, -0.1))],
+    ks.layers.GhostBatchNormalization: [
+        ("virtual_batch_size", lambda: ks.layers.GhostBatchNormalization(0)),
+        ("axis", _build(ks.layers.GhostBatchNormalization(4, axis=5), (8, 3))),
+        ("axis", _build(ks.layers.GhostBatchNormalization(4, axis=0), (8, 3))),
     ],
-    layers.Highway: [
-        ("inputs", lambda: layers.Highway().build((None, None))),
+    ks.layers.Highway: [
+        ("inputs", lambda: ks.layers.Highway().build((None, None))),
     ],
-    layers.LayerNormGRU: [("units", lambda: layers.LayerNormGRU(0))],
-    layers.LayerNormGRUCell: [
-        ("norm_epsilon", lambda: layers.LayerNormGRUCell(4, norm_epsilon=0.0)),
+    ks.layers.LayerNormGRU: [("units", lambda: ks.layers.LayerNormGRU(0))],
+    ks.layers.LayerNormGRUCell: [
+        ("norm_epsilon", lambda: ks.layers.LayerNormGRUCell(4, norm_epsilon=0.0)),
         (
             "norm_beta_initializer",
-            lambda: layers.LayerNormGRUCell(4, norm_beta_initializer="ones"),
+            lambda: ks.layers.LayerNormGRUCell(4, norm_beta_initializer="ones"),
         ),
     ],
-    layers.LayerNormLSTM: [("units", lambda: layers.LayerNormLSTM(-1))],
-    layers.LayerNormLSTMCell: [
-        ("units", lambda: layers.LayerNormLSTMCell(0)),
+    ks.layers.LayerNormLSTM: [("units", lambda: ks.layers.LayerNormLSTM(-1))],
+    ks.layers.LayerNormLSTMCell: [
+        ("units", lambda: ks.layers.LayerNormLSTMCell(0)),
         (
             "layernorm_epsilon",
-            lambda: layers.LayerNormLSTMCell(
+            lambda: ks.layers.LayerNormLSTMCell(
                 4, norm_epsilon=1e-3, layernorm_epsilon=1e-5
             ),
         ),
         (
             "norm_gamma_initializer",
-            lambda: layers.LayerNormLSTMCell(4, norm_gamma_initializer="nope"),
+            lambda: ks.layers.LayerNormLSTMCell(4, norm_gamma_initializer="nope"),
         ),
     ],
-    layers.LayerNormSimpleRNN: [("units", lambda: layers.LayerNormSimpleRNN(0))],
-    layers.LayerNormSimpleRNNCell: [
-        ("norm_epsilon", lambda: layers.LayerNormSimpleRNNCell(4, norm_epsilon=-1.0)),
+    ks.layers.LayerNormSimpleRNN: [("units", lambda: ks.layers.LayerNormSimpleRNN(0))],
+    ks.layers.LayerNormSimpleRNNCell: [
+        (
+            "norm_epsilon",
+            lambda: ks.layers.LayerNormSimpleRNNCell(4, norm_epsilon=-1.0),
+        ),
         (
             "gamma_constraint",
-            lambda: layers.LayerNormSimpleRNNCell(
+            lambda: ks.layers.LayerNormSimpleRNNCell(
                 4, gamma_constraint="non_neg", norm_gamma_constraint="unit_norm"
             ),
         ),
     ],
-    layers.MCDropout: [("rate", lambda: layers.MCDropout(1.0))],
-    layers.RandomFeatureMask: [("rate", lambda: layers.RandomFeatureMask(2.0))],
-    layers.RandomJitter: [("stddev", lambda: layers.RandomJitter(-1.0))],
-    layers.RandomScale1D: [("range", lambda: layers.RandomScale1D((1.2, 0.8)))],
-    layers.RandomShift1D: [
-        ("max_shift", lambda: layers.RandomShift1D(-1)),
-        ("fill", lambda: layers.RandomShift1D(2, fill="mirror")),
+    ks.layers.MCDropout: [("rate", lambda: ks.layers.MCDropout(1.0))],
+    ks.layers.RandomFeatureMask: [("rate", lambda: ks.layers.RandomFeatureMask(2.0))],
+    ks.layers.RandomJitter: [("stddev", lambda: ks.layers.RandomJitter(-1.0))],
+    ks.layers.RandomScale1D: [("range", lambda: ks.layers.RandomScale1D((1.2, 0.8)))],
+    ks.layers.RandomShift1D: [
+        ("max_shift", lambda: ks.layers.RandomShift1D(-1)),
+        ("fill", lambda: ks.layers.RandomShift1D(2, fill="mirror")),
     ],
-    layers.RandomTimeWarp1D: [("max_warp", lambda: layers.RandomTimeWarp1D(-0.5))],
-    layers.ResidualBlock: [
-        ("normalization", lambda: layers.ResidualBlock(4, normalization="group")),
-        ("dropout", lambda: layers.ResidualBlock(4, dropout=1.0)),
+    ks.layers.RandomTimeWarp1D: [
+        ("max_warp", lambda: ks.layers.RandomTimeWarp1D(-0.5))
     ],
-    layers.StochasticDepth: [("rate", lambda: layers.StochasticDepth(1.0))],
-    layers.WeightNormalization: [
-        ("layer", lambda: layers.WeightNormalization("dense")),
+    ks.layers.ResidualBlock: [
+        ("normalization", lambda: ks.layers.ResidualBlock(4, normalization="group")),
+        ("dropout", lambda: ks.layers.ResidualBlock(4, dropout=1.0)),
+    ],
+    ks.layers.StochasticDepth: [("rate", lambda: ks.layers.StochasticDepth(1.0))],
+    ks.layers.WeightNormalization: [
+        ("layer", lambda: ks.layers.WeightNormalization("dense")),
         (
             "data_init",
-            lambda: layers.WeightNormalization(keras.layers.Dense(2), data_init="yes"),
+            lambda: ks.layers.WeightNormalization(
+                keras.layers.Dense(2), data_init="yes"
+            ),
         ),
         (
             "data_init",
-            lambda: layers.WeightNormalization(keras.layers.LSTM(2)),
+            lambda: ks.layers.WeightNormalization(keras.layers.LSTM(2)),
         ),
         (
             "layer",
-            lambda: layers.WeightNormalization(
+            lambda: ks.layers.WeightNormalization(
                 keras.layers.Bidirectional(keras.layers.LSTM(2)), data_init=False
             ),
         ),
     ],
     # initializers and constraints
-    initializers.SVDOrthogonal: [("gain", lambda: initializers.SVDOrthogonal(-1.0))],
-    initializers.ScaledIdentity: [
-        ("shape", lambda: initializers.ScaledIdentity()((3, 4, 5)))
+    ks.initializers.SVDOrthogonal: [
+        ("gain", lambda: ks.initializers.SVDOrthogonal(-1.0))
     ],
-    initializers.lsuv_init: [
-        ("x_batch", lambda: initializers.lsuv_init(_mlp(), None)),
-        ("x_batch", lambda: initializers.lsuv_init(_mlp(), EMPTY)),
-        ("x_batch", lambda: initializers.lsuv_init(_mlp(), NAN)),
-        ("target_std", lambda: initializers.lsuv_init(_mlp(), _data(), 0.0)),
+    ks.initializers.ScaledIdentity: [
+        ("shape", lambda: ks.initializers.ScaledIdentity()((3, 4, 5)))
     ],
-    constraints.Orthogonal: [("w", lambda: constraints.Orthogonal()(np.ones(3)))],
-    constraints.SpectralNormBound: [
-        ("max_value", lambda: constraints.SpectralNormBound(0.0))
+    ks.initializers.lsuv_init: [
+        ("x_batch", lambda: ks.initializers.lsuv_init(_mlp(), None)),
+        ("x_batch", lambda: ks.initializers.lsuv_init(_mlp(), EMPTY)),
+        ("x_batch", lambda: ks.initializers.lsuv_init(_mlp(), NAN)),
+        ("target_std", lambda: ks.initializers.lsuv_init(_mlp(), _data(), 0.0)),
+    ],
+    ks.constraints.Orthogonal: [("w", lambda: ks.constraints.Orthogonal()(np.ones(3)))],
+    ks.constraints.SpectralNormBound: [
+        ("max_value", lambda: ks.constraints.SpectralNormBound(0.0))
     ],
     # optimizers
-    optimizers.Lookahead: [
-        ("optimizer", lambda: optimizers.Lookahead("not an optimizer")),
-        ("sync_period", lambda: optimizers.Lookahead("sgd", sync_period=0)),
-        ("slow_step_size", lambda: optimizers.Lookahead("sgd", slow_step_size=1.5)),
+    ks.optimizers.Lookahead: [
+        ("optimizer", lambda: ks.optimizers.Lookahead("not an optimizer")),
+        ("sync_period", lambda: ks.optimizers.Lookahead("sgd", sync_period=0)),
+        ("slow_step_size", lambda: ks.optimizers.Lookahead("sgd", slow_step_size=1.5)),
     ],
-    optimizers.LayerwiseLearningRate: [
+    ks.optimizers.LayerwiseLearningRate: [
         (
             "multipliers['a']",
-            lambda: optimizers.LayerwiseLearningRate("sgd", {"a": -1.0}),
+            lambda: ks.optimizers.LayerwiseLearningRate("sgd", {"a": -1.0}),
         ),
     ],
-    optimizers.schedules.OneCycle: [
-        ("max_learning_rate", lambda: optimizers.schedules.OneCycle(0.0, 10)),
-        ("total_steps", lambda: optimizers.schedules.OneCycle(0.1, 0)),
+    ks.optimizers.schedules.OneCycle: [
+        ("max_learning_rate", lambda: ks.optimizers.schedules.OneCycle(0.0, 10)),
+        ("total_steps", lambda: ks.optimizers.schedules.OneCycle(0.1, 0)),
         (
             "warmup_fraction",
-            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=0.0),
+            lambda: ks.optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=0.0),
         ),
         (
             "warmup_fraction",
-            lambda: optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=1.0),
+            lambda: ks.optimizers.schedules.OneCycle(0.1, 10, warmup_fraction=1.0),
         ),
-        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0)),
-        ("div_factor", lambda: optimizers.schedules.OneCycle(0.1, 10, div_factor=0.5)),
+        ("div_factor", lambda: ks.optimizers.schedules.OneCycle(0.1, 10, div_factor=0)),
+        (
+            "div_factor",
+            lambda: ks.optimizers.schedules.OneCycle(0.1, 10, div_factor=0.5),
+        ),
         (
             "final_div_factor",
-            lambda: optimizers.schedules.OneCycle(0.1, 10, final_div_factor=0.0),
+            lambda: ks.optimizers.schedules.OneCycle(0.1, 10, final_div_factor=0.0),
         ),
     ],
-    optimizers.schedules.CyclicalLearningRate: [
+    ks.optimizers.schedules.CyclicalLearningRate: [
         (
             "initial_learning_rate",
-            lambda: optimizers.schedules.CyclicalLearningRate(0.0, 0.1, 5),
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(0.0, 0.1, 5),
         ),
         (
             "maximal_learning_rate",
-            lambda: optimizers.schedules.CyclicalLearningRate(0.1, 0.01, 5),
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(0.1, 0.01, 5),
         ),
-        ("step_size", lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 0)),
+        (
+            "step_size",
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 0),
+        ),
         (
             "mode",
-            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, "cos"),
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, "cos"),
         ),
         (
             "gamma",
-            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=1.5),
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(
+                0.01, 0.1, 5, gamma=1.5
+            ),
         ),
         (
             "gamma",
-            lambda: optimizers.schedules.CyclicalLearningRate(0.01, 0.1, 5, gamma=0.0),
+            lambda: ks.optimizers.schedules.CyclicalLearningRate(
+                0.01, 0.1, 5, gamma=0.0
+            ),
         ),
     ],
-    optimizers.AdaptiveGradientClipping: [
-        ("optimizer", lambda: optimizers.AdaptiveGradientClipping(None)),
-        ("clip_factor", lambda: optimizers.AdaptiveGradientClipping("sgd", 0.0)),
-        ("epsilon", lambda: optimizers.AdaptiveGradientClipping("sgd", epsilon=-1)),
+    ks.optimizers.AdaptiveGradientClipping: [
+        ("optimizer", lambda: ks.optimizers.AdaptiveGradientClipping(None)),
+        ("clip_factor", lambda: ks.optimizers.AdaptiveGradientClipping("sgd", 0.0)),
+        ("epsilon", lambda: ks.optimizers.AdaptiveGradientClipping("sgd", epsilon=-1)),
     ],
-    optimizers.RectifiedAdam: [
-        ("beta_2", lambda: optimizers.RectifiedAdam(beta_2=1.0)),
-        ("sma_threshold", lambda: optimizers.RectifiedAdam(sma_threshold=2.0)),
-        ("amsgrad", lambda: optimizers.RectifiedAdam(amsgrad="no")),
+    ks.optimizers.RectifiedAdam: [
+        ("beta_2", lambda: ks.optimizers.RectifiedAdam(beta_2=1.0)),
+        ("sma_threshold", lambda: ks.optimizers.RectifiedAdam(sma_threshold=2.0)),
+        ("amsgrad", lambda: ks.optimizers.RectifiedAdam(amsgrad="no")),
     ],
-    optimizers.race: [
-        ("function", lambda: optimizers.race(["sgd"], function="sphere")),
-        ("steps", lambda: optimizers.race(["sgd"], steps=0)),
+    ks.optimizers.race: [
+        ("function", lambda: ks.optimizers.race(["sgd"], function="sphere")),
+        ("steps", lambda: ks.optimizers.race(["sgd"], steps=0)),
     ],
     # callbacks
-    callbacks.GradientHealth: [
-        ("probe_data", lambda: callbacks.GradientHealth(None)),
+    ks.callbacks.GradientHealth: [
+        ("probe_data", lambda: ks.callbacks.GradientHealth(None)),
         (
             "every_n_batches",
-            lambda: callbacks.GradientHealth((_data(), None), every_n_batches=0),
+            lambda: ks.callbacks.GradientHealth((_data(), None), every_n_batches=0),
         ),
     ],
-    callbacks.GreedyLayerwisePretraining: [
-        ("x_unlabeled", lambda: callbacks.GreedyLayerwisePretraining(None)),
-        ("x_unlabeled", lambda: callbacks.GreedyLayerwisePretraining(NAN)),
-        ("k", lambda: callbacks.GreedyLayerwisePretraining(_data(), k=0)),
-        ("rate", lambda: callbacks.GreedyLayerwisePretraining(_data(), rate=1.0)),
-        ("layers", lambda: callbacks.GreedyLayerwisePretraining(_data(), layers=[])),
+    ks.callbacks.GreedyLayerwisePretraining: [
+        ("x_unlabeled", lambda: ks.callbacks.GreedyLayerwisePretraining(None)),
+        ("x_unlabeled", lambda: ks.callbacks.GreedyLayerwisePretraining(NAN)),
+        ("k", lambda: ks.callbacks.GreedyLayerwisePretraining(_data(), k=0)),
+        ("rate", lambda: ks.callbacks.GreedyLayerwisePretraining(_data(), rate=1.0)),
+        ("layers", lambda: ks.callbacks.GreedyLayerwisePretraining(_data(), layers=[])),
     ],
-    callbacks.PrecheltEarlyStopping: [
-        ("criterion", lambda: callbacks.PrecheltEarlyStopping("XY")),
-        ("monitor", lambda: callbacks.PrecheltEarlyStopping(monitor="val_accuracy")),
+    ks.callbacks.PrecheltEarlyStopping: [
+        ("criterion", lambda: ks.callbacks.PrecheltEarlyStopping("XY")),
+        ("monitor", lambda: ks.callbacks.PrecheltEarlyStopping(monitor="val_accuracy")),
     ],
-    callbacks.PreciseBatchNorm: [
-        ("data", lambda: callbacks.PreciseBatchNorm(None)),
-        ("data", lambda: callbacks.PreciseBatchNorm(EMPTY)),
-        ("every_n_epochs", lambda: callbacks.PreciseBatchNorm(_data(), 1, 0)),
+    ks.callbacks.PreciseBatchNorm: [
+        ("data", lambda: ks.callbacks.PreciseBatchNorm(None)),
+        ("data", lambda: ks.callbacks.PreciseBatchNorm(EMPTY)),
+        ("every_n_epochs", lambda: ks.callbacks.PreciseBatchNorm(_data(), 1, 0)),
     ],
-    callbacks.ReduceLROnPlateau: [
-        ("factor", lambda: callbacks.ReduceLROnPlateau(factor=1.0)),
+    ks.callbacks.ReduceLROnPlateau: [
+        ("factor", lambda: ks.callbacks.ReduceLROnPlateau(factor=1.0)),
     ],
-    optimizers.schedules.ScaledSchedule: [
-        ("schedule", lambda: optimizers.schedules.ScaledSchedule(0.1)),
-        ("scale", lambda: optimizers.schedules.ScaledSchedule(_schedule(), 0.0)),
+    ks.optimizers.schedules.ScaledSchedule: [
+        ("schedule", lambda: ks.optimizers.schedules.ScaledSchedule(0.1)),
+        ("scale", lambda: ks.optimizers.schedules.ScaledSchedule(_schedule(), 0.0)),
     ],
-    callbacks.SWA: [
-        ("start_epoch", lambda: callbacks.SWA(-1)),
-        ("swa_freq", lambda: callbacks.SWA(0, swa_freq=0)),
-        ("filepath", lambda: callbacks.SWA(0, filepath="average.keras")),
-        ("verbose", lambda: callbacks.SWA(0, verbose=2)),
+    ks.callbacks.SWA: [
+        ("start_epoch", lambda: ks.callbacks.SWA(-1)),
+        ("swa_freq", lambda: ks.callbacks.SWA(0, swa_freq=0)),
+        ("filepath", lambda: ks.callbacks.SWA(0, filepath="average.keras")),
+        ("verbose", lambda: ks.callbacks.SWA(0, verbose=2)),
     ],
-    callbacks.recompute_batch_norm_statistics: [
-        ("data", lambda: callbacks.recompute_batch_norm_statistics(_bn_model(), None)),
-        ("data", lambda: callbacks.recompute_batch_norm_statistics(_bn_model(), NAN)),
+    ks.callbacks.recompute_batch_norm_statistics: [
         (
             "data",
-            lambda: callbacks.recompute_batch_norm_statistics(
+            lambda: ks.callbacks.recompute_batch_norm_statistics(_bn_model(), None),
+        ),
+        (
+            "data",
+            lambda: ks.callbacks.recompute_batch_norm_statistics(_bn_model(), NAN),
+        ),
+        (
+            "data",
+            lambda: ks.callbacks.recompute_batch_norm_statistics(
                 _bn_model(), [_data(), _data(size=3)]
             ),
         ),
     ],
-    callbacks.plot_lr_finder: [("result", lambda: callbacks.plot_lr_finder(None))],
-    optimizers.plot_race: [("result", lambda: optimizers.plot_race(None))],
-    optimizers.animate_race: [("result", lambda: optimizers.animate_race(None, "x"))],
+    ks.callbacks.plot_lr_finder: [
+        ("result", lambda: ks.callbacks.plot_lr_finder(None))
+    ],
+    ks.optimizers.plot_race: [("result", lambda: ks.optimizers.plot_race(None))],
+    ks.optimizers.animate_race: [
+        ("result", lambda: ks.optimizers.animate_race(None, "x"))
+    ],
     ks.find_learning_rate: [
         ("x", lambda: ks.find_learning_rate(_mlp(), None)),
         ("max_lr", lambda: ks.find_learning_rate(_mlp(), _data(), max_lr=-1.0)),
@@ -316,82 +334,88 @@ BAD_INPUTS = {
     ],
     ks.set_seed: [("seed", lambda: ks.set_seed(-1))],
     # pretraining
-    pretraining.RBM: [
-        ("units", lambda: pretraining.RBM(0)),
-        ("visible", lambda: pretraining.RBM(4, visible="poisson")),
-        ("x", lambda: pretraining.RBM(4).fit(None)),
-        ("x", lambda: pretraining.RBM(4).fit(EMPTY)),
-        ("x", lambda: pretraining.RBM(4).fit(NAN)),
-        ("x", lambda: pretraining.RBM(4).fit(_data() * 3)),
+    ks.pretraining.RBM: [
+        ("units", lambda: ks.pretraining.RBM(0)),
+        ("visible", lambda: ks.pretraining.RBM(4, visible="poisson")),
+        ("x", lambda: ks.pretraining.RBM(4).fit(None)),
+        ("x", lambda: ks.pretraining.RBM(4).fit(EMPTY)),
+        ("x", lambda: ks.pretraining.RBM(4).fit(NAN)),
+        ("x", lambda: ks.pretraining.RBM(4).fit(_data() * 3)),
     ],
-    pretraining.DeepBeliefNetwork: [
-        ("layer_sizes", lambda: pretraining.DeepBeliefNetwork([])),
-        ("x", lambda: pretraining.DeepBeliefNetwork([4]).pretrain(NAN)),
+    ks.pretraining.DeepBeliefNetwork: [
+        ("layer_sizes", lambda: ks.pretraining.DeepBeliefNetwork([])),
+        ("x", lambda: ks.pretraining.DeepBeliefNetwork([4]).pretrain(NAN)),
     ],
-    pretraining.DenoisingAutoencoder: [
-        ("corruption", lambda: pretraining.DenoisingAutoencoder(4, corruption="salt")),
-        ("x", lambda: pretraining.DenoisingAutoencoder(4).fit(None)),
-        ("x", lambda: pretraining.DenoisingAutoencoder(4).fit(NAN)),
+    ks.pretraining.DenoisingAutoencoder: [
+        (
+            "corruption",
+            lambda: ks.pretraining.DenoisingAutoencoder(4, corruption="salt"),
+        ),
+        ("x", lambda: ks.pretraining.DenoisingAutoencoder(4).fit(None)),
+        ("x", lambda: ks.pretraining.DenoisingAutoencoder(4).fit(NAN)),
     ],
-    pretraining.HybridRBMClassifier: [
-        ("num_classes", lambda: pretraining.HybridRBMClassifier(4, 1)),
+    ks.pretraining.HybridRBMClassifier: [
+        ("num_classes", lambda: ks.pretraining.HybridRBMClassifier(4, 1)),
         (
             "y",
-            lambda: pretraining.HybridRBMClassifier(4, 3).fit(
+            lambda: ks.pretraining.HybridRBMClassifier(4, 3).fit(
                 _data(), np.full(8, 3), epochs=1, verbose=0
             ),
         ),
         (
             "y",
-            lambda: pretraining.HybridRBMClassifier(4, 3).fit(
+            lambda: ks.pretraining.HybridRBMClassifier(4, 3).fit(
                 _data(), np.zeros(5), epochs=1, verbose=0
             ),
         ),
     ],
-    pretraining.pretrain: [
-        ("method", lambda: pretraining.pretrain(_mlp(), _data(), method="pca")),
-        ("x_unlabeled", lambda: pretraining.pretrain(_mlp(), None)),
-        ("x_unlabeled", lambda: pretraining.pretrain(_mlp(), _data(features=5))),
-        ("x_unlabeled", lambda: pretraining.pretrain(_mlp(), NAN)),
-        ("k", lambda: pretraining.pretrain(_mlp(), _data(), k=0)),
-        ("layers", lambda: pretraining.pretrain(_mlp(), _data(), layers=[])),
-        ("model", lambda: pretraining.pretrain(_bn_model(), _data())),
+    ks.pretraining.pretrain: [
+        ("method", lambda: ks.pretraining.pretrain(_mlp(), _data(), method="pca")),
+        ("x_unlabeled", lambda: ks.pretraining.pretrain(_mlp(), None)),
+        ("x_unlabeled", lambda: ks.pretraining.pretrain(_mlp(), _data(features=5))),
+        ("x_unlabeled", lambda: ks.pretraining.pretrain(_mlp(), NAN)),
+        ("k", lambda: ks.pretraining.pretrain(_mlp(), _data(), k=0)),
+        ("layers", lambda: ks.pretraining.pretrain(_mlp(), _data(), layers=[])),
+        ("model", lambda: ks.pretraining.pretrain(_bn_model(), _data())),
     ],
     # tuners
-    tuners.SmithingHyperModel: [
-        ("num_classes", lambda: tuners.SmithingHyperModel((4,), 1)),
-        ("task", lambda: tuners.SmithingHyperModel((4,), 3, task="ranking")),
+    ks.tuners.SmithingHyperModel: [
+        ("num_classes", lambda: ks.tuners.SmithingHyperModel((4,), 1)),
+        ("task", lambda: ks.tuners.SmithingHyperModel((4,), 3, task="ranking")),
     ],
-    tuners.CoarseToFine: [
-        ("shrink", lambda: tuners.CoarseToFine(shrink=1.5, objective="val_loss")),
+    ks.tuners.CoarseToFine: [
+        ("shrink", lambda: ks.tuners.CoarseToFine(shrink=1.5, objective="val_loss")),
     ],
-    tuners.CoarseToFineOracle: [
-        ("top_k", lambda: tuners.CoarseToFineOracle(objective="val_loss", top_k=0)),
+    ks.tuners.CoarseToFineOracle: [
+        ("top_k", lambda: ks.tuners.CoarseToFineOracle(objective="val_loss", top_k=0)),
     ],
-    tuners.CostAwareObjective: [
-        ("direction", lambda: tuners.CostAwareObjective(direction="up")),
+    ks.tuners.CostAwareObjective: [
+        ("direction", lambda: ks.tuners.CostAwareObjective(direction="up")),
     ],
-    tuners.MedianPruner: [
-        ("n_warmup_steps", lambda: tuners.MedianPruner(n_warmup_steps=0)),
-        ("n_startup_trials", lambda: tuners.MedianPruner(n_startup_trials=-1)),
+    ks.tuners.MedianPruner: [
+        ("n_warmup_steps", lambda: ks.tuners.MedianPruner(n_warmup_steps=0)),
+        ("n_startup_trials", lambda: ks.tuners.MedianPruner(n_startup_trials=-1)),
     ],
-    tuners.PercentilePruner: [
-        ("percentile", lambda: tuners.PercentilePruner(0.0)),
-        ("percentile", lambda: tuners.PercentilePruner(100.0)),
+    ks.tuners.PercentilePruner: [
+        ("percentile", lambda: ks.tuners.PercentilePruner(0.0)),
+        ("percentile", lambda: ks.tuners.PercentilePruner(100.0)),
     ],
-    tuners.hyperparameter_importance: [
-        ("records", lambda: tuners.hyperparameter_importance([])),
+    ks.tuners.hyperparameter_importance: [
+        ("records", lambda: ks.tuners.hyperparameter_importance([])),
     ],
-    tuners.plot_importance: [("records", lambda: tuners.plot_importance([]))],
-    callbacks.TimeStopping: [
-        ("seconds", lambda: callbacks.TimeStopping(0)),
-        ("mode", lambda: callbacks.TimeStopping(10, mode="up")),
+    ks.tuners.plot_importance: [("records", lambda: ks.tuners.plot_importance([]))],
+    ks.callbacks.TimeStopping: [
+        ("seconds", lambda: ks.callbacks.TimeStopping(0)),
+        ("mode", lambda: ks.callbacks.TimeStopping(10, mode="up")),
     ],
-    callbacks.WeightPruning: [
-        ("target_sparsity", lambda: callbacks.WeightPruning(1.0)),
-        ("criterion", lambda: callbacks.WeightPruning(0.5, criterion="random")),
-        ("end_epoch", lambda: callbacks.WeightPruning(0.5, start_epoch=3, end_epoch=2)),
-        ("frequency", lambda: callbacks.WeightPruning(0.5, frequency=0)),
+    ks.callbacks.WeightPruning: [
+        ("target_sparsity", lambda: ks.callbacks.WeightPruning(1.0)),
+        ("criterion", lambda: ks.callbacks.WeightPruning(0.5, criterion="random")),
+        (
+            "end_epoch",
+            lambda: ks.callbacks.WeightPruning(0.5, start_epoch=3, end_epoch=2),
+        ),
+        ("frequency", lambda: ks.callbacks.WeightPruning(0.5, frequency=0)),
     ],
     ks.tta_predict: [
         ("x", lambda: ks.tta_predict(_mlp(), None, transforms=[lambda x: x])),
@@ -399,20 +423,23 @@ BAD_INPUTS = {
         ("num_samples", lambda: ks.tta_predict(_mlp(), _data(), num_samples=0)),
     ],
     # datasets and utils
-    datasets.load_digits: [
-        ("validation_fraction", lambda: datasets.load_digits(validation_fraction=1.0)),
+    ks.datasets.load_digits: [
+        (
+            "validation_fraction",
+            lambda: ks.datasets.load_digits(validation_fraction=1.0),
+        ),
     ],
-    datasets.load_mnist1d: [
-        ("num_samples", lambda: datasets.load_mnist1d(num_samples=0)),
+    ks.datasets.load_mnist1d: [
+        ("num_samples", lambda: ks.datasets.load_mnist1d(num_samples=0)),
     ],
-    datasets.load_dataset: [("name", lambda: datasets.load_dataset("cifar"))],
-    utils.overfit_tiny_batch: [
-        ("steps", lambda: utils.overfit_tiny_batch(_mlp(), _data(), None, steps=0)),
+    ks.datasets.load_dataset: [("name", lambda: ks.datasets.load_dataset("cifar"))],
+    ks.utils.overfit_tiny_batch: [
+        ("steps", lambda: ks.utils.overfit_tiny_batch(_mlp(), _data(), None, steps=0)),
     ],
-    utils.reliability: [
-        ("probabilities", lambda: utils.reliability(NAN, np.zeros(1))),
-        ("probabilities", lambda: utils.reliability(np.full((2, 2), 1.5), [0, 1])),
-        ("labels", lambda: utils.reliability(np.full((2, 2), 0.5), [0])),
+    ks.utils.reliability: [
+        ("probabilities", lambda: ks.utils.reliability(NAN, np.zeros(1))),
+        ("probabilities", lambda: ks.utils.reliability(np.full((2, 2), 1.5), [0, 1])),
+        ("labels", lambda: ks.utils.reliability(np.full((2, 2), 0.5), [0])),
     ],
 }
 
