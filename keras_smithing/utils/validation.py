@@ -60,19 +60,21 @@ def check_float(name, value, minimum=None, maximum=None, strict=True):
         value: The value received.
         minimum: Lower bound, or None.
         maximum: Upper bound, or None.
-        strict: Whether the bounds themselves are excluded.
+        strict: Whether the bounds themselves are excluded: a bool for both, or a
+            pair `(lower, upper)`, e.g. `(True, False)` for `(minimum, maximum]`.
     """
+    low_strict, high_strict = (strict, strict) if isinstance(strict, bool) else strict
     ok = _is_real(value) and math.isfinite(value)
     if ok and minimum is not None:
-        ok = value > minimum if strict else value >= minimum
+        ok = value > minimum if low_strict else value >= minimum
     if ok and maximum is not None:
-        ok = value < maximum if strict else value <= maximum
+        ok = value < maximum if high_strict else value <= maximum
     if not ok:
         parts = []
         if minimum is not None:
-            parts.append(f"{'>' if strict else '>='} {minimum}")
+            parts.append(f"{'>' if low_strict else '>='} {minimum}")
         if maximum is not None:
-            parts.append(f"{'<' if strict else '<='} {maximum}")
+            parts.append(f"{'<' if high_strict else '<='} {maximum}")
         bounds = " and ".join(parts)
         raise invalid_argument(
             name, value, "a finite float" + (f" {bounds}" if bounds else "")

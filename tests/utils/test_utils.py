@@ -104,6 +104,8 @@ def test_overfit_tiny_batch_needs_a_loss():
         lambda: check_int("units", 2.5),
         lambda: check_float("gain", 0.0, minimum=0.0),
         lambda: check_float("gain", float("inf")),
+        lambda: check_float("p", 0.0, 0.0, 1.0, strict=(True, False)),
+        lambda: check_float("p", 1.0, 0.0, 1.0, strict=(False, True)),
         lambda: check_one_of("mode", "x", ("a", "b")),
         lambda: check_range("range", (2.0, 1.0)),
         lambda: check_range("range", "ab"),
@@ -119,3 +121,10 @@ def test_validation_helpers_accept_and_normalize_good_values():
     assert check_rate("rate", 1, allow_one=True) == 1.0
     assert check_int("k", np.int64(3)) == 3
     assert check_range("range", [1, 1], allow_equal=True) == (1.0, 1.0)
+
+
+def test_check_float_half_open_bounds():
+    assert check_float("p", 1.0, 0.0, 1.0, strict=(True, False)) == 1.0
+    assert check_float("p", 0.0, 0.0, 1.0, strict=(False, True)) == 0.0
+    with pytest.raises(ValueError, match=r"Expected a finite float > 0.0 and <= 1.0"):
+        check_float("p", 0.0, 0.0, 1.0, strict=(True, False))
