@@ -84,7 +84,7 @@ bench-gpu: bench-backends
 # EVIDENCE=quick for CI-sized runs, EVIDENCE=full for the numbers the README quotes.
 EVIDENCE ?= full
 evidence: $(STAMP)
-	$(PY) examples/evidence.py $(if $(filter quick,$(EVIDENCE)),--quick,)
+	$(PY) -m tools.evidence $(if $(filter quick,$(EVIDENCE)),--quick,)
 
 clean:
 	rm -rf $(VENV) $(MULTI_VENV) $(SUPPORT_DIR) examples/output benchmarks/output .pytest_cache

@@ -23,14 +23,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks.report import (
-    backends_markdown,
-    device_name,
-    machine_line,
-    markdown_table,
-    replace_readme_section,
-)
+from benchmarks.report import backends_markdown, device_name
 from benchmarks.timing import JIT_COMPILE_VARIABLE
+from tools.readme import machine_line, markdown_table, replace_readme_section
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"

@@ -3,7 +3,7 @@
 Each example imports it as a sibling module (`from _common import ...`), which works
 for `python examples/X.py` from any directory. The helpers save figures under
 `examples/output/`, compile and fit the examples' integer-label classifiers, plot
-their training curves, print the final JSON line that `examples/evidence.py` reads,
+their training curves, print the final JSON line that `tools/evidence.py` reads,
 and parse the `--quick` flag. Importing it changes no global setting: matplotlib
 picks its non-interactive Agg backend by itself on a headless machine, and the
 examples only save figures.

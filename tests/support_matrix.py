@@ -179,7 +179,7 @@ def main(command, directory):
         for backend, name, capability in missing:
             print(f"claimed but not observed on {backend}: {name} {capability}")
         return 1 if missing else 0
-    from benchmarks.report import replace_readme_section
+    from tools.readme import replace_readme_section
 
     matrix = json.loads(MATRIX.read_text()) if MATRIX.exists() else {}
     matrix.update(merge(directory))

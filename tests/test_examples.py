@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-from examples.gallery import CLAIMS, Claim
+from tools.gallery import CLAIMS, Claim
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EVIDENCE = ROOT / "docs" / "gallery" / "evidence.json"
-NOT_EXAMPLES = {"evidence.py", "gallery.py", "__init__.py", "_common.py"}
+NOT_EXAMPLES = {"__init__.py", "_common.py"}
 SCRIPTS = sorted(
     path.name for path in EXAMPLES.glob("*.py") if path.name not in NOT_EXAMPLES
 )
@@ -58,7 +58,7 @@ def test_sentences_render_on_recorded_evidence():
 
 
 def test_gallery_names_each_entrys_setting_and_all_its_figures(monkeypatch):
-    from examples import evidence
+    from tools import evidence
 
     claims = [
         Claim("Two figures", "a.py", ("x/one.png", "x/two.png"), lambda n: "A."),
@@ -80,8 +80,8 @@ def test_gallery_names_each_entrys_setting_and_all_its_figures(monkeypatch):
 
 
 def test_readme_gallery_is_generated_from_the_committed_evidence():
-    from benchmarks.report import machine_line
-    from examples import evidence
+    from tools import evidence
+    from tools.readme import machine_line
 
     readme = (ROOT / "README.md").read_text()
     section = readme.split("<!-- gallery:start -->")[1].split("<!-- gallery:end -->")[0]
@@ -94,7 +94,7 @@ def test_readme_gallery_is_generated_from_the_committed_evidence():
 
 
 def test_a_quick_run_keeps_a_stored_full_entry(monkeypatch, tmp_path):
-    from examples import evidence
+    from tools import evidence
 
     (tmp_path / "evidence.json").write_text(
         json.dumps({"a.py": {"setting": "full", "seconds": 9.0, "value": 1}})

@@ -1,6 +1,6 @@
 """The seed notes' claims, each tied to the example that measures it.
 
-`examples/evidence.py` fills each sentence from the example's printed JSON, so every
+`tools/evidence.py` fills each sentence from the example's printed JSON, so every
 number in the README's gallery is measured, never typed. Where the numbers do not
 support a claim, the sentence says so.
 """
@@ -390,10 +390,15 @@ def _mnist1d(n):
         + ("met" if table[name]["smithed_mean"] >= goal else "NOT met")
         for name, goal in _GOALS.items()
     )
+    tta_goals = "; ".join(
+        f"{name} {'met' if table[name]['tta_mean'] >= goal else 'NOT met'}"
+        for name, goal in _GOALS.items()
+    )
     return (
         f"Test accuracy, mean over {n['seeds']} seed(s), as paper / plain Keras / "
-        f"smithed / smithed + test-time shift averaging: {rows}. Smithed (final "
-        f"model, no test-time averaging) {goals}"
+        f"smithed / smithed + test-time augmentation (`tta_predict`): {rows}. "
+        f"Smithed (final model, no test-time augmentation) {goals}; with "
+        f"`tta_predict`: {tta_goals}"
         + (
             " (the goals are for the full setting; quick trains 1/20 of the epochs)."
             if n.get("setting") == "quick"

@@ -1,6 +1,7 @@
 """Runs every example, collects its numbers, and writes the README's evidence gallery.
 
-Usage: python examples/evidence.py [--quick] [--only SUBSTRING] [--no-readme]
+Usage: python -m tools.evidence [--quick] [--only SUBSTRING] [--no-readme]
+(from the repository root; `make evidence` runs it)
 
 Each example prints, as its last line, a JSON object of what it measured. This runner
 stores them all in docs/gallery/evidence.json, copies each example's figures into
@@ -19,20 +20,19 @@ import subprocess
 import sys
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUTPUT = HERE / "output"
-GALLERY = ROOT / "docs" / "gallery"
-sys.path.insert(0, str(ROOT))
+from tools.gallery import CLAIMS
+from tools.readme import machine_line, replace_readme_section
 
-from benchmarks.report import machine_line, replace_readme_section  # noqa: E402
-from examples.gallery import CLAIMS  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+OUTPUT = EXAMPLES / "output"
+GALLERY = ROOT / "docs" / "gallery"
 
 
 def run_example(script, quick):
     """Runs one example in its own process; returns (numbers, seconds)."""
     start = time.perf_counter()
-    command = [sys.executable, str(HERE / script)] + (["--quick"] if quick else [])
+    command = [sys.executable, str(EXAMPLES / script)] + (["--quick"] if quick else [])
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
     completed = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=False

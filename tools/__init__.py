@@ -1,0 +1,1 @@
+"""Repository tooling: measure, then write the README's generated sections."""
