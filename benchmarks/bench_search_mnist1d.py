@@ -26,6 +26,7 @@ import warnings
 import keras
 import keras_tuner
 
+from benchmarks.bench_tuners import import_optuna
 from keras_smithing.datasets import load_mnist1d
 from keras_smithing.tuners import CoarseToFine, MedianPruner, SmithingHyperModel
 
@@ -176,27 +177,13 @@ def search(name, data, seed, epochs, target, cap, optuna=None):
     return cap, False  # The search ended before the cap without reaching it.
 
 
-def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        print(
-            "# bench_search_mnist1d: optuna is not installed (pip install "
-            "keras-smithing[bench]): the Optuna TPE row is skipped",
-            flush=True,
-        )
-        return None
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    return optuna
-
-
 def run(quick: bool) -> list[dict]:
     # Quick: 2 seeds, 8 epochs a trial, 45 s cap; full: 5 seeds, 20 epochs, 300 s.
     seeds, epochs, cap, target = (
         ([0, 1], 8, 45.0, 0.45) if quick else ([0, 1, 2, 3, 4], 20, 300.0, 0.6)
     )
     data = load_mnist1d(seed=0)
-    optuna = _optuna()
+    optuna = import_optuna("bench_search_mnist1d", "the Optuna TPE row is")
     names = [
         "CoarseToFine+MedianPruner",
         "KerasTuner RandomSearch",
@@ -217,7 +204,7 @@ def run(quick: bool) -> list[dict]:
             )
             for seed in seeds
         ]
-        print(f"{name}: (seconds, reached) per seed {results}", flush=True)
+        print(f"{name}: (s, reached) per seed {[(round(s, 1), r) for s, r in results]}")
         summaries[name] = (
             statistics.median(seconds for seconds, _ in results),
             sum(reached for _, reached in results),
