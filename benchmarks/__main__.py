@@ -31,9 +31,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 BACKEND_RESULTS = HERE / "backends.json"
 COLUMNS = ["benchmark", "candidate_s", "baseline", "baseline_s", "ratio", "target"]
-# Modules that time no Keras computation (the search strategies; the epochs a
-# pruner saves): not per backend.
-GLOBAL = ("bench_tuners", "bench_pruning_search")
+# Modules that compare search strategies (trials to a minimum, the epochs a pruner
+# saves, a search's time to a target accuracy), not a Keras computation: not per
+# backend.
+GLOBAL = ("bench_tuners", "bench_pruning_search", "bench_search_mnist1d")
 
 
 def results_markdown(results):

@@ -156,17 +156,18 @@ def _summary(results, cap):
     return median, reached, overhead
 
 
-def _optuna():
+def import_optuna(bench, skipped):
+    """The `optuna` module, or None (saying that `bench` skips the `skipped` rows)."""
     try:
         import optuna
     except ImportError:
         print(
-            "# bench_tuners: optuna is not installed (pip install "
-            "keras-smithing[bench]): the TPE and CMA-ES rows are skipped",
+            f"# {bench}: optuna is not installed (pip install "
+            f"keras-smithing[bench]): {skipped} skipped",
             flush=True,
         )
         return None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna
 
 
@@ -174,7 +175,9 @@ def run(quick: bool) -> list[dict]:
     cap = 150 if quick else 500
     tuned = TUNED_SEEDS[:3] if quick else TUNED_SEEDS
     untuned = UNTUNED_SEEDS[:5] if quick else UNTUNED_SEEDS
-    have_optuna = _optuna() is not None
+    have_optuna = (
+        import_optuna("bench_tuners", "the TPE and CMA-ES rows are") is not None
+    )
     rows, overheads = [], {}
     for problem in PROBLEMS:
         summaries = {}
