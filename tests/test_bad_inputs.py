@@ -27,7 +27,6 @@ EXEMPT = {
     "Splits": "a result of the dataset loaders",
     "TrialTimer": "takes no argument",
     "TrialRecorder": "a mixin: the tuner it is mixed into checks the arguments",
-    "missing_tricks": "takes no argument",
     "read_records": "a missing directory raises FileNotFoundError, as open() does",
     "plot_search": "a missing directory raises FileNotFoundError, as open() does",
 }
