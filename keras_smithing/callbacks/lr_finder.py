@@ -15,7 +15,7 @@ from keras_smithing.utils.validation import (
     check_int,
     check_rate,
     invalid_argument,
-    is_array_data,
+    is_dataset,
 )
 
 
@@ -247,7 +247,7 @@ def find_learning_rate(
     """
     if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
         raise invalid_argument("model", model, "a compiled keras.Model")
-    if x is None or is_array_data(x):
+    if not is_dataset(x):
         x = check_array_structure("x", x)
         if y is not None:
             y = check_array_structure("y", y)

@@ -14,7 +14,7 @@ from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
     invalid_argument,
-    is_array_data,
+    is_dataset,
 )
 
 
@@ -82,7 +82,7 @@ def _check_data(data):
     """Rejects None and empty or non-finite arrays; datasets are read lazily."""
     if isinstance(data, tuple):
         data = data[0] if data else None
-    if data is None or isinstance(data, (dict, list)) or is_array_data(data):
+    if isinstance(data, dict) or not is_dataset(data):
         check_array_structure("data", data)
 
 

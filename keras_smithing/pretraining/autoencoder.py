@@ -12,7 +12,7 @@ from keras_smithing.utils.validation import (
     check_one_of,
     check_rate,
     invalid_argument,
-    is_array_data,
+    is_dataset,
 )
 
 
@@ -152,7 +152,7 @@ class DenoisingAutoencoder(keras.Model):
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         """`keras.Model.fit` (targets default to the inputs) with the NaN guard."""
-        if x is None or is_array_data(x):
+        if not is_dataset(x):
             x = check_array("x", x, ranks=(2,), densify=True)
         return super().fit(
             x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs

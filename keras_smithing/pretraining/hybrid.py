@@ -11,7 +11,7 @@ from keras_smithing.utils.validation import (
     check_float,
     check_int,
     invalid_argument,
-    is_array_data,
+    is_dataset,
 )
 
 
@@ -223,7 +223,7 @@ class HybridRBMClassifier(ClosedFormModel):
         """`keras.Model.fit`, plus input checks and the divergence guard."""
         features = self.hidden.kernel.shape[0] if self.built else None
         x = check_visible_data(x, "x", "bernoulli", features)
-        if is_array_data(x):
+        if not is_dataset(x):
             y = self._check_labels(y, len(x))
         return super().fit(
             x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs

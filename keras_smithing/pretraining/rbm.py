@@ -12,7 +12,7 @@ from keras_smithing.utils.validation import (
     check_one_of,
     check_unit_interval,
     invalid_argument,
-    is_array_data,
+    is_dataset,
 )
 
 _MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
@@ -35,7 +35,7 @@ def check_visible_data(x, name, visible, features=None):
         `x` as a NumPy array; a scipy.sparse matrix (as sklearn's `BernoulliRBM`
         takes) densified. A dataset is returned as it is.
     """
-    if x is not None and not is_array_data(x):
+    if is_dataset(x):
         return x
     x = check_array(
         name,

@@ -131,11 +131,13 @@ def _is_sparse(x):
     return hasattr(x, "tocsr") and hasattr(x, "nnz")
 
 
-def is_array_data(x):
-    """Whether `x` is in-memory data (an array, a nested list, a sparse matrix), as
-    opposed to a dataset read lazily (tf.data, PyDataset, DataLoader, generator)."""
-    return (
-        hasattr(x, "shape")
+def is_dataset(x):
+    """Whether `x` is a dataset read lazily (tf.data, PyDataset, DataLoader,
+    generator), which entry points pass on unchecked; None, arrays, nested lists,
+    numbers and sparse matrices are data to check now."""
+    return not (
+        x is None
+        or hasattr(x, "shape")
         and hasattr(x, "dtype")
         or isinstance(x, (list, tuple, numbers.Number))
         or _is_sparse(x)
