@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.optimizers.schedules import ScaledSchedule
-from keras_smithing.utils.compat import learning_rate_schedule
+from keras_smithing.utils.compat import ReduceLROnPlateauBase, learning_rate_schedule
 from keras_smithing.utils.validation import check_float
 
 
@@ -17,7 +17,7 @@ def _innermost(optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
-class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+class ReduceLROnPlateau(ReduceLROnPlateauBase):
     """Keras's `ReduceLROnPlateau`, which also works when the LR is a schedule.
 
     The classic "divide the learning rate by 10 when the validation error
@@ -85,9 +85,9 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         self.scaled_schedule = schedule
         self.model.make_train_function(force=True)
 
-    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+    def reduce_learning_rate(self, optimizer, epoch, name=""):
         if self.scaled_schedule is None:
-            return super()._reduce_optimizer_lr(optimizer, epoch, name)
+            return super().reduce_learning_rate(optimizer, epoch, name)
         old_lr = float(ops.convert_to_numpy(optimizer.learning_rate))
         if old_lr <= np.float32(self.min_lr):
             return False

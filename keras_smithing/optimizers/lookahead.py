@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_smithing.optimizers.wrapper import OptimizerWrapper
+from keras_smithing.utils.compat import variable_index
 from keras_smithing.utils.validation import check_float, check_int, invalid_argument
 
 
@@ -71,7 +72,7 @@ class Lookahead(OptimizerWrapper):
 
     def wrapped_apply(self, grads, trainable_variables):
         slots = [
-            self.slow_weights[self._get_variable_index(v)] for v in trainable_variables
+            self.slow_weights[variable_index(self, v)] for v in trainable_variables
         ]
         # The slow weights equal the fast ones at the start of every period; they
         # are copied in at the first step rather than by an initializer that reads

@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_smithing.utils.compat import variable_index
 from keras_smithing.utils.validation import check_float, check_rate, invalid_argument
 
 
@@ -125,7 +126,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
         step = ops.cast(self.iterations + 1, dtype)
-        index = self._get_variable_index(variable)
+        index = variable_index(self, variable)
         m, v = self._momentums[index], self._velocities[index]
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         self.assign_add(

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_smithing.utils.compat import built_variables
 from keras_smithing.utils.validation import check_keras_optimizer
 
 
@@ -34,7 +35,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
 
     @property
     def variables(self):
-        return self._variables + self.inner_optimizer.variables
+        return super().variables + self.inner_optimizer.variables
 
     def apply(self, grads, trainable_variables=None):
         if not self.built:
@@ -47,7 +48,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
             with keras.name_scope(self.name, caller=self):
                 self.build(list(trainable_variables))
         if trainable_variables is None:
-            trainable_variables = self._trainable_variables
+            trainable_variables = built_variables(self)
         self.wrapped_apply(list(grads), list(trainable_variables))
 
     def wrapped_apply(self, grads, trainable_variables):

@@ -13,6 +13,7 @@ from keras_tuner.engine.trial import TrialStatus
 from keras_smithing.tuners import surrogate
 from keras_smithing.tuners.pruners import PercentilePruner
 from keras_smithing.tuners.records import TrialRecorder
+from keras_smithing.utils.compat import oracle_has_tried
 from keras_smithing.utils.validation import check_float, check_int, invalid_argument
 
 # A best value within this fraction of its range's width from an edge of the
@@ -30,6 +31,9 @@ _MIN_FIT = 4
 # Short rounds let the surrogate take over early; on the benchmark functions (2-D
 # to 6-D) they reached the minimum in fewer trials than rounds of 10 or 15.
 _MIN_ROUND = 5
+# Draws of an already-tried configuration before a trial gives up (as KerasTuner's
+# oracles): the first half inside the windows, the rest anywhere.
+_MAX_COLLISIONS = 20
 
 
 def check_objective(objective):
@@ -225,7 +229,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
         if seed is not None:  # KerasTuner replaces a seed of 0 by a random one.
-            self.seed = self._seed_state = seed
+            self.seed = seed
+        self._draws = 0  # Trials drawn: each draws from its own RNG stream.
         self._round = 0
         self._round_start = 0  # Number of ended trials when the round began.
         self._widths = {}  # hp name -> window width in sampling space [0, 1].
@@ -250,15 +255,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             # A `run_trial` that declares its hyperparameters: nothing to draw
             # until the first trial has ended and declared them.
             return {"status": TrialStatus.RUNNING, "values": {}}
-        rng = np.random.default_rng([self.seed, self._seed_state])
-        self._seed_state += 1
-        for attempt in range(self._max_collisions + 1):
+        rng = np.random.default_rng([self.seed, self.seed + self._draws])
+        self._draws += 1
+        for attempt in range(_MAX_COLLISIONS + 1):
             # After half the attempts, ignore the windows: the neighbourhood of
             # the parents may hold no configuration left to try.
-            values, windows = self._sample(
-                rng, local=attempt < self._max_collisions // 2
-            )
-            if not self._duplicate(values):
+            values, windows = self._sample(rng, local=attempt < _MAX_COLLISIONS // 2)
+            if not oracle_has_tried(self, values):
                 self._windows[trial_id] = windows
                 return {"status": TrialStatus.RUNNING, "values": values}
         return {"status": TrialStatus.STOPPED, "values": None}
@@ -508,6 +511,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def get_state(self):
         state = super().get_state()
         state["coarse_to_fine"] = {
+            "draws": self._draws,
             "round": self._round,
             "round_start": self._round_start,
             "widths": self._widths,
@@ -527,6 +531,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def set_state(self, state):
         super().set_state(state)
         own = state["coarse_to_fine"]
+        self._draws = own["draws"]
         self._round = own["round"]
         self._round_start = own["round_start"]
         self._widths = own["widths"]

@@ -54,3 +54,54 @@ def in_symbolic_build():
     from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
     return in_symbolic_scope()
+
+
+class ReduceLROnPlateauBase(keras.callbacks.ReduceLROnPlateau):
+    """Keras's `ReduceLROnPlateau`, its reduction step a method to override.
+
+    Keras decides when to reduce in `on_epoch_end` and then calls the private
+    `_reduce_optimizer_lr(optimizer, epoch, name)`; a subclass overrides
+    `reduce_learning_rate` instead, and only this class names the private hook.
+    """
+
+    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+        return self.reduce_learning_rate(optimizer, epoch, name)
+
+    def reduce_learning_rate(self, optimizer, epoch, name=""):
+        """Keras's reduction of `optimizer`'s float learning rate.
+
+        Returns:
+            Whether the learning rate was reduced.
+        """
+        return super()._reduce_optimizer_lr(optimizer, epoch, name)
+
+
+def oracle_has_tried(oracle, values):
+    """Whether a KerasTuner `Oracle` already ran these hyperparameter values.
+
+    Wraps `Oracle._duplicate`, the check KerasTuner's own oracles use before
+    proposing a trial: there is no public one.
+
+    Args:
+        oracle: A `keras_tuner.Oracle`.
+        values: Dict `{hyperparameter name: value}`.
+    """
+    return oracle._duplicate(values)
+
+
+def variable_index(optimizer, variable):
+    """The position of `variable` in the list `optimizer` was built on.
+
+    Wraps `Optimizer._get_variable_index`, with which Keras's own optimizers find
+    a variable's slots (`add_optimizer_variables` lists) in `update_step`.
+    """
+    return optimizer._get_variable_index(variable)
+
+
+def built_variables(optimizer):
+    """The trainable variables `optimizer` was built on (`build(var_list)`).
+
+    Wraps `Optimizer._trainable_variables`, which Keras's `apply(grads)` uses when
+    it is given no variables.
+    """
+    return optimizer._trainable_variables

@@ -1,7 +1,12 @@
-"""Each private Keras internal used by keras_smithing/utils/compat.py still works."""
+"""Each private Keras internal used by keras_smithing/utils/compat.py still works,
+and no other module of the package uses one."""
+
+import ast
+import pathlib
 
 import keras
 import numpy as np
+import pytest
 
 from keras_smithing.utils import compat
 
@@ -53,3 +58,123 @@ def test_in_symbolic_build():
     probe = Probe()
     keras.Sequential([keras.Input((2,)), probe]).predict(np.ones((1, 2)), verbose=0)
     assert seen[-1] is False
+
+
+def test_reduce_lr_on_plateau_base_hook():
+    calls = []
+
+    class Spy(compat.ReduceLROnPlateauBase):
+        def reduce_learning_rate(self, optimizer, epoch, name=""):
+            calls.append(epoch)
+            return super().reduce_learning_rate(optimizer, epoch, name)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")  # The loss never improves.
+    spy = Spy(monitor="loss", factor=0.5, patience=1, min_delta=1.0)
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, callbacks=[spy], verbose=0)
+    assert calls == [1, 2], (
+        "Keras's ReduceLROnPlateau no longer reduces through "
+        "`_reduce_optimizer_lr`: update keras_smithing.utils.compat.ReduceLROnPlateauBase"
+    )
+    # No learning rate to halve from 0: Keras's own step ran and found nothing to do.
+    model.compile(keras.optimizers.SGD(0.2), "mse")
+    spy = Spy(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, callbacks=[spy], verbose=0)
+    assert np.isclose(float(model.optimizer.learning_rate), 0.1)
+
+
+def test_oracle_has_tried(tmp_path):
+    keras_tuner = pytest.importorskip("keras_tuner")
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = keras_tuner.oracles.RandomSearchOracle(
+        objective="loss", max_trials=2, hyperparameters=hp, seed=1
+    )
+    oracle._set_project_dir(str(tmp_path), "search")  # What a Tuner does.
+    trial = oracle.create_trial("tuner0")
+    tried = dict(trial.hyperparameters.values)
+    assert hasattr(oracle, "_duplicate"), (
+        "KerasTuner's Oracle lost `_duplicate`: update "
+        "keras_smithing.utils.compat.oracle_has_tried"
+    )
+    assert compat.oracle_has_tried(oracle, tried)
+    assert not compat.oracle_has_tried(oracle, {"x": tried["x"] + 0.5})
+
+
+def test_variable_index_and_built_variables():
+    variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(variables)
+    assert [compat.variable_index(optimizer, v) for v in variables[::-1]] == [1, 0], (
+        "`Optimizer._get_variable_index` changed: update "
+        "keras_smithing.utils.compat.variable_index"
+    )
+    assert [id(v) for v in compat.built_variables(optimizer)] == [
+        id(v) for v in variables
+    ], "`Optimizer._trainable_variables` changed: update compat.built_variables"
+
+
+# Keras and KerasTuner base classes whose private methods the pack must not override
+# outside the seam.
+def _bases():
+    bases = [
+        keras.layers.Layer,
+        keras.layers.RNN,
+        keras.layers.Wrapper,
+        keras.Model,
+        keras.optimizers.Optimizer,
+        keras.optimizers.schedules.LearningRateSchedule,
+        keras.callbacks.Callback,
+        keras.callbacks.ReduceLROnPlateau,
+        keras.initializers.Initializer,
+        keras.constraints.Constraint,
+    ]
+    try:
+        import keras_tuner
+    except ImportError:
+        return bases
+    return bases + [keras_tuner.Oracle, keras_tuner.Tuner, keras_tuner.HyperModel]
+
+
+def _private(name):
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_only_the_seam_touches_private_internals():
+    """Outside compat.py the package reads no private name it does not define,
+    overrides no private hook of a Keras or KerasTuner base class, and imports
+    nothing from `keras.src` or `keras_tuner.src`."""
+    root = pathlib.Path(compat.__file__).parent.parent
+    seam = pathlib.Path(compat.__file__)
+    bases = _bases()
+    own, uses, found = set(), [], []
+    for path in sorted(root.rglob("*.py")):
+        if path == seam:
+            continue
+        where = path.relative_to(root.parent)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and _private(node.name):
+                if any(hasattr(base, node.name) for base in bases):
+                    found.append(f"{where}:{node.lineno} overrides {node.name}")
+                own.add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and _private(node.attr):
+                if isinstance(node.ctx, ast.Store):
+                    own.add(node.attr)
+                uses.append((where, node.lineno, node.attr))
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+            elif isinstance(node, ast.ImportFrom) and ".src" in (node.module or ""):
+                found.append(f"{where}:{node.lineno} imports {node.module}")
+            elif isinstance(node, ast.Import):
+                found += [
+                    f"{where}:{node.lineno} imports {alias.name}"
+                    for alias in node.names
+                    if ".src" in alias.name
+                ]
+    found += [f"{w}:{line} reads {name}" for w, line, name in uses if name not in own]
+    assert not found, (
+        "private Keras/KerasTuner internals outside keras_smithing/utils/compat.py "
+        "(wrap each in a compat function with a test here):\n" + "\n".join(found)
+    )
