@@ -7,14 +7,19 @@ import warnings
 import keras_tuner
 import numpy as np
 from keras_tuner.engine import hyperparameters as hp_module
-from keras_tuner.engine.metrics_tracking import infer_metric_direction
 from keras_tuner.engine.trial import TrialStatus
 
 from keras_smithing.tuners import surrogate
 from keras_smithing.tuners.pruners import PercentilePruner
 from keras_smithing.tuners.records import TrialRecorder
 from keras_smithing.utils.compat import oracle_has_tried
-from keras_smithing.utils.validation import check_float, check_int, invalid_argument
+from keras_smithing.utils.validation import (
+    check_float,
+    check_int,
+    check_objective,
+    check_ranges,
+    invalid_argument,
+)
 
 # A best value within this fraction of its range's width from an edge of the
 # range it was drawn from "sits at the boundary": the optimum may lie beyond.
@@ -34,25 +39,6 @@ _MIN_ROUND = 5
 # Draws of an already-tried configuration before a trial gives up (as KerasTuner's
 # oracles): the first half inside the windows, the rest anywhere.
 _MAX_COLLISIONS = 20
-
-
-def check_objective(objective):
-    """Raises the pack's `ValueError` for an objective KerasTuner cannot use."""
-    if isinstance(objective, list):
-        for item in objective:
-            check_objective(item)
-    elif not (
-        objective is None
-        or isinstance(objective, keras_tuner.Objective)
-        or (isinstance(objective, str) and infer_metric_direction(objective))
-    ):
-        raise invalid_argument(
-            "objective",
-            objective,
-            "a `keras_tuner.Objective`, a list of them, or the name of a metric "
-            "whose direction KerasTuner can infer (such as 'val_loss')",
-        )
-    return objective
 
 
 def check_pruner(pruner, objective):
@@ -78,18 +64,6 @@ def check_pruner(pruner, objective):
             stacklevel=3,
         )
     return pruner
-
-
-def check_ranges(hyperparameters):
-    """Raises the pack's `ValueError` for a numeric range with min >= max."""
-    for hp in hyperparameters.space:
-        if isinstance(hp, _NUMERIC) and not hp.min_value < hp.max_value:
-            raise invalid_argument(
-                "min_value",
-                hp.min_value,
-                f"a value below `max_value`={hp.max_value} for hyperparameter "
-                f"'{hp.name}'",
-            )
 
 
 class CoarseToFineOracle(keras_tuner.Oracle):
@@ -510,8 +484,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def get_state(self):
         state = super().get_state()
+        # KerasTuner's "seed_state" is the seed of the next draw, as it is for its
+        # own oracles (whose counter this oracle does not use).
+        state["seed_state"] = self.seed + self._draws
         state["coarse_to_fine"] = {
-            "draws": self._draws,
             "round": self._round,
             "round_start": self._round_start,
             "widths": self._widths,
@@ -531,7 +507,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def set_state(self, state):
         super().set_state(state)
         own = state["coarse_to_fine"]
-        self._draws = own["draws"]
+        self._draws = state["seed_state"] - self.seed
         self._round = own["round"]
         self._round_start = own["round_start"]
         self._widths = own["widths"]

@@ -317,3 +317,40 @@ def check_keras_optimizer(name, value):
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise invalid_argument(name, value, "a keras.optimizers.Optimizer or its name")
     return optimizer
+
+
+def check_objective(objective):
+    """Raises the pack's `ValueError` for an objective KerasTuner cannot use."""
+    # Imported here: only the tuners call this, the rest of utils needs no KerasTuner.
+    import keras_tuner
+    from keras_tuner.engine.metrics_tracking import infer_metric_direction
+
+    if isinstance(objective, list):
+        for item in objective:
+            check_objective(item)
+    elif not (
+        objective is None
+        or isinstance(objective, keras_tuner.Objective)
+        or (isinstance(objective, str) and infer_metric_direction(objective))
+    ):
+        raise invalid_argument(
+            "objective",
+            objective,
+            "a `keras_tuner.Objective`, a list of them, or the name of a metric "
+            "whose direction KerasTuner can infer (such as 'val_loss')",
+        )
+    return objective
+
+
+def check_ranges(hyperparameters):
+    """Raises the pack's `ValueError` for a numeric range with min >= max in a
+    KerasTuner `HyperParameters`."""
+    for hp in hyperparameters.space:
+        numeric = hasattr(hp, "min_value") and hasattr(hp, "max_value")  # Int, Float.
+        if numeric and not hp.min_value < hp.max_value:
+            raise invalid_argument(
+                "min_value",
+                hp.min_value,
+                f"a value below `max_value`={hp.max_value} for hyperparameter "
+                f"'{hp.name}'",
+            )
