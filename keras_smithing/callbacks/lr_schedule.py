@@ -5,15 +5,9 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.optimizers.schedules import ScaledSchedule
+from keras_smithing.optimizers.wrapper import innermost_optimizer
 from keras_smithing.utils.compat import ReduceLROnPlateauBase, learning_rate_schedule
 from keras_smithing.utils.validation import check_float
-
-
-def _innermost(optimizer):
-    """The optimizer that owns the learning rate (unwraps LossScaleOptimizer etc.)."""
-    while hasattr(optimizer, "inner_optimizer"):
-        optimizer = optimizer.inner_optimizer
-    return optimizer
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -72,7 +66,7 @@ class ReduceLROnPlateau(ReduceLROnPlateauBase):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        optimizer = _innermost(self.model.optimizer)
+        optimizer = innermost_optimizer(self.model.optimizer)
         # The live schedule object, not one rebuilt from the optimizer's config: a
         # user's schedule need not be registered for `fit`, so neither for this.
         schedule = learning_rate_schedule(optimizer)

@@ -5,7 +5,9 @@ import warnings
 import keras
 import numpy as np
 
-from keras_smithing.utils.backend import gradient_function, multiply_assign_function
+from keras_smithing.optimizers.wrapper import innermost_optimizer
+from keras_smithing.utils.backend import gradient_function, to_numpy, variable_scope
+from keras_smithing.utils.compat import remove_optimizer_variables
 from keras_smithing.utils.validation import (
     check_int,
     check_model_inputs,
@@ -75,6 +77,19 @@ def prune_lowest(scores, mask, sparsity):
     return keep.reshape(scores.shape)
 
 
+class _KeepMask:
+    """A variable constraint: the variable's own constraint, then `* mask`."""
+
+    def __init__(self, mask, constraint):
+        self.mask = mask
+        self.constraint = constraint
+
+    def __call__(self, w):
+        if self.constraint is not None:
+            w = self.constraint(w)
+        return keras.ops.multiply(w, keras.ops.cast(self.mask, w.dtype))
+
+
 def _all_layers(layer):
     for inner in getattr(layer, "layers", []):
         yield inner
@@ -124,19 +139,20 @@ class WeightPruning(keras.callbacks.Callback):
 
     Keeping pruned weights at zero: the optimizer still computes an update for a
     pruned weight (its gradient is not zero, and momentum or Adam moments carry
-    it), so after every training batch the masks are re-applied with
-    `kernel.assign(kernel * mask)`. Every forward pass therefore sees exact zeros
-    and pruned weights never regrow; their optimizer slots keep stale values,
-    which have no effect. This runs outside the compiled train step, so it works
-    with `jit_compile=True` on every backend. With `steps_per_execution=k` Keras
-    calls callbacks every `k` steps, and the pruned weights are zeroed only then.
-    The masking is one compiled call per batch
-    (`keras_smithing.utils.backend.multiply_assign_function`). On JAX it also
-    makes Keras sync the trainer's state into the variables after every batch,
-    which costs more than the masking itself on small models.
-    After `fit` the model holds plain Keras layers whose kernels contain zeros:
-    it saves and reloads with no custom object, but further training without this
-    callback lets the zeros regrow.
+    it), so the masks are applied inside the compiled train step, as variable
+    constraints: for the length of `fit` each pruned kernel's `constraint` becomes
+    `mask * constraint(kernel)` (its own constraint, if any, first), which Keras
+    applies right after every optimizer update, `jit_compile=True` and
+    `steps_per_execution` included. Every forward pass therefore sees exact
+    zeros and pruned weights never regrow; their optimizer slots keep stale
+    values, which have no effect. The masks are variables added to the
+    optimizer that owns the slots (inside `LossScaleOptimizer` or the pack's
+    wrappers), so JAX's stateless train step carries them; the callback writes
+    them only when it re-ranks, every `frequency` steps. When `fit` ends the
+    kernels get their own constraints back and the mask variables leave the
+    optimizer: the model holds plain Keras layers whose kernels contain zeros,
+    saves and reloads with no custom object (optimizer state included), and
+    further training without this callback lets the zeros regrow.
 
     The epoch logs (and so `History`) get `pruning_sparsity`, the fraction of
     pruned-kernel weights that are exactly zero; `history` records each update.
@@ -235,6 +251,7 @@ class WeightPruning(keras.callbacks.Callback):
         self.verbose = check_int("verbose", verbose, minimum=0, maximum=1)
         self.history = {"step": [], "sparsity": []}
         self.masks = {}
+        self._mask_variables = []
 
     @staticmethod
     def _check_layers(layers):
@@ -320,13 +337,10 @@ class WeightPruning(keras.callbacks.Callback):
         self._begin = self.start_epoch * steps
         self._end = end_epoch * steps
         self._next_update = self._begin
-        kernels = self._select_kernels(model)
-        if [id(k) for k in kernels] != [id(k) for k in getattr(self, "_kernels", [])]:
-            self._multiply_assign = multiply_assign_function(kernels)  # Traced once.
-        self._kernels = kernels
+        self._kernels = self._select_kernels(model)
         self.masks = {k.path: np.ones(k.shape, dtype=bool) for k in self._kernels}
-        self._mask_tensors = None
         self.history = {"step": [], "sparsity": []}
+        self._attach_masks(model)
         if self.criterion == "saliency":
             x = check_model_inputs("probe_data", self.probe_data[0], model)
             self._probe_x = x
@@ -339,9 +353,35 @@ class WeightPruning(keras.callbacks.Callback):
         self._step_if_due(self._epoch_start)
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self._epoch_start + batch + 1
-        if not self._step_if_due(step) and self._mask_tensors is not None:
-            self._apply_masks()
+        self._step_if_due(self._epoch_start + batch + 1)
+
+    def on_train_end(self, logs=None):
+        self._detach_masks(self.model)
+
+    def _attach_masks(self, model):
+        """Makes each kernel's constraint apply its mask in the train step."""
+        optimizer = innermost_optimizer(model.optimizer)
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        with variable_scope(model):
+            self._mask_variables = [
+                optimizer.add_variable(
+                    k.shape, initializer="ones", dtype=k.dtype, name="pruning_mask"
+                )
+                for k in self._kernels
+            ]
+        self._own_constraints = [k.constraint for k in self._kernels]
+        for kernel, mask in zip(self._kernels, self._mask_variables):
+            kernel.constraint = _KeepMask(mask, kernel.constraint)
+        self._optimizer = optimizer
+        model.make_train_function(force=True)  # Traced with the constraints.
+
+    def _detach_masks(self, model):
+        for kernel, constraint in zip(self._kernels, self._own_constraints):
+            kernel.constraint = constraint
+        remove_optimizer_variables(self._optimizer, self._mask_variables)
+        self._mask_variables = []
+        model.make_train_function(force=True)  # Traced without them.
 
     def _step_if_due(self, step):
         """Updates the masks when a scheduled update is due at `step`."""
@@ -362,7 +402,7 @@ class WeightPruning(keras.callbacks.Callback):
 
     def _update_masks(self, sparsity):
         self._synced_model()
-        weights = [keras.ops.convert_to_numpy(k) for k in self._kernels]
+        weights = [to_numpy(k) for k in self._kernels]
         if self.criterion == "saliency":
             curvatures = self._fisher_diagonal()
             scores = [0.5 * h * np.square(w) for h, w in zip(curvatures, weights)]
@@ -372,23 +412,17 @@ class WeightPruning(keras.callbacks.Callback):
             self.masks[kernel.path] = prune_lowest(
                 score, self.masks[kernel.path], sparsity
             )
-        if all(mask.all() for mask in self.masks.values()):
-            self._mask_tensors = None  # Nothing pruned yet (s_t = 0).
-            return
-        self._mask_tensors = [
-            keras.ops.convert_to_tensor(self.masks[k.path], dtype=k.dtype)
-            for k in self._kernels
-        ]
-        self._apply_masks()
+        for kernel, weight, variable in zip(
+            self._kernels, weights, self._mask_variables
+        ):
+            mask = self.masks[kernel.path]
+            variable.assign(mask.astype(weight.dtype))
+            kernel.assign(np.where(mask, weight, 0).astype(weight.dtype))
 
     def _synced_model(self):
         """`self.model`, whose access on JAX syncs the trainer's state into the
         variables (they are stale inside an epoch otherwise)."""
         return self.model
-
-    def _apply_masks(self):
-        self._synced_model()
-        self._multiply_assign(self._mask_tensors)
 
     def _fisher_diagonal(self):
         """Mean squared gradient of each pruned kernel over the probe micro-batches."""
@@ -411,9 +445,7 @@ class WeightPruning(keras.callbacks.Callback):
     def sparsity(self):
         """The fraction of the pruned kernels' weights that is exactly zero."""
         self._synced_model()
-        zeros = sum(
-            int(np.sum(keras.ops.convert_to_numpy(k) == 0)) for k in self._kernels
-        )
+        zeros = sum(int(np.sum(to_numpy(k) == 0)) for k in self._kernels)
         return zeros / sum(int(np.prod(k.shape)) for k in self._kernels)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -6,6 +6,17 @@ from keras_smithing.utils.compat import built_variables
 from keras_smithing.utils.validation import check_keras_optimizer
 
 
+def innermost_optimizer(optimizer):
+    """The optimizer that owns the learning rate and slots of `optimizer`.
+
+    Unwraps `inner_optimizer` chains: `keras.optimizers.LossScaleOptimizer` and
+    this pack's wrappers (`Lookahead`, `AdaptiveGradientClipping`, ...).
+    """
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
+
+
 class OptimizerWrapper(keras.optimizers.Optimizer):
     """Base of the optimizers that wrap an inner Keras optimizer.
 
@@ -14,6 +25,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     `apply`, and the learning rate, iteration count, loss scaling and final values
     (EMA) are the inner optimizer's. `variables` lists the wrapper's variables then
     the inner optimizer's, so `.keras` files and `stateless_apply` (JAX) carry both.
+    The variables' constraints are applied after the wrapper's rule.
     Subclasses implement `wrapped_apply(grads, trainable_variables)`.
 
     Args:
@@ -50,6 +62,11 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         if trainable_variables is None:
             trainable_variables = built_variables(self)
         self.wrapped_apply(list(grads), list(trainable_variables))
+        # Keras's `apply` ends with the variables' constraints; the wrapper's rule
+        # may move the variables after the inner optimizer applied them.
+        for variable in trainable_variables:
+            if variable.constraint is not None:
+                variable.assign(variable.constraint(variable))
 
     def wrapped_apply(self, grads, trainable_variables):
         """Applies `grads` through the inner optimizer plus the wrapper's rule."""

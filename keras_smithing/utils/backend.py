@@ -200,6 +200,17 @@ def seeded_shuffle(seed):
         np.random.set_state(numpy_state)
 
 
+def variable_scope(model):
+    """The context in which to create variables that belong with `model`.
+
+    On TensorFlow that is the `tf.distribute` strategy the model was created
+    under (`model.distribute_strategy`), so that they are mirrored like the
+    model's; elsewhere there is nothing to enter.
+    """
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only.
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
 def build_in_scope(model, input_shape):
     """Builds `model` where its variables belong.
 
@@ -211,8 +222,7 @@ def build_in_scope(model, input_shape):
         model: An unbuilt `keras.Model`.
         input_shape: Its input shape.
     """
-    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only.
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+    with variable_scope(model):
         model.build(input_shape)
 
 
@@ -231,58 +241,3 @@ def to_numpy(value):
     if backend == "torch":
         return value.detach().cpu().numpy().copy()  # Not a view of the weights.
     return np.asarray(value)
-
-
-# In-place masking between train steps (used by keras_smithing.callbacks.WeightPruning).
-def multiply_assign_function(variables):
-    """Returns `fn(factors)` that sets each variable to `variable * factor`.
-
-    Meant for callbacks, between train steps, where it must cost little: one
-    `tf.function` call on TensorFlow, one jitted product (then a plain assign per
-    variable) on JAX, in-place `mul_` without autograd on PyTorch.
-
-    Args:
-        variables: List of `keras.Variable`s.
-
-    Returns:
-        A function of a list of tensors, one per variable and of its shape and
-        dtype, returning nothing.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        @tf.function
-        def multiply_assign(factors):
-            for variable, factor in zip(variables, factors):
-                variable.assign(variable.value * factor)
-
-        return multiply_assign
-    if backend == "jax":
-        import jax
-
-        products = jax.jit(
-            lambda values, factors: [v * f for v, f in zip(values, factors)]
-        )
-
-        def multiply_assign(factors):
-            values = products([v.value for v in variables], factors)
-            for variable, value in zip(variables, values):
-                variable.assign(value)
-
-        return multiply_assign
-    if backend == "torch":
-        import torch
-
-        def multiply_assign(factors):
-            with torch.no_grad():
-                for variable, factor in zip(variables, factors):
-                    variable.value.mul_(factor)
-
-        return multiply_assign
-
-    def multiply_assign(factors):
-        for variable, factor in zip(variables, factors):
-            variable.assign(keras.ops.multiply(variable.value, factor))
-
-    return multiply_assign

@@ -105,3 +105,20 @@ def built_variables(optimizer):
     it is given no variables.
     """
     return optimizer._trainable_variables
+
+
+def remove_optimizer_variables(optimizer, variables):
+    """Takes variables made with `optimizer.add_variable` out of `optimizer`.
+
+    Wraps `Optimizer._variables`: Keras can add a variable to a built optimizer
+    but has no way to take one out, e.g. before the optimizer is saved.
+
+    Args:
+        optimizer: A `keras.optimizers.Optimizer`.
+        variables: The variables to remove (compared by identity).
+    """
+    gone = {id(v) for v in variables}
+    kept = optimizer._variables
+    for index in reversed(range(len(kept))):
+        if id(kept[index]) in gone:
+            del kept[index]  # By position: `==` on variables is elementwise.

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_smithing.callbacks import WeightPruning
+from keras_smithing.optimizers import Lookahead
 from tests import harness
 
 X = harness.random_data((64, 16))
@@ -185,6 +186,69 @@ def test_saved_model_is_plain_keras_with_zeros():
     assert [type(layer) for layer in loaded.layers] == [keras.layers.Dense] * 2
     for name, kernel in kernels(loaded).items():
         assert (kernel == 0).sum() == expected_zeros(0.9, kernel.size), name
+
+
+def zero_counts(model):
+    return {name: int((kernel == 0).sum()) for name, kernel in kernels(model).items()}
+
+
+def test_fit_leaves_optimizer_and_constraints_as_they_were():
+    model = build_mlp()
+    max_norm = keras.constraints.MaxNorm(0.5)
+    model.get_layer("hidden").kernel.constraint = max_norm
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(X, Y, epochs=1, verbose=0)
+    names = [v.path for v in model.optimizer.variables]
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[WeightPruning(0.5, frequency=1)])
+    assert [v.path for v in model.optimizer.variables] == names
+    assert model.get_layer("hidden").kernel.constraint is max_norm
+    assert model.get_layer("head").kernel.constraint is None
+    # The constraint held during the fit: the kept columns stay within the norm.
+    norms = np.linalg.norm(kernels(model)["hidden"], axis=0)
+    assert np.all(norms <= 0.5 + 1e-6)
+    # A later fit without the callback is traced without the masks: zeros regrow.
+    pruned = zero_counts(model)
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert all(zero_counts(model)[name] < pruned[name] for name in pruned)
+    # And a new pruning fit masks again.
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[WeightPruning(0.75, frequency=1)])
+    for name, kernel in kernels(model).items():
+        assert (kernel == 0).sum() == expected_zeros(0.75, kernel.size), name
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: Lookahead(keras.optimizers.Adam(0.01), sync_period=2),
+        lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01)),
+    ],
+    ids=["lookahead", "loss_scale"],
+)
+def test_wrapped_optimizers_keep_the_zeros(make_optimizer):
+    # The masks live in the innermost optimizer; Lookahead's interpolation with
+    # its slow weights (copied before any pruning) must not regrow them.
+    model = mlp(optimizer=make_optimizer())
+    pruning = WeightPruning(0.75, end_epoch=1, frequency=1)
+    recorder = ZeroRecorder()
+    model.fit(X, Y, batch_size=8, epochs=3, verbose=0, callbacks=[pruning, recorder])
+    for zeros in recorder.zeros[8:]:  # After the first epoch.
+        for name, pattern in zeros.items():
+            assert pattern.sum() == expected_zeros(0.75, pattern.size), name
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="Keras allows only steps_per_execution=1 on PyTorch",
+)
+def test_steps_per_execution():
+    # Keras calls callbacks only every 4 steps here; the schedule and masks hold.
+    model = build_mlp()
+    model.compile(keras.optimizers.Adam(0.01), "mse", steps_per_execution=4)
+    pruning = WeightPruning(0.5, end_epoch=1, frequency=4)
+    model.fit(X, Y, batch_size=8, epochs=3, verbose=0, callbacks=[pruning])
+    for (name, kernel), mask in zip(kernels(model).items(), pruning.masks.values()):
+        assert (kernel == 0).sum() == expected_zeros(0.5, kernel.size), name
+        np.testing.assert_array_equal(kernel != 0, mask)
 
 
 def test_verbose_prints_the_sparsity(capsys):
