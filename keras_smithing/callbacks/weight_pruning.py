@@ -7,7 +7,10 @@ import numpy as np
 
 from keras_smithing.optimizers.wrapper import innermost_optimizer
 from keras_smithing.utils.backend import gradient_function, to_numpy, variable_scope
-from keras_smithing.utils.compat import remove_optimizer_variables
+from keras_smithing.utils.compat import (
+    add_optimizer_variables,
+    remove_optimizer_variables,
+)
 from keras_smithing.utils.validation import (
     check_int,
     check_model_inputs,
@@ -252,6 +255,7 @@ class WeightPruning(keras.callbacks.Callback):
         self.history = {"step": [], "sparsity": []}
         self.masks = {}
         self._mask_variables = []
+        self._traced = None
 
     @staticmethod
     def _check_layers(layers):
@@ -359,29 +363,52 @@ class WeightPruning(keras.callbacks.Callback):
         self._detach_masks(self.model)
 
     def _attach_masks(self, model):
-        """Makes each kernel's constraint apply its mask in the train step."""
+        """Makes each kernel's constraint apply its mask in the train step.
+
+        The train function traced with the masks is kept: a later `fit` of the
+        same compiled model with this callback reuses it, mask variables and all,
+        instead of tracing again.
+        """
         optimizer = innermost_optimizer(model.optimizer)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
-        with variable_scope(model):
-            self._mask_variables = [
-                optimizer.add_variable(
-                    k.shape, initializer="ones", dtype=k.dtype, name="pruning_mask"
-                )
-                for k in self._kernels
-            ]
+        key = (model, optimizer, model.train_function, *self._kernels)
+        cached = self._traced
+        if (
+            cached is not None
+            and len(cached["key"]) == len(key)
+            and all(a is b for a, b in zip(cached["key"], key))
+        ):
+            add_optimizer_variables(optimizer, cached["masks"])
+            for variable in cached["masks"]:
+                variable.assign(keras.ops.ones(variable.shape, variable.dtype))
+        else:
+            with variable_scope(model):
+                masks = [
+                    optimizer.add_variable(
+                        k.shape, initializer="ones", dtype=k.dtype, name="pruning_mask"
+                    )
+                    for k in self._kernels
+                ]
+            cached = self._traced = {"key": key, "masks": masks, "function": None}
+        self._mask_variables = cached["masks"]
         self._own_constraints = [k.constraint for k in self._kernels]
         for kernel, mask in zip(self._kernels, self._mask_variables):
             kernel.constraint = _KeepMask(mask, kernel.constraint)
-        self._optimizer = optimizer
-        model.make_train_function(force=True)  # Traced with the constraints.
+        if cached["function"] is None:
+            model.make_train_function(force=True)  # Traced with the constraints.
+        else:
+            model.train_function = cached["function"]
 
     def _detach_masks(self, model):
+        """Restores the kernels' constraints, optimizer and train function."""
         for kernel, constraint in zip(self._kernels, self._own_constraints):
             kernel.constraint = constraint
-        remove_optimizer_variables(self._optimizer, self._mask_variables)
+        cached = self._traced
+        remove_optimizer_variables(cached["key"][1], self._mask_variables)
         self._mask_variables = []
-        model.make_train_function(force=True)  # Traced without them.
+        cached["function"] = model.train_function
+        model.train_function = cached["key"][2]  # Traced without the masks.
 
     def _step_if_due(self, step):
         """Updates the masks when a scheduled update is due at `step`."""

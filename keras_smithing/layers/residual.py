@@ -203,19 +203,19 @@ class ResidualBlock(keras.layers.Layer):
         """Whether `mc_predict` must sample this block (dropout or stochastic depth)."""
         return bool(self.dropout or self.stochastic_depth)
 
-    def _apply(self, norm, x, training):
+    def _norm_activation(self, norm, x, training):
         if norm is not None:
             x = norm(x, training=training)
         return self.activation(x)
 
     def call(self, inputs, training=None):
         if self.preactivation:
-            x = self._apply(self.norm1, inputs, training)
+            x = self._norm_activation(self.norm1, inputs, training)
             shortcut = inputs if self.projection is None else self.projection(x)
-            residual = self._apply(self.norm2, self.first(x), training)
+            residual = self._norm_activation(self.norm2, self.first(x), training)
         else:
             shortcut = inputs if self.projection is None else self.projection(inputs)
-            residual = self._apply(self.norm1, self.first(inputs), training)
+            residual = self._norm_activation(self.norm1, self.first(inputs), training)
         if self.dropout_layer is not None:
             residual = self.dropout_layer(residual, training=should_sample(training))
         residual = self.second(residual)

@@ -107,6 +107,16 @@ def built_variables(optimizer):
     return optimizer._trainable_variables
 
 
+def add_optimizer_variables(optimizer, variables):
+    """Gives `optimizer` back variables that `remove_optimizer_variables` took out.
+
+    Wraps `Optimizer._track_variable`, through which `add_variable` registers the
+    variables it creates.
+    """
+    for variable in variables:
+        optimizer._track_variable(variable)
+
+
 def remove_optimizer_variables(optimizer, variables):
     """Takes variables made with `optimizer.add_variable` out of `optimizer`.
 

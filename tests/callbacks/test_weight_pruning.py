@@ -216,6 +216,27 @@ def test_fit_leaves_optimizer_and_constraints_as_they_were():
         assert (kernel == 0).sum() == expected_zeros(0.75, kernel.size), name
 
 
+def test_a_second_fit_reuses_the_masked_train_function():
+    class Functions(keras.callbacks.Callback):
+        seen = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append(self.model.train_function)
+
+    model = mlp()
+    model.fit(X, Y, epochs=1, verbose=0)
+    plain = model.train_function
+    pruning = WeightPruning(0.5, frequency=1)
+    for _ in range(2):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[pruning, Functions()])
+        assert model.train_function is plain
+        for (name, kernel), mask in zip(kernels(model).items(), pruning.masks.values()):
+            assert (kernel == 0).sum() == expected_zeros(0.5, kernel.size), name
+            np.testing.assert_array_equal(kernel != 0, mask)
+    first, second = Functions.seen[0], Functions.seen[-1]
+    assert first is second and first is not plain
+
+
 @pytest.mark.parametrize(
     "make_optimizer",
     [

@@ -102,3 +102,12 @@ def test_mc_predict_samples_the_blocks_dropout_but_not_batch_norm():
     assert mc_predict(model, x, num_samples=8).std.max() > 0
     plain = keras.Model(inputs, ResidualBlock(6, normalization="batch")(inputs))
     np.testing.assert_array_equal(mc_predict(plain, x, num_samples=4).std, 0.0)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch.nn.Module API")
+def test_torch_module_methods_reach_the_block():
+    # A Keras layer is a torch.nn.Module there: `.to()` walks its children
+    # through `Module._apply`, which the block must not shadow.
+    block = ResidualBlock(units=4)
+    block.build((2, 4))
+    assert block.to("cpu") is block
