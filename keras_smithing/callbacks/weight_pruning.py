@@ -158,7 +158,9 @@ class WeightPruning(keras.callbacks.Callback):
     further training without this callback lets the zeros regrow.
 
     The epoch logs (and so `History`) get `pruning_sparsity`, the fraction of
-    pruned-kernel weights that are exactly zero; `history` records each update.
+    pruned-kernel weights the masks hold at zero (counted on the masks, which
+    costs no read of the weights); `sparsity()` counts the weights that are
+    exactly zero. `history` records each update.
 
     Args:
         target_sparsity: Float in [0, 1), `s_f`: the fraction of each kernel's
@@ -356,8 +358,11 @@ class WeightPruning(keras.callbacks.Callback):
         self._epoch_start = epoch * self._steps_per_epoch
         self._step_if_due(self._epoch_start)
 
-    def on_train_batch_end(self, batch, logs=None):
-        self._step_if_due(self._epoch_start + batch + 1)
+    def on_train_batch_begin(self, batch, logs=None):
+        # Before the step rather than after the previous one: a callback with
+        # batch-end hooks makes Keras fetch every batch's logs, which waits for
+        # the step (JAX dispatches steps asynchronously).
+        self._step_if_due(self._epoch_start + batch)
 
     def on_train_end(self, logs=None):
         self._detach_masks(self.model)
@@ -476,7 +481,10 @@ class WeightPruning(keras.callbacks.Callback):
         return zeros / sum(int(np.prod(k.shape)) for k in self._kernels)
 
     def on_epoch_end(self, epoch, logs=None):
-        sparsity = self.sparsity()
+        self._step_if_due(self._epoch_start + self._steps_per_epoch)
+        sparsity = sum(int(np.sum(~m)) for m in self.masks.values()) / sum(
+            m.size for m in self.masks.values()
+        )
         if logs is not None:
             logs["pruning_sparsity"] = sparsity
         if self.verbose:

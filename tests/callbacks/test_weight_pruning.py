@@ -47,13 +47,17 @@ def expected_zeros(sparsity, size):
 
 
 class ZeroRecorder(keras.callbacks.Callback):
-    """The zero pattern of every kernel after every training batch."""
+    """The zero pattern of every kernel as each training step begins (what its
+    forward pass sees), and once more at the end of training."""
 
     def on_train_begin(self, logs=None):
         self.zeros = []
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
         self.zeros.append({k: v == 0 for k, v in kernels(self.model).items()})
+
+    def on_train_end(self, logs=None):
+        self.on_train_batch_begin(None)
 
 
 def test_harness():
@@ -80,18 +84,21 @@ def test_schedule_follows_the_cubic_formula_and_pruned_weights_stay_zero(jit_com
     assert pruning.history["step"] == steps
     np.testing.assert_allclose(pruning.history["sparsity"], reference, rtol=1e-12)
     sizes = {name: kernel.size for name, kernel in kernels(model).items()}
-    for step, zeros in enumerate(recorder.zeros, start=1):
-        done = [s for s in steps if s <= step]
+    for completed, zeros in enumerate(recorder.zeros):
+        done = [s for s in steps if s <= completed]
         scheduled = reference[len(done) - 1] if done else 0.0
         for name, pattern in zeros.items():
-            assert pattern.sum() == expected_zeros(scheduled, sizes[name]), (step, name)
+            assert pattern.sum() == expected_zeros(scheduled, sizes[name]), (
+                completed,
+                name,
+            )
     # Once pruned, always zero: the final pattern holds every earlier one, and the
     # last epoch (8 more Adam steps) regrew nothing.
     final = recorder.zeros[-1]
     for zeros in recorder.zeros:
         for name, pattern in zeros.items():
             assert np.all(final[name][pattern])
-    for zeros in recorder.zeros[t_end - 1 :]:
+    for zeros in recorder.zeros[t_end:]:
         for name, pattern in zeros.items():
             np.testing.assert_array_equal(pattern, final[name])
     for name, mask in zip(("hidden", "head"), pruning.masks.values()):
@@ -99,6 +106,7 @@ def test_schedule_follows_the_cubic_formula_and_pruned_weights_stay_zero(jit_com
     assert history.history["pruning_sparsity"][-1] == pytest.approx(
         (102 + 6) / 136  # round(0.8 * 128) and round(0.8 * 8) of 136 weights.
     )
+    assert pruning.sparsity() == history.history["pruning_sparsity"][-1]
 
 
 @pytest.mark.parametrize("probe_batch_size", [1, 4])
