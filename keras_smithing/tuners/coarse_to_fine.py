@@ -217,6 +217,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._pruned = {}  # trial_id -> the step at which it was pruned.
 
         self._prob_cache = {}  # (trial_id, space size) -> {hp name: value in [0, 1]}.
+        self._ranked_memo = {}  # (run start, trials ended, trials) -> ranked trials.
 
     def update_space(self, hyperparameters):
         check_ranges(hyperparameters)
@@ -258,6 +259,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def _ranked_trials(self, current_run=True):
         """The completed trials of the current run (since the last restart), best first."""
         start = self._run_start if current_run else 0
+        # Asked several times per trial; the answer changes only when a trial ends.
+        key = (start, len(self.end_order), id(self.trials))
+        if key in self._ranked_memo:
+            return self._ranked_memo[key]
         completed = [
             self.trials[trial_id]
             for trial_id in sorted(self.trials)
@@ -266,9 +271,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             and math.isfinite(self.trials[trial_id].score)
             and self._trial_rounds.get(trial_id, 0) >= start
         ]
-        return sorted(
+        ranked = sorted(
             completed, key=lambda t: t.score, reverse=self.objective.direction == "max"
         )
+        self._ranked_memo = {
+            k: v for k, v in self._ranked_memo.items() if k[1:] == key[1:]
+        }
+        self._ranked_memo[key] = ranked
+        return ranked
 
     def _narrow(self):
         ranked = self._ranked_trials()
@@ -482,7 +492,20 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         """The round in which trial `trial_id` was drawn."""
         return self._trial_rounds[trial_id]
 
+    def _forget_windows(self):
+        """Drops the windows no narrowing reads again: those of ended trials other
+        than the current run's best (a later best is a later trial). They were
+        most of the saved state, written again after every trial."""
+        ranked = self._ranked_trials()
+        keep = ranked[0].trial_id if ranked else None
+        ended = (TrialStatus.COMPLETED, TrialStatus.INVALID, TrialStatus.FAILED)
+        for trial_id in list(self._windows):
+            trial = self.trials.get(trial_id)
+            if trial_id != keep and trial is not None and trial.status in ended:
+                del self._windows[trial_id]
+
     def get_state(self):
+        self._forget_windows()
         state = super().get_state()
         # KerasTuner's "seed_state" is the seed of the next draw, as it is for its
         # own oracles (whose counter this oracle does not use).
@@ -506,6 +529,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def set_state(self, state):
         super().set_state(state)
+        self._ranked_memo = {}
         own = state["coarse_to_fine"]
         self._draws = state["seed_state"] - self.seed
         self._round = own["round"]
