@@ -88,19 +88,23 @@ TUNED_SEEDS = list(range(1, 11))
 UNTUNED_SEEDS = list(range(100, 120))
 
 
-def coarse_to_fine(problem, seed, cap, decisions=None):
+def coarse_to_fine(problem, seed, cap, decisions=None, oracle_class=None):
     """Trials to the target (None: not within `cap`) and oracle seconds per trial.
 
     The seconds are CPU time of this process (`time.process_time`), so other
     processes on a shared machine do not inflate them. They include KerasTuner's
     bookkeeping and files; with `decisions` (a list), the seconds per trial spent
     in `populate_space` alone (the oracle's own decision) are appended to it.
+    `oracle_class` replaces `CoarseToFineOracle` (e.g. KerasTuner's random search,
+    whose bookkeeping and files are the same).
     """
     fn, bounds, minimum = PROBLEMS[problem]
     hp = keras_tuner.HyperParameters()
     for i, (low, high) in enumerate(bounds):
         hp.Float(f"x{i}", low, high)
-    oracle = CoarseToFineOracle("loss", max_trials=cap, hyperparameters=hp, seed=seed)
+    oracle = (oracle_class or CoarseToFineOracle)(
+        "loss", max_trials=cap, hyperparameters=hp, seed=seed
+    )
     oracle.verbose = 0
     deciding = [0.0]
     populate_space = oracle.populate_space
@@ -202,6 +206,15 @@ def run(quick: bool) -> list[dict]:
             (
                 "CoarseToFine",
                 lambda p, s, c: coarse_to_fine(p, s, c, decisions),
+                untuned,
+            )
+        )
+        searches.append(
+            (
+                "KerasTuner RandomSearch",
+                lambda p, s, c: coarse_to_fine(
+                    p, s, c, oracle_class=keras_tuner.oracles.RandomSearchOracle
+                ),
                 untuned,
             )
         )
