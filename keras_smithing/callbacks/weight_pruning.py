@@ -320,6 +320,10 @@ class WeightPruning(keras.callbacks.Callback):
         return kernels
 
     def on_train_begin(self, logs=None):
+        if self._mask_variables:
+            # Keras skips `on_train_end` when `fit` is interrupted: undo that fit's
+            # masking before anything else.
+            self._detach_masks()
         model = self.model
         steps, epochs = self.params.get("steps"), self.params.get("epochs")
         if not steps:
@@ -365,7 +369,7 @@ class WeightPruning(keras.callbacks.Callback):
         self._step_if_due(self._epoch_start + batch)
 
     def on_train_end(self, logs=None):
-        self._detach_masks(self.model)
+        self._detach_masks()
 
     def _attach_masks(self, model):
         """Makes each kernel's constraint apply its mask in the train step.
@@ -405,11 +409,12 @@ class WeightPruning(keras.callbacks.Callback):
         else:
             model.train_function = cached["function"]
 
-    def _detach_masks(self, model):
+    def _detach_masks(self):
         """Restores the kernels' constraints, optimizer and train function."""
         for kernel, constraint in zip(self._kernels, self._own_constraints):
             kernel.constraint = constraint
         cached = self._traced
+        model = cached["key"][0]
         remove_optimizer_variables(cached["key"][1], self._mask_variables)
         self._mask_variables = []
         cached["function"] = model.train_function

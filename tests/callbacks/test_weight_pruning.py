@@ -245,6 +245,29 @@ def test_a_second_fit_reuses_the_masked_train_function():
     assert first is second and first is not plain
 
 
+def test_an_interrupted_fit_is_undone_by_the_next():
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    model = build_mlp()
+    max_norm = keras.constraints.MaxNorm(0.5)
+    model.get_layer("hidden").kernel.constraint = max_norm
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(X, Y, epochs=1, verbose=0)
+    count = len(model.optimizer.variables)
+    pruning = WeightPruning(0.5, frequency=1)
+    with pytest.raises(KeyboardInterrupt):  # Keras skips on_train_end.
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[pruning, Interrupt()])
+    assert len(model.optimizer.variables) == count + 2  # The two masks.
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[pruning])
+    assert len(model.optimizer.variables) == count
+    assert model.get_layer("hidden").kernel.constraint is max_norm
+    for (name, kernel), mask in zip(kernels(model).items(), pruning.masks.values()):
+        assert (kernel == 0).sum() == expected_zeros(0.5, kernel.size), name
+        np.testing.assert_array_equal(kernel != 0, mask)
+
+
 @pytest.mark.parametrize(
     "make_optimizer",
     [
