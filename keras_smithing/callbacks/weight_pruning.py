@@ -350,13 +350,13 @@ class WeightPruning(keras.callbacks.Callback):
         self._kernels = self._select_kernels(model)
         self.masks = {k.path: np.ones(k.shape, dtype=bool) for k in self._kernels}
         self.history = {"step": [], "sparsity": []}
-        self._attach_masks(model)
         if self.criterion == "saliency":
             x = check_model_inputs("probe_data", self.probe_data[0], model)
             self._probe_x = x
             index = {id(v): i for i, v in enumerate(model.trainable_variables)}
             self._kernel_index = [index[id(k)] for k in self._kernels]
             self._gradients = gradient_function(model)
+        self._attach_masks(model)  # Last: nothing after it may refuse the fit.
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = epoch * self._steps_per_epoch
@@ -423,7 +423,7 @@ class WeightPruning(keras.callbacks.Callback):
     def _step_if_due(self, step):
         """Updates the masks when a scheduled update is due at `step`."""
         if self._next_update is None or step < self._next_update:
-            return False
+            return
         sparsity = polynomial_sparsity(
             step, self.initial_sparsity, self.target_sparsity, self._begin, self._end
         )
@@ -435,7 +435,6 @@ class WeightPruning(keras.callbacks.Callback):
         else:
             passed = (step - self._begin) // self.frequency + 1
             self._next_update = min(self._begin + passed * self.frequency, self._end)
-        return True
 
     def _update_masks(self, sparsity):
         self._synced_model()

@@ -268,6 +268,17 @@ def test_an_interrupted_fit_is_undone_by_the_next():
         np.testing.assert_array_equal(kernel != 0, mask)
 
 
+def test_a_refused_fit_leaves_the_model_alone():
+    model = mlp()
+    model.fit(X, Y, epochs=1, verbose=0)
+    count = len(model.optimizer.variables)
+    pruning = WeightPruning(0.5, criterion="saliency", probe_data=(X[:4, :3], Y[:4]))
+    with pytest.raises(ValueError, match="probe_data"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[pruning])
+    assert len(model.optimizer.variables) == count
+    assert model.get_layer("hidden").kernel.constraint is None
+
+
 @pytest.mark.parametrize(
     "make_optimizer",
     [
