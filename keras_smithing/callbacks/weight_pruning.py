@@ -381,12 +381,14 @@ class WeightPruning(keras.callbacks.Callback):
         optimizer = innermost_optimizer(model.optimizer)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
-        key = (model, optimizer, model.train_function, *self._kernels)
         cached = self._traced
         if (
             cached is not None
-            and len(cached["key"]) == len(key)
-            and all(a is b for a, b in zip(cached["key"], key))
+            and cached["model"] is model
+            and cached["optimizer"] is optimizer
+            and cached["plain"] is model.train_function
+            and len(cached["kernels"]) == len(self._kernels)
+            and all(a is b for a, b in zip(cached["kernels"], self._kernels))
         ):
             add_optimizer_variables(optimizer, cached["masks"])
             for variable in cached["masks"]:
@@ -399,7 +401,14 @@ class WeightPruning(keras.callbacks.Callback):
                     )
                     for k in self._kernels
                 ]
-            cached = self._traced = {"key": key, "masks": masks, "function": None}
+            cached = self._traced = {
+                "model": model,
+                "optimizer": optimizer,
+                "plain": model.train_function,
+                "kernels": self._kernels,
+                "masks": masks,
+                "function": None,
+            }
         self._mask_variables = cached["masks"]
         self._own_constraints = [k.constraint for k in self._kernels]
         for kernel, mask in zip(self._kernels, self._mask_variables):
@@ -414,11 +423,11 @@ class WeightPruning(keras.callbacks.Callback):
         for kernel, constraint in zip(self._kernels, self._own_constraints):
             kernel.constraint = constraint
         cached = self._traced
-        model = cached["key"][0]
-        remove_optimizer_variables(cached["key"][1], self._mask_variables)
+        model = cached["model"]
+        remove_optimizer_variables(cached["optimizer"], self._mask_variables)
         self._mask_variables = []
         cached["function"] = model.train_function
-        model.train_function = cached["key"][2]  # Traced without the masks.
+        model.train_function = cached["plain"]  # Traced without the masks.
 
     def _step_if_due(self, step):
         """Updates the masks when a scheduled update is due at `step`."""

@@ -217,7 +217,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._pruned = {}  # trial_id -> the step at which it was pruned.
 
         self._prob_cache = {}  # (trial_id, space size) -> {hp name: value in [0, 1]}.
-        self._ranked_memo = {}  # (run start, trials ended, trials) -> ranked trials.
+        # The ranked trials by run start, valid while no further trial has ended.
+        self._ranked_after, self._ranked = None, {}
 
     def update_space(self, hyperparameters):
         check_ranges(hyperparameters)
@@ -260,9 +261,11 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         """The completed trials of the current run (since the last restart), best first."""
         start = self._run_start if current_run else 0
         # Asked several times per trial; the answer changes only when a trial ends.
-        key = (start, len(self.end_order), id(self.trials))
-        if key in self._ranked_memo:
-            return self._ranked_memo[key]
+        ended = (len(self.end_order), id(self.trials))
+        if self._ranked_after != ended:
+            self._ranked_after, self._ranked = ended, {}
+        if start in self._ranked:
+            return self._ranked[start]
         completed = [
             self.trials[trial_id]
             for trial_id in sorted(self.trials)
@@ -274,10 +277,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         ranked = sorted(
             completed, key=lambda t: t.score, reverse=self.objective.direction == "max"
         )
-        self._ranked_memo = {
-            k: v for k, v in self._ranked_memo.items() if k[1:] == key[1:]
-        }
-        self._ranked_memo[key] = ranked
+        self._ranked[start] = ranked
         return ranked
 
     def _narrow(self):
@@ -529,7 +529,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def set_state(self, state):
         super().set_state(state)
-        self._ranked_memo = {}
+        self._ranked_after, self._ranked = None, {}
         own = state["coarse_to_fine"]
         self._draws = state["seed_state"] - self.seed
         self._round = own["round"]
