@@ -172,10 +172,11 @@ def _steepest_descent(learning_rates, smoothed, window):
 
     Slopes are secants over `window` steps (batch noise averages out), from the
     point after the first window (the moving average's warm-up) up to the
-    smoothed minimum; the suggestion is the middle of the steepest secant.
+    smoothed minimum after that warm-up (a lucky first batch must not end the
+    search at step 0); the suggestion is the middle of the steepest secant.
     """
-    finite = np.isfinite(smoothed)
-    last = int(np.argmin(np.where(finite, smoothed, np.inf)))
+    after_warmup = np.where(np.isfinite(smoothed), smoothed, np.inf)[window:]
+    last = window + int(np.argmin(after_warmup)) if after_warmup.size else 0
     starts = np.arange(window, last - window + 1)
     if starts.size == 0:
         return math.nan
