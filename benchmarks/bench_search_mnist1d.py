@@ -178,9 +178,9 @@ def search(name, data, seed, epochs, target, cap, optuna=None):
 
 
 def run(quick: bool) -> list[dict]:
-    # Quick: 3 seeds, 8 epochs a trial, 45 s cap; full: 5 seeds, 20 epochs, 300 s.
+    # Quick: 3 seeds, 8 epochs a trial, 45 s cap; full: 5 seeds, 15 epochs, 180 s.
     seeds, epochs, cap, target = (
-        ([0, 1, 2], 8, 45.0, 0.5) if quick else ([0, 1, 2, 3, 4], 20, 300.0, 0.6)
+        ([0, 1, 2], 8, 45.0, 0.5) if quick else ([0, 1, 2, 3, 4], 15, 180.0, 0.6)
     )
     data = load_mnist1d(seed=0)
     optuna = import_optuna("bench_search_mnist1d", "the Optuna TPE row is")
@@ -204,7 +204,10 @@ def run(quick: bool) -> list[dict]:
             )
             for seed in seeds
         ]
-        print(f"{name}: (s, reached) per seed {[(round(s, 1), r) for s, r in results]}")
+        print(
+            f"{name}: (s, reached) per seed {[(round(s, 1), r) for s, r in results]}",
+            flush=True,
+        )
         summaries[name] = (
             statistics.median(seconds for seconds, _ in results),
             sum(reached for _, reached in results),
