@@ -29,9 +29,12 @@ class LRFinderResult:
         smoothed_losses: Bias-corrected exponential moving average of `losses`.
         suggested_lr: The learning rate where the smoothed loss falls fastest
             (steepest negative slope against log learning rate, measured over
-            `num_steps // 20` steps, before the smoothed minimum); NaN when too
+            `warmup_steps` steps, before the smoothed minimum); NaN when too
             few steps were recorded.
         diverged: Whether the test stopped early on divergence.
+        warmup_steps: The moving average's warm-up (`num_steps // 20`, at
+            least 1): the smoothed minimum is sought after it, so that one
+            lucky first batch cannot stand for the whole curve.
     """
 
     learning_rates: np.ndarray
@@ -39,20 +42,23 @@ class LRFinderResult:
     smoothed_losses: np.ndarray
     suggested_lr: float
     diverged: bool
+    warmup_steps: int = 0
 
     @property
     def one_cycle_max_lr(self):
         """The peak learning rate this test suggests for a one-cycle schedule.
 
-        A tenth of the learning rate at the smoothed-loss minimum (fastai's
-        `lr_min` rule): the largest rate that still trains well, lowered by the
-        margin Smith's range-test advice leaves below divergence. NaN when nothing
-        was recorded.
+        A tenth of the learning rate at the smoothed-loss minimum after the
+        warm-up (fastai's `lr_min` rule): the largest rate that still trains
+        well, lowered by the margin Smith's range-test advice leaves below
+        divergence. The whole curve counts when it ended within the warm-up.
+        NaN when nothing finite was recorded.
         """
-        finite = np.isfinite(self.smoothed_losses)
-        if not finite.any():
+        smoothed = self.smoothed_losses
+        warmup = self.warmup_steps if len(smoothed) > self.warmup_steps else 0
+        best = _minimum_after_warmup(smoothed, warmup)
+        if best is None:
             return math.nan
-        best = int(np.argmin(np.where(finite, self.smoothed_losses, np.inf)))
         return float(self.learning_rates[best]) / 10.0
 
     def one_cycle(self, total_steps, **kwargs):
@@ -167,6 +173,14 @@ def _copy(model):
     return clone
 
 
+def _minimum_after_warmup(smoothed, warmup):
+    """Index of the smallest finite smoothed loss from step `warmup` on, or None."""
+    after = np.where(np.isfinite(smoothed), smoothed, np.inf)[warmup:]
+    if not np.isfinite(after).any():
+        return None
+    return warmup + int(np.argmin(after))
+
+
 def _steepest_descent(learning_rates, smoothed, window):
     """Learning rate where the smoothed loss falls fastest per unit of log LR.
 
@@ -175,8 +189,9 @@ def _steepest_descent(learning_rates, smoothed, window):
     smoothed minimum after that warm-up (a lucky first batch must not end the
     search at step 0); the suggestion is the middle of the steepest secant.
     """
-    after_warmup = np.where(np.isfinite(smoothed), smoothed, np.inf)[window:]
-    last = window + int(np.argmin(after_warmup)) if after_warmup.size else 0
+    last = _minimum_after_warmup(smoothed, window)
+    if last is None:
+        return math.nan
     starts = np.arange(window, last - window + 1)
     if starts.size == 0:
         return math.nan
@@ -283,7 +298,8 @@ def find_learning_rate(
             diverged = True
             break
     learning_rates, smoothed = np.array(learning_rates), np.array(smoothed)
-    suggested = _steepest_descent(learning_rates, smoothed, max(1, num_steps // 20))
+    warmup = max(1, num_steps // 20)
+    suggested = _steepest_descent(learning_rates, smoothed, warmup)
     if math.isnan(suggested):
         warnings.warn(
             "find_learning_rate: the loss did not decrease over the first steps; "
@@ -291,5 +307,5 @@ def find_learning_rate(
             stacklevel=2,
         )
     return LRFinderResult(
-        learning_rates, np.array(losses), smoothed, suggested, diverged
+        learning_rates, np.array(losses), smoothed, suggested, diverged, warmup
     )

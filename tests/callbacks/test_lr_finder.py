@@ -59,8 +59,9 @@ def test_sweep_smoothing_divergence_and_suggestion():
     assert result.diverged and n < 100
     assert 1e-3 < result.suggested_lr < 1.0
     assert isinstance(result.plot(), matplotlib.figure.Figure)
-    # One-cycle peak: a tenth of the LR at the smoothed minimum.
-    best = result.learning_rates[np.argmin(result.smoothed_losses)]
+    # One-cycle peak: a tenth of the LR at the smoothed minimum after the warm-up.
+    assert result.warmup_steps == 5
+    best = result.learning_rates[5 + np.argmin(result.smoothed_losses[5:])]
     assert result.one_cycle_max_lr == pytest.approx(best / 10)
     schedule = result.one_cycle(200, warmup_fraction=0.25)
     assert isinstance(schedule, OneCycle)
@@ -75,6 +76,12 @@ def test_a_lucky_first_batch_does_not_hide_the_suggestion():
     smoothed = np.concatenate([[10.0, 16.0], np.linspace(15.0, 10.5, 18)])
     suggested = _steepest_descent(rates, smoothed, window=1)
     assert rates[1] <= suggested <= rates[19]
+    # The one-cycle peak comes from the same minimum, not from step 0.
+    result = LRFinderResult(rates, smoothed, smoothed, suggested, False, 1)
+    assert result.one_cycle_max_lr == pytest.approx(rates[19] / 10)
+    # A curve that ended within its warm-up still gives a peak.
+    short = LRFinderResult(rates[:2], smoothed[:2], smoothed[:2], math.nan, True, 5)
+    assert short.one_cycle_max_lr == pytest.approx(rates[0] / 10)
 
 
 def test_one_cycle_without_a_finite_loss():
