@@ -13,6 +13,8 @@ import pytest  # noqa: E402
 
 from tests import support_matrix  # noqa: E402
 
+SEED = 1337
+
 if keras.backend.backend() == "tensorflow":
     import tensorflow as tf
 
@@ -39,6 +41,10 @@ def _clean_keras_state():
     keras.config.set_dtype_policy("float32")
     # No gc.collect() per test (free_memory=False): with PyTorch it cost seconds.
     keras.backend.clear_session(free_memory=False)
+    # Every unseeded draw (NumPy's and Python's global RNGs, the backend's, Keras's
+    # global seed generator, fit's shuffling) is the same in every run, whatever
+    # the test order: a test cannot pass here and fail on CI's draw.
+    keras.utils.set_random_seed(SEED)
     yield
     keras.config.set_dtype_policy("float32")
 
