@@ -72,6 +72,9 @@ class Stopwatch(keras.callbacks.Callback):
         self.start, self.targets, self.cap = start, targets, cap
         self.reached, self.best = {}, 0.0  # target -> seconds; best val_accuracy.
 
+    def __deepcopy__(self, memo):
+        return self  # KerasTuner copies the callbacks per trial; one clock serves all.
+
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.start
         value = (logs or {}).get("val_accuracy", 0.0)
