@@ -214,6 +214,7 @@ def _search_on_core(cores, job):
     finally:
         cores.put(core)
     result = json.loads(output.stdout.strip().splitlines()[-1])
+    print(f"{job[0]}, seed {job[1]}: {result}", flush=True)
     result["reached"] = {float(t): s for t, s in result["reached"].items()}
     return result
 
