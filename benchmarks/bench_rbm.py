@@ -12,13 +12,12 @@ our median over scikit-learn's (below 1: we are faster) and `speedup` its invers
 import json
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-from benchmarks.timing import jit_compile
+from benchmarks.timing import fresh_process_output, jit_compile
 
 HIDDEN = 500
 BATCH = 100
@@ -89,13 +88,11 @@ def _time_one(side, setting, data, epochs):
 
 
 def _fresh_process_time(side, setting, data, epochs):
-    command = [sys.executable, "-m", "benchmarks.bench_rbm", "--time-one"]
-    command += [side, str(setting), data, str(epochs)]
-    root = pathlib.Path(__file__).resolve().parent.parent
-    output = subprocess.run(
-        command, capture_output=True, text=True, check=True, cwd=root
+    return float(
+        fresh_process_output(
+            "bench_rbm", "--time-one", side, str(setting), data, str(epochs)
+        )
     )
-    return float(output.stdout.strip().splitlines()[-1])
 
 
 def _timing_rows(x, epochs, repeats, settings):

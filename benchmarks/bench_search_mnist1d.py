@@ -26,10 +26,8 @@ Run: `python -m benchmarks --only search_mnist1d [--quick]`.
 import concurrent.futures
 import json
 import os
-import pathlib
 import queue
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ import keras
 import keras_tuner
 
 from benchmarks.bench_tuners import import_optuna
+from benchmarks.timing import fresh_process_output
 from keras_smithing.datasets import load_mnist1d
 from keras_smithing.tuners import CoarseToFine, MedianPruner, SmithingHyperModel
 
@@ -198,22 +197,18 @@ def search(name, seed, epochs, targets, cap):
 def _search_on_core(cores, job):
     """Runs `search(*job)` in a fresh process pinned to a free core from `cores`."""
     core = cores.get()
+    threads = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     try:
-        command = [sys.executable, "-m", "benchmarks.bench_search_mnist1d"]
-        command += ["--search", json.dumps(job)]
-        threads = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-        output = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=pathlib.Path(__file__).resolve().parent.parent,
+        output = fresh_process_output(
+            "bench_search_mnist1d",
+            "--search",
+            json.dumps(job),
             env={**os.environ, **threads, "OMP_NUM_THREADS": "1"},
             preexec_fn=lambda: os.sched_setaffinity(0, {core}),
         )
     finally:
         cores.put(core)
-    result = json.loads(output.stdout.strip().splitlines()[-1])
+    result = json.loads(output)
     print(f"{job[0]}, seed {job[1]}: {result}", flush=True)
     result["reached"] = {float(t): s for t, s in result["reached"].items()}
     return result

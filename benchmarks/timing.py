@@ -1,7 +1,10 @@
 """The timing helpers every benchmark uses: warm-up, median of N, same-run ratio."""
 
 import os
+import pathlib
 import statistics
+import subprocess
+import sys
 import time
 
 JIT_COMPILE_VARIABLE = "SMITHING_BENCH_JIT_COMPILE"
@@ -14,6 +17,24 @@ def jit_compile():
     was started with `--jit-compile`.
     """
     return True if os.environ.get(JIT_COMPILE_VARIABLE) == "1" else "auto"
+
+
+def fresh_process_output(module, *arguments, **run_kwargs):
+    """The last stdout line of `python -m benchmarks.<module> *arguments`.
+
+    The process starts fresh from the repository root, so no measurement inherits
+    another's imports, compiled functions or Keras state. `run_kwargs` go to
+    `subprocess.run` (an environment, a `preexec_fn`).
+    """
+    output = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=pathlib.Path(__file__).resolve().parent.parent,
+        **run_kwargs,
+    )
+    return output.stdout.strip().splitlines()[-1]
 
 
 def median_time(fn, warmup=2, repeats=10):
