@@ -39,8 +39,10 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
         inputs: Tensor of rank >= 2, batch first.
         training: Python boolean: ghost-batch statistics (True) or moving
             statistics (False).
-        mask: Optional mask of the shape of `inputs` without the last axis, as in
-            BatchNormalization.
+        mask: Optional binary mask of one dimension less than `inputs`,
+            broadcastable to the shape of `inputs` without its last axis, as in
+            BatchNormalization: masked-out elements do not count in the
+            statistics.
 
     Returns:
         A tensor of the shape and dtype of `inputs`.
@@ -94,6 +96,12 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
         )
 
     def call(self, inputs, training=None, mask=None):
+        if mask is not None and len(mask.shape) != len(inputs.shape) - 1:
+            # BatchNormalization's own check and words, here for training too.
+            raise ValueError(
+                "The mask provided should be one dimension less than the inputs. "
+                f"Received: mask.shape={mask.shape}, inputs.shape={inputs.shape}"
+            )
         if not (training and self.trainable):
             return super().call(inputs, training=training, mask=mask)
         size = self.virtual_batch_size
@@ -105,8 +113,11 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
         if mask is None:
             weights = ops.ones_like(x)
         else:
-            weights = ops.reshape(ops.cast(mask, dtype), (*shape[:-1], 1))
-            weights = ops.broadcast_to(weights, shape)
+            # As in BatchNormalization: any nonzero value counts as True, and the
+            # mask broadcasts over the last axis and over its own axes of size 1
+            # (a (1, 2, 1) mask on a (1, 2, 3, 4) input).
+            weights = ops.cast(ops.cast(mask, "bool"), dtype)
+            weights = ops.broadcast_to(ops.expand_dims(weights, -1), shape)
         batch = inputs.shape[0]
         if batch is None or batch % size:
             # Zero-weight padding up to a multiple of `size`: the last ghost

@@ -71,6 +71,39 @@ def test_masked_ghosts():
     np.testing.assert_allclose(out[:2][mask[:2]], expected, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "input_shape, mask",
+    [
+        ((1, 2, 3, 4), [[[True], [False]]]),  # (1, 2, 1): broadcast over axis 2.
+        ((4, 2, 3, 4), "full"),
+        ((4, 5, 3), [[1], [1], [0], [1]]),  # (4, 1) ints: broadcast over steps.
+        ((4, 5, 3), [[1.0, 0.5, 0.0, 2.0, 1.0]]),  # (1, 5): over the batch.
+    ],
+)
+def test_masks_as_batch_normalization_takes_them(input_shape, mask):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=input_shape).astype("float32") * 2 + 1
+    if isinstance(mask, str):
+        mask = rng.uniform(size=input_shape[:-1]) < 0.6
+    mask = np.asarray(mask)
+    ghost = GhostBatchNormalization(input_shape[0], momentum=0.5)
+    plain = keras.layers.BatchNormalization(momentum=0.5)
+    np.testing.assert_allclose(
+        harness.to_numpy(ghost(x, training=True, mask=mask)),
+        harness.to_numpy(plain(x, training=True, mask=mask)),
+        atol=1e-5,
+    )
+    for a, b in zip(ghost.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_mask_of_the_wrong_rank_fails_as_in_batch_normalization():
+    x, mask = np.ones((4, 5, 3), "float32"), np.ones((4, 5, 3), bool)
+    for layer in (GhostBatchNormalization(2), keras.layers.BatchNormalization()):
+        with pytest.raises(ValueError, match="one dimension less than the inputs"):
+            layer(x, training=True, mask=mask)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="`virtual_batch_size`"):
         GhostBatchNormalization(0)
