@@ -6,7 +6,52 @@ import keras
 from keras import ops
 
 from keras_smithing.utils.compat import variable_index
-from keras_smithing.utils.validation import check_float, check_rate, invalid_argument
+from keras_smithing.utils.validation import (
+    check_bool,
+    check_float,
+    check_int,
+)
+
+
+def warm_up(learning_rate, step, total_steps, warmup_proportion, min_lr):
+    """tfa's RectifiedAdam warm-up: a linear rise, then a linear decay to `min_lr`.
+
+    Args:
+        learning_rate: The learning rate (a scalar tensor).
+        step: The step, counted from 1 (a float scalar tensor).
+        total_steps: Integer > 0, the step at which `min_lr` is reached.
+        warmup_proportion: Float in [0, 1], the fraction of the steps warming up.
+        min_lr: Float, the learning rate from `total_steps` on.
+
+    Returns:
+        The learning rate of `step`.
+    """
+    warmup_steps = total_steps * warmup_proportion
+    decay_steps = max(total_steps - warmup_steps, 1.0)
+    decay_rate = (min_lr - learning_rate) / decay_steps
+    decayed = learning_rate + decay_rate * ops.minimum(step - warmup_steps, decay_steps)
+    if warmup_steps == 0:  # tfa's `step <= warmup_steps` never holds.
+        return decayed
+    return ops.where(
+        step <= warmup_steps, learning_rate * (step / warmup_steps), decayed
+    )
+
+
+def _check_tfa_kwargs(kwargs, learning_rate):
+    """Refuses tfa's `lr` and `decay`, which Keras 3 would refuse or ignore."""
+    if "lr" in kwargs:
+        raise ValueError(
+            "Argument `lr` was renamed `learning_rate` in Keras 2.11+/Keras 3: "
+            f"pass learning_rate={kwargs['lr']!r}. Received: lr={kwargs['lr']!r}"
+        )
+    decay = kwargs.pop("decay", None)
+    if decay:  # tfa saved `decay=0.0` (off) in every config: accepted.
+        raise ValueError(
+            "Argument `decay` (tfa's `lr / (1 + decay * step)`) is ignored by "
+            "Keras 3: pass learning_rate=keras.optimizers.schedules."
+            f"InverseTimeDecay({learning_rate!r}, decay_steps=1, "
+            f"decay_rate={decay!r}). Received: decay={decay!r}"
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -27,15 +72,26 @@ class RectifiedAdam(keras.optimizers.Optimizer):
     `beta_2=0.999` and the default threshold, the first 5 steps are momentum
     steps. Moments are kept in the variables' dtype.
 
+    With `total_steps > 0` the learning rate of step `t` (counted from 1) is
+    warmed up and decayed as in tfa: over the first
+    `warmup_steps = total_steps * warmup_proportion` steps it rises linearly,
+    `lr * t / warmup_steps`, then falls linearly to `min_lr`, reached at step
+    `total_steps` and kept afterwards. `lr` is the `learning_rate` argument, or
+    its value at that step when it is a schedule; the weight decay uses the
+    warmed-up rate too. `optimizer.learning_rate` stays `lr` (what callbacks
+    such as `ReduceLROnPlateau` read and set, like tfa's `lr`);
+    `warmed_up_learning_rate()` gives the rate applied at the next step.
+
     Porting from `tfa.optimizers.RectifiedAdam`: `learning_rate`, `beta_1`,
-    `beta_2`, `epsilon` (1e-7, added to `sqrt(v_hat)`), `amsgrad` and
-    `sma_threshold` (5.0) have tfa's names, defaults and meaning, so the updates
-    are the same. tfa's `weight_decay` (decoupled, `w <- w - lr * wd * w`) is
-    Keras's `weight_decay` argument, which applies the same decay. tfa's
-    `total_steps`, `warmup_proportion` and `min_lr` (a built-in linear warmup and
-    decay) are not arguments: pass a `keras.optimizers.schedules`
-    `LearningRateSchedule` as `learning_rate` instead. The paper's rule is
-    `rho_t > 4`; the threshold 5 follows the authors' code and tfa.
+    `beta_2`, `epsilon` (1e-7, added to `sqrt(v_hat)`), `amsgrad`,
+    `sma_threshold` (5.0), `total_steps` (0: off), `warmup_proportion` (0.1) and
+    `min_lr` (0.0) have tfa's names, defaults and meaning, so the updates are the
+    same. tfa's `weight_decay` (decoupled, `w <- w - lr * wd * w`) is Keras's
+    `weight_decay` argument, which applies the same decay. tfa's `lr` is
+    `learning_rate`. tfa's `decay` (`lr / (1 + decay * step)`) is
+    `learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, 1, decay)`.
+    The paper's rule is `rho_t > 4`; the threshold 5 follows the authors' code
+    and tfa.
 
     Args:
         learning_rate: Float, `keras.optimizers.schedules.LearningRateSchedule`
@@ -48,6 +104,12 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             `keras.optimizers.Adam`.
         sma_threshold: Float >= 4, the length `rho_t` of the simple moving average
             from which the rectified adaptive step is taken.
+        total_steps: Integer >= 0, the number of steps of the warm-up and
+            linear decay; 0 (the default) turns them off.
+        warmup_proportion: Float in [0, 1], the fraction of `total_steps` spent
+            warming up.
+        min_lr: Float >= 0, the learning rate reached at `total_steps` and kept
+            afterwards.
         weight_decay: Float or None, the decoupled weight decay, as in
             `keras.optimizers.Adam`.
         name: String, the optimizer's name.
@@ -59,6 +121,10 @@ class RectifiedAdam(keras.optimizers.Optimizer):
 
     ```python
     optimizer = RectifiedAdam(1e-3, weight_decay=1e-4)
+    # tfa's warm-up: up to 1e-3 in 1000 steps, then down to 1e-5 at step 10000.
+    optimizer = RectifiedAdam(
+        1e-3, total_steps=10000, warmup_proportion=0.1, min_lr=1e-5
+    )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     ```
 
@@ -75,18 +141,26 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         epsilon=1e-7,
         amsgrad=False,
         sma_threshold=5.0,
+        total_steps=0,
+        warmup_proportion=0.1,
+        min_lr=0.0,
         weight_decay=None,
         name=None,
         **kwargs,
     ):
-        beta_1 = check_rate("beta_1", beta_1)
+        _check_tfa_kwargs(kwargs, learning_rate)
+        beta_1 = check_float("beta_1", beta_1, 0.0, 1.0, strict=(False, True))
         beta_2 = check_float("beta_2", beta_2, minimum=0.0, maximum=1.0)
         epsilon = check_float("epsilon", epsilon, minimum=0.0, strict=False)
         sma_threshold = check_float(
             "sma_threshold", sma_threshold, minimum=4.0, strict=False
         )
-        if not isinstance(amsgrad, bool):
-            raise invalid_argument("amsgrad", amsgrad, "a bool")
+        amsgrad = check_bool("amsgrad", amsgrad)
+        total_steps = check_int("total_steps", total_steps, minimum=0)
+        warmup_proportion = check_float(
+            "warmup_proportion", warmup_proportion, 0.0, 1.0, strict=False
+        )
+        min_lr = check_float("min_lr", min_lr, minimum=0.0, strict=False)
         super().__init__(
             learning_rate=learning_rate,
             weight_decay=weight_decay,
@@ -98,6 +172,9 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         self.epsilon = epsilon
         self.amsgrad = amsgrad
         self.sma_threshold = sma_threshold
+        self.total_steps = total_steps
+        self.warmup_proportion = warmup_proportion
+        self.min_lr = min_lr
 
     def build(self, var_list):
         if self.built:
@@ -121,9 +198,48 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         ratio = ratio / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)
         return rho >= self.sma_threshold, ops.sqrt(ops.maximum(ratio, 0.0))
 
+    def warmed_up_learning_rate(self):
+        """The learning rate of the coming step, tfa's warm-up and decay applied.
+
+        Returns:
+            A scalar tensor: `optimizer.learning_rate` itself when `total_steps`
+            is 0.
+        """
+        return self._warm_up(self.learning_rate)
+
+    def _warm_up(self, learning_rate):
+        if not self.total_steps:
+            return learning_rate
+        # In float32 whatever the variables' dtype, like `_rectification`.
+        return warm_up(
+            ops.cast(learning_rate, "float32"),
+            ops.cast(self.iterations + 1, "float32"),
+            self.total_steps,
+            self.warmup_proportion,
+            self.min_lr,
+        )
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Excludes variables from weight decay (not with the warm-up).
+
+        Args:
+            var_list: A list of variables to exclude from weight decay.
+            var_names: A list of strings: variables whose name contains one of
+                them are excluded.
+        """
+        if self.total_steps and (var_list or var_names):
+            raise ValueError(
+                "RectifiedAdam cannot exclude variables from weight decay when "
+                "`total_steps` > 0 (tfa's warm-up decays every variable). Pass "
+                "`total_steps=0` with a `LearningRateSchedule`, or leave all "
+                "variables decayed."
+            )
+        super().exclude_from_weight_decay(var_list=var_list, var_names=var_names)
+
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
+        lr_t = ops.cast(self._warm_up(learning_rate), dtype)
         gradient = ops.cast(gradient, dtype)
         step = ops.cast(self.iterations + 1, dtype)
         index = variable_index(self, variable)
@@ -140,7 +256,16 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         v_hat = v / (1 - ops.power(ops.cast(self.beta_2, dtype), step))
         rectified, r = self._rectification()
         adaptive = ops.cast(r, dtype) * m_hat / (ops.sqrt(v_hat) + self.epsilon)
-        self.assign_sub(variable, lr * ops.where(rectified, adaptive, m_hat))
+        update = lr_t * ops.where(rectified, adaptive, m_hat)
+        if self.total_steps and self.weight_decay:
+            # Keras's `apply` has already decayed the variable by `lr * wd`
+            # (`exclude_from_weight_decay` is refused with the warm-up, so every
+            # variable); tfa decays by the warmed-up `lr_t * wd`: rescale.
+            wd = ops.cast(self.weight_decay, dtype)
+            ratio = (1 - lr_t * wd) / (1 - lr * wd)
+            self.assign(variable, variable * ratio - update)
+        else:
+            self.assign_sub(variable, update)
 
     def get_config(self):
         config = super().get_config()
@@ -151,6 +276,9 @@ class RectifiedAdam(keras.optimizers.Optimizer):
                 "epsilon": self.epsilon,
                 "amsgrad": self.amsgrad,
                 "sma_threshold": self.sma_threshold,
+                "total_steps": self.total_steps,
+                "warmup_proportion": self.warmup_proportion,
+                "min_lr": self.min_lr,
             }
         )
         return config
