@@ -171,6 +171,14 @@ class CyclicalLearningRate(LearningRateSchedule):
     PyTorch's `CyclicLR` (with `step_size_up == step_size_down`). The momentum is
     not cycled (PyTorch's `cycle_momentum`), for the reasons given in `OneCycle`.
 
+    `scale_mode` picks what the scale is a function of, as in tfa and PyTorch:
+    `"cycle"` (the cycle number above) or `"iterations"` (the step). By default
+    each mode keeps its formula above, which are tfa's defaults (`"cycle"` for
+    `TriangularCyclicalLearningRate` and `Triangular2CyclicalLearningRate`,
+    `"iterations"` for `ExponentialCyclicalLearningRate`). `"iterations"` with
+    `"triangular2"` halves the amplitude every step; `"cycle"` with
+    `"exp_range"` scales it by `gamma**cycle`.
+
     Args:
         initial_learning_rate: Float > 0, the lower bound.
         maximal_learning_rate: Float >= `initial_learning_rate`, the upper bound.
@@ -179,6 +187,8 @@ class CyclicalLearningRate(LearningRateSchedule):
         mode: `"triangular"`, `"triangular2"` or `"exp_range"`.
         gamma: Float in (0, 1], the per-step decay of the amplitude in
             `"exp_range"` mode (ignored otherwise).
+        scale_mode: `"cycle"`, `"iterations"` or None (the mode's default:
+            `"iterations"` for `"exp_range"`, else `"cycle"`).
         name: Optional name of the schedule.
 
     Example:
@@ -195,6 +205,7 @@ class CyclicalLearningRate(LearningRateSchedule):
     """
 
     MODES = ("triangular", "triangular2", "exp_range")
+    SCALE_MODES = ("cycle", "iterations")
 
     def __init__(
         self,
@@ -203,6 +214,7 @@ class CyclicalLearningRate(LearningRateSchedule):
         step_size,
         mode="triangular",
         gamma=1.0,
+        scale_mode=None,
         name="CyclicalLearningRate",
     ):
         self.initial_learning_rate = check_float(
@@ -219,18 +231,22 @@ class CyclicalLearningRate(LearningRateSchedule):
         self.gamma = check_float("gamma", gamma, minimum=0.0)
         if self.gamma > 1.0:
             raise invalid_argument("gamma", gamma, "a float in (0, 1]")
+        if scale_mode is None:
+            scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+        self.scale_mode = check_one_of("scale_mode", scale_mode, self.SCALE_MODES)
         self.name = name
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
         cycle = ops.floor(1.0 + step / (2.0 * self.step_size))
         x = ops.abs(step / self.step_size - 2.0 * cycle + 1.0)
+        scale_step = cycle if self.scale_mode == "cycle" else step
         if self.mode == "triangular":
             scale = 1.0
         elif self.mode == "triangular2":
-            scale = ops.power(0.5, cycle - 1.0)
+            scale = ops.power(0.5, scale_step - 1.0)
         else:
-            scale = ops.power(self.gamma, step)
+            scale = ops.power(self.gamma, scale_step)
         amplitude = self.maximal_learning_rate - self.initial_learning_rate
         return (
             self.initial_learning_rate + amplitude * ops.maximum(0.0, 1.0 - x) * scale
@@ -243,6 +259,7 @@ class CyclicalLearningRate(LearningRateSchedule):
             "step_size": self.step_size,
             "mode": self.mode,
             "gamma": self.gamma,
+            "scale_mode": self.scale_mode,
             "name": self.name,
         }
 

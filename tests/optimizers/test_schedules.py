@@ -21,14 +21,20 @@ def one_cycle_reference(step, peak, total, warmup_fraction, div, final_div):
     return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-def cyclical_reference(step, low, high, step_size, mode, gamma):
-    """Smith (2017), Section 3.1, with the triangular2 / exp_range scalings."""
+def cyclical_reference(step, low, high, step_size, mode, gamma, scale_mode=None):
+    """tfa's `CyclicalLearningRate.__call__` (Smith 2017, Section 3.1) with the
+    `scale_fn` and default `scale_mode` of its three subclasses."""
+    if scale_mode is None:
+        scale_mode = "iterations" if mode == "exp_range" else "cycle"
+    scale_fn = {
+        "triangular": lambda x: 1.0,
+        "triangular2": lambda x: 1 / (2.0 ** (x - 1)),
+        "exp_range": lambda x: gamma**x,
+    }[mode]
     cycle = math.floor(1 + step / (2 * step_size))
     x = abs(step / step_size - 2 * cycle + 1)
-    scale = {"triangular": 1.0, "triangular2": 0.5 ** (cycle - 1)}.get(
-        mode, gamma**step
-    )
-    return low + (high - low) * max(0.0, 1 - x) * scale
+    mode_step = cycle if scale_mode == "cycle" else step
+    return low + (high - low) * max(0.0, 1 - x) * scale_fn(mode_step)
 
 
 def values(schedule, steps):
@@ -79,6 +85,33 @@ def test_cyclical_matches_reference(mode):
     steps = range(40)
     expected = [cyclical_reference(s, 0.01, 0.1, 5, mode, 0.97) for s in steps]
     np.testing.assert_allclose(values(schedule, steps), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+def test_cyclical_scale_mode_matches_tfa(mode, scale_mode):
+    schedule = CyclicalLearningRate(
+        0.01, 0.1, step_size=3, mode=mode, gamma=0.9, scale_mode=scale_mode
+    )
+    assert schedule.get_config()["scale_mode"] == scale_mode
+    steps = range(30)
+    expected = [
+        cyclical_reference(s, 0.01, 0.1, 3, mode, 0.9, scale_mode) for s in steps
+    ]
+    np.testing.assert_allclose(values(schedule, steps), expected, rtol=1e-5)
+
+
+def test_cyclical_scale_mode_defaults_are_tfas():
+    assert CyclicalLearningRate(0.01, 0.1, 2).scale_mode == "cycle"
+    assert CyclicalLearningRate(0.01, 0.1, 2, "triangular2").scale_mode == "cycle"
+    exp_range = CyclicalLearningRate(0.01, 0.1, 2, "exp_range", gamma=0.9)
+    assert exp_range.scale_mode == "iterations"
+    # A config saved before `scale_mode` existed loads with the same formula.
+    config = exp_range.get_config()
+    del config["scale_mode"]
+    assert CyclicalLearningRate.from_config(config).scale_mode == "iterations"
+    with pytest.raises(ValueError, match="`scale_mode`.*Received: scale_mode='step'"):
+        CyclicalLearningRate(0.01, 0.1, 2, scale_mode="step")
 
 
 @pytest.mark.parametrize("mode", ["triangular2", "exp_range"])
