@@ -5,7 +5,11 @@ import time
 
 import keras
 
-from keras_smithing.utils.validation import check_float, check_one_of
+from keras_smithing.utils.validation import (
+    check_float,
+    check_one_of,
+    invalid_argument,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
@@ -27,16 +31,20 @@ class TimeStopping(keras.callbacks.Callback):
     (with `monitor` and `mode`, and no patience) that this callback drives; a
     truncated last epoch counts as an epoch.
 
+    Porting from `tfa.callbacks.TimeStopping`: `seconds` (a day, 86400, by
+    default) and `verbose` have tfa's names, defaults and positions.
+
     Args:
-        seconds: Float > 0, the time budget of one `fit` call, in seconds.
+        seconds: Float > 0, the time budget of one `fit` call, in seconds (a day
+            by default).
+        verbose: 0 or 1; 1 prints when and why training stopped, and which
+            weights were restored.
         restore_best_weights: Whether to end with the weights of the best epoch.
         monitor: The quantity of the epoch logs that decides the best epoch (only
             read with `restore_best_weights=True`).
         mode: One of `"auto"`, `"min"`, `"max"`: whether the best `monitor` value
             is the lowest or the highest (`"auto"` infers it from the name, as
             `keras.callbacks.EarlyStopping` does).
-        verbose: 0 or 1; 1 prints when and why training stopped, and which
-            weights were restored.
 
     Attributes:
         stopped_epoch: The (0-based) epoch during which the budget ran out, or
@@ -53,18 +61,22 @@ class TimeStopping(keras.callbacks.Callback):
 
     def __init__(
         self,
-        seconds,
+        seconds=86400,
+        verbose=0,
         restore_best_weights=False,
         monitor="val_loss",
         mode="auto",
-        verbose=0,
     ):
         super().__init__()
         self.seconds = check_float("seconds", seconds, minimum=0.0)
+        # `verbose` is second, as in tfa: a boolean there is most likely a
+        # `restore_best_weights` given by position, so it is refused.
+        if isinstance(verbose, bool) or verbose not in (0, 1):
+            raise invalid_argument("verbose", verbose, "0 or 1")
+        self.verbose = int(verbose)
         self.restore_best_weights = bool(restore_best_weights)
         self.monitor = monitor
         self.mode = check_one_of("mode", mode, ("auto", "min", "max"))
-        self.verbose = check_one_of("verbose", verbose, (0, 1))
         self.tracker = None
         if self.restore_best_weights:
             self.tracker = keras.callbacks.EarlyStopping(
@@ -124,10 +136,10 @@ class TimeStopping(keras.callbacks.Callback):
     def get_config(self):
         return {
             "seconds": self.seconds,
+            "verbose": self.verbose,
             "restore_best_weights": self.restore_best_weights,
             "monitor": self.monitor,
             "mode": self.mode,
-            "verbose": self.verbose,
         }
 
     @classmethod

@@ -136,8 +136,21 @@ def test_restores_the_best_weights(clock, restore, mode, expected, capsys):
         ({"seconds": "60"}, "seconds"),
         ({"seconds": 60, "mode": "lowest"}, "mode"),
         ({"seconds": 60, "verbose": 2}, "verbose"),
+        ({"seconds": 60, "verbose": True}, "verbose"),
     ],
 )
 def test_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=f"`{argument}`.*Received: {argument}="):
         TimeStopping(**kwargs)
+
+
+def test_tfa_defaults_and_positions():
+    stop = TimeStopping()  # tfa: a day.
+    assert stop.seconds == 86400 and stop.verbose == 0
+    assert TimeStopping.from_config(stop.get_config()).seconds == 86400
+    # tfa's second positional argument is `verbose`.
+    stop = TimeStopping(3600, 1)
+    assert (stop.seconds, stop.verbose, stop.restore_best_weights) == (3600, 1, False)
+    # A `restore_best_weights` given by position fails instead of meaning verbose.
+    with pytest.raises(ValueError, match="Received: verbose=True"):
+        TimeStopping(3600, True)
