@@ -201,6 +201,35 @@ def test_warm_up_trains_in_fit_and_survives_reload(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+def test_weight_decay_follows_the_warm_up_in_fit():
+    """With zero gradients only the weight decay moves the weights: tfa decays by
+    `lr_t * wd` at each step, `lr_t` the warmed-up rate (Keras would use `lr`)."""
+    x, y = harness.random_data((32, 4)), harness.random_data((32, 2), seed=1)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    warm_up = {"total_steps": 6, "warmup_proportion": 0.5, "min_lr": 0.02}
+    model.compile(
+        optimizer=RectifiedAdam(0.1, weight_decay=0.5, **warm_up),
+        loss=lambda y_true, y_pred: 0.0 * keras.ops.mean(y_pred),
+    )
+    initial = model.get_weights()
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)  # 8 steps.
+    _, _, rates = radam_reference(
+        8,
+        lr=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        sma_threshold=5.0,
+        amsgrad=False,
+        wd=0.5,
+        **warm_up,
+    )
+    factor = np.prod(1.0 - 0.5 * rates)
+    for before, after in zip(initial, model.get_weights()):
+        np.testing.assert_allclose(after, factor * before, rtol=1e-5, atol=1e-7)
+
+
 def test_weight_decay_exclusion_is_refused_with_the_warm_up():
     optimizer = RectifiedAdam(weight_decay=0.01, total_steps=10)
     with pytest.raises(ValueError, match="cannot exclude variables from weight"):
