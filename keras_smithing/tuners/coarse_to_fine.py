@@ -29,6 +29,8 @@ _EDGE = 0.1
 _CHOICE_PRIOR = 0.5
 _NUMERIC = (hp_module.Int, hp_module.Float)
 _CATEGORICAL = (hp_module.Choice, hp_module.Boolean)
+# The statuses of ended trials that hold a score: completed and pruned.
+_SCORED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 # The surrogate ranks candidates once this many trials (at least one more than
 # the hyperparameters it models) have completed.
 _MIN_FIT = 4
@@ -64,6 +66,43 @@ def check_pruner(pruner, objective):
             stacklevel=3,
         )
     return pruner
+
+
+def _pruner_state(pruner):
+    """A pruner's settings as the oracle saves them (None without a pruner)."""
+    if pruner is None:
+        return None
+    return {"percentile": pruner.percentile, **pruner.get_config()}
+
+
+# `keras_tuner.BayesianOptimization` arguments that CoarseToFine does not take,
+# and what it offers instead: a script that swaps the class keeps them.
+_BAYESIAN_ARGUMENTS = {
+    "num_initial_points": "`num_initial_points` becomes `trials_per_round`: the "
+    "first round, drawn at random before the surrogate ranks candidates, has "
+    "`trials_per_round` trials",
+    "alpha": "`alpha` (the Gaussian process's noise) has no counterpart: "
+    "CoarseToFine's surrogate chooses its noise and length scale by marginal "
+    "likelihood, so drop it",
+    "beta": "`beta` (the upper-confidence-bound exploration weight) has no "
+    "counterpart: CoarseToFine ranks candidates by expected improvement; "
+    "explore more with a larger `shrink` (slower narrowing), a larger `top_k` "
+    "(more parents), `candidates=1` (no surrogate) or a smaller "
+    "`restart_patience` (earlier restarts), or drop it",
+}
+
+
+def check_no_bayesian_arguments(kwargs):
+    """Raises when `kwargs` holds arguments of KerasTuner's BayesianOptimization."""
+    found = [name for name in _BAYESIAN_ARGUMENTS if name in kwargs]
+    if found:
+        names = ", ".join(f"`{name}`" for name in found)
+        remedies = "; ".join(_BAYESIAN_ARGUMENTS[name] for name in found)
+        received = ", ".join(f"{name}={kwargs[name]!r}" for name in found)
+        raise ValueError(
+            f"CoarseToFine does not take {names} (`keras_tuner.BayesianOptimization`"
+            f" arguments): {remedies}. Received: {received}"
+        )
 
 
 class CoarseToFineOracle(keras_tuner.Oracle):
@@ -127,11 +166,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             oracles).
         pruner: Optional `MedianPruner` or `PercentilePruner`. With a pruner,
             `update_trial(trial_id, metrics, step)` returns the trial with
-            status `"STOPPED"` when the objective it reports at a new `step`
-            trails the finished, unpruned trials at that step (what
+            status `"STOPPED"` when the pruner stops it at that `step` (what
             `CoarseToFine` turns into `model.stop_training`). A pruned trial
-            ends `"COMPLETED"` with the best value it reached, counts for the
-            rounds like any ended trial, and is listed by `pruned_trials()`.
+            ends with KerasTuner's `"STOPPED"` status, scored by the best value
+            it reached, so `get_best_trials()` ranks it after every completed
+            trial; it counts for the rounds like any ended trial, the narrowing
+            and the surrogate see its score, and `pruned_trials()` lists it. A
+            search resumed with `overwrite=False` must be given the pruner it
+            was saved with.
         hyperparameters: Optional `HyperParameters` declaring (part of) the
             search space.
         allow_new_entries: Whether the hypermodel may declare hyperparameters
@@ -258,7 +300,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         return max(_MIN_ROUND, len(self.hyperparameters.space))
 
     def _ranked_trials(self, current_run=True):
-        """The completed trials of the current run (since the last restart), best first."""
+        """The scored trials of the current run (since the last restart), best first."""
         start = self._run_start if current_run else 0
         # Asked several times per trial; the answer changes only when a trial ends.
         ended = (len(self.end_order), id(self.trials))
@@ -266,10 +308,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             self._ranked_after, self._ranked = ended, {}
         if start in self._ranked:
             return self._ranked[start]
+        # Pruned (STOPPED) trials too, by the best value they reached: what they
+        # show of their region guides the narrowing and the surrogate.
         completed = [
             self.trials[trial_id]
             for trial_id in sorted(self.trials)
-            if self.trials[trial_id].status == "COMPLETED"
+            if self.trials[trial_id].status in _SCORED
             and self.trials[trial_id].score is not None
             and math.isfinite(self.trials[trial_id].score)
             and self._trial_rounds.get(trial_id, 0) >= start
@@ -385,10 +429,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             The `Trial`; its status is `"STOPPED"` when the trial is pruned (at
             this step or before), else as it was.
         """
-        name = self.objective.name
-        trial = self.trials[trial_id]
-        history = trial.metrics.metrics.get(name)
-        seen = [o.step for o in history.get_history()] if history else []
+        seen = self._intermediate_values(self.trials[trial_id])
         trial = super().update_trial(trial_id, metrics, step)
         if self.pruner is None:
             return trial
@@ -396,9 +437,9 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         # report at the best epoch, repeats a step already decided.
         if (
             trial_id not in self._pruned
-            and name in metrics
+            and self.objective.name in metrics
             and (not seen or step > max(seen))
-            and self._should_prune(trial_id, metrics[name], step)
+            and self._should_prune(trial)
         ):
             self._pruned[trial_id] = step
             self.save()
@@ -409,24 +450,40 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             trial.status = TrialStatus.STOPPED
         return trial
 
-    def _should_prune(self, trial_id, value, step):
+    def _intermediate_values(self, trial):
+        """The trial's objective by step, as a dict `step -> value`."""
         name = self.objective.name
-        finished = [
-            self.trials[t]
-            for t in self.end_order
-            if t != trial_id
-            and t not in self._pruned
-            and self.trials[t].status == TrialStatus.COMPLETED
+        if not trial.metrics.exists(name):
+            return {}
+        return {o.step: o.mean() for o in trial.metrics.get_history(name)}
+
+    def _should_prune(self, trial):
+        completed = [
+            self._intermediate_values(other)
+            for other in self.trials.values()
+            if other.status == TrialStatus.COMPLETED
         ]
-        reference = []
-        for other in finished:
-            history = other.metrics.metrics.get(name)
-            for observation in history.get_history() if history else ():
-                if observation.step == step:
-                    reference.append(observation.mean())
         return self.pruner.should_prune(
-            float(value), step, reference, len(finished), self.objective.direction
+            self._intermediate_values(trial), completed, self.objective.direction
         )
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        """Ends a trial; one the pruner stopped ends `"STOPPED"`, scored."""
+        step = self._pruned.get(trial.trial_id)
+        if step is not None and trial.status == TrialStatus.COMPLETED:
+            # The tuner ends every trial whose `run_trial` returned COMPLETED;
+            # KerasTuner's status for a trial stopped early is STOPPED, which
+            # `get_best_trials` ranks after every completed trial. KerasTuner
+            # scores COMPLETED trials only: score this one by its best epoch.
+            trial.status = TrialStatus.STOPPED
+            trial.message = (
+                f"Pruned at step {step} (epoch {step + 1}) by {self.pruner!r}: "
+                f"its best `{self.objective.name}` so far trailed the completed "
+                "trials at that step."
+            )
+            self.score_trial(self.trials[trial.trial_id])
+        super().end_trial(trial)
 
     def pruned_trials(self):
         """The pruned trials: a dict `trial_id -> the step (epoch) it stopped at`."""
@@ -498,7 +555,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         most of the saved state, written again after every trial."""
         ranked = self._ranked_trials()
         keep = ranked[0].trial_id if ranked else None
-        ended = (TrialStatus.COMPLETED, TrialStatus.INVALID, TrialStatus.FAILED)
+        ended = (*_SCORED, TrialStatus.INVALID, TrialStatus.FAILED)
         for trial_id in list(self._windows):
             trial = self.trials.get(trial_id)
             if trial_id != keep and trial is not None and trial.status in ended:
@@ -522,7 +579,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             "run_bests": self._run_bests,
         }
         state["pruning"] = {
-            "pruner": None if self.pruner is None else self.pruner.get_config(),
+            "pruner": _pruner_state(self.pruner),
             "pruned": self._pruned,
         }
         return state
@@ -541,7 +598,24 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._best_id = own["best_id"]
         self._run_start = own.get("run_start", 0)  # Absent in older searches.
         self._run_bests = own.get("run_bests", [])
-        self._pruned = state.get("pruning", {}).get("pruned", {})
+        pruning = state.get("pruning", {})
+        self._check_resumed_pruner(pruning.get("pruner"))
+        self._pruned = pruning.get("pruned", {})
+
+    def _check_resumed_pruner(self, saved):
+        """Raises when a search resumes with another pruner than it was saved with."""
+        if saved is not None:
+            # Searches saved before `interval_steps` existed had none, and saved
+            # a `MedianPruner` without its percentile.
+            saved = PercentilePruner(**{"percentile": 50.0, **saved})
+        if _pruner_state(saved) != _pruner_state(self.pruner):
+            raise ValueError(
+                f"This search was saved with pruner={saved!r} and resumes with "
+                f"pruner={self.pruner!r}: its remaining trials would be pruned "
+                "by another rule than its first ones. Pass the pruner it was "
+                "saved with, or `overwrite=True` (or a new `project_name`) to "
+                "start a new search."
+            )
 
 
 class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
@@ -574,15 +648,20 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             number, of each trial.
         pruner: Optional `MedianPruner` or `PercentilePruner`: each epoch's
             objective is reported to the oracle, and a trial it prunes stops
-            training at that epoch (`model.stop_training`); its records show
-            the status `"PRUNED"`. The objective must be in the epoch logs
-            (a `val_*` metric needs validation data); a warning says so once
-            when it is not.
+            training at that epoch (`model.stop_training`) and ends with
+            KerasTuner's `"STOPPED"` status (in `oracle.trials`,
+            `results_summary()` and after every completed trial in
+            `get_best_hyperparameters()`); its records show the status
+            `"PRUNED"`. The objective must be in the epoch logs (a `val_*`
+            metric needs validation data); a warning says so once when it is
+            not.
         hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As in
             `CoarseToFineOracle`.
         **kwargs: `keras_tuner.Tuner` arguments (`directory`, `project_name`,
-            `overwrite`, `executions_per_trial`, ...).
+            `overwrite`, `executions_per_trial`, ...). `BayesianOptimization`'s
+            `num_initial_points`, `alpha` and `beta` raise a `ValueError` that
+            names what to use instead.
 
     Example:
 
@@ -615,6 +694,7 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         pruner=None,
         **kwargs,
     ):
+        check_no_bayesian_arguments(kwargs)
         oracle = CoarseToFineOracle(
             objective=objective,
             max_trials=max_trials,
@@ -657,7 +737,6 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         )
         if reported.status == TrialStatus.STOPPED:
             model.stop_training = True
-            self.mark_pruned(trial.trial_id, epoch)
 
     def on_trial_end(self, trial):
         if self.pruner is not None and trial.trial_id not in self._reported:

@@ -1,44 +1,95 @@
-"""Trial pruners: stop a trial whose learning curve trails the earlier trials'."""
+"""Trial pruners: stop a trial whose learning curve trails the completed trials'."""
+
+import math
 
 import keras
 import numpy as np
 
 from keras_smithing.utils.validation import check_float, check_int
 
+# The three helpers below are Optuna's `_get_best_intermediate_result_over_steps`,
+# `_get_percentile_intermediate_result_over_trials` and `_is_first_in_interval_step`
+# (optuna/pruners/_percentile.py), on plain values instead of Optuna's trials.
+
+
+def _best_intermediate_value(values, direction):
+    """The best of a trial's values so far, NaN ignored (NaN if all are NaN)."""
+    values = np.asarray(values, dtype=float)
+    if np.all(np.isnan(values)):
+        return math.nan
+    return float(np.nanmax(values) if direction == "max" else np.nanmin(values))
+
+
+def _percentile_at_step(completed_values, step, percentile, n_min_trials, direction):
+    """The completed trials' `percentile`-th percentile at `step`, from the best.
+
+    NaN values are ignored, but count as reports for `n_min_trials`; the result
+    is NaN (no decision) when fewer than `n_min_trials` trials reported `step`.
+    """
+    at_step = np.asarray(
+        [values[step] for values in completed_values if step in values], dtype=float
+    )
+    if len(at_step) < n_min_trials or np.all(np.isnan(at_step)):
+        return math.nan
+    q = 100.0 - percentile if direction == "max" else percentile
+    return float(np.nanpercentile(at_step, q))
+
+
+def _is_first_in_interval(step, steps, n_warmup_steps, interval_steps):
+    """Whether `step` is the trial's first report since its latest pruning step.
+
+    The pruning steps are `n_warmup_steps + k * interval_steps`; a pruning step
+    the trial skipped is checked at its next report.
+    """
+    latest_pruning_step = (
+        step - n_warmup_steps
+    ) // interval_steps * interval_steps + n_warmup_steps
+    previous = max((s for s in steps if s != step), default=-1)
+    return previous < latest_pruning_step
+
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class PercentilePruner:
-    """Stops a trial whose objective trails a percentile of earlier trials.
+    """Stops a trial whose best value so far trails a percentile of the completed trials.
 
-    At every epoch (step) the tuner reports the trial's objective to its
-    oracle; the oracle asks the pruner whether to stop. The pruner compares
-    the value with the values that the finished, unpruned trials reported at
-    the same step: when the value is worse than their `percentile`-th
-    percentile counted from the best (so `percentile=25` keeps only trials in
-    the best quarter), the trial is pruned. No trial is pruned before
-    `n_startup_trials` trials have finished unpruned, before step
-    `n_warmup_steps` (steps count epochs from 0), or when fewer than
-    `n_min_trials` finished trials reported that step. The pruner holds no
+    At every epoch (step, counted from 0) the tuner reports the trial's
+    objective to its oracle, which asks the pruner whether to stop. The
+    pruner takes the best value the trial reached so far (the lowest for an
+    objective to minimize, the highest to maximize; NaN values skipped) and
+    prunes when it is strictly worse than the `percentile`-th percentile,
+    counted from the best, of the values that the completed trials reported
+    at the same step (`percentile=25` keeps only trials in the best quarter).
+    Completed trials are those that ended normally: pruned and failed trials
+    are not part of the reference. A trial that reported only NaN is pruned.
+    No trial is pruned while fewer than `n_startup_trials` trials (and at
+    least one) have completed, before step `n_warmup_steps`, at a step that
+    is not the first the trial reported since its latest pruning step
+    (`n_warmup_steps + k * interval_steps`), or when fewer than
+    `n_min_trials` completed trials reported that step.
+
+    These are the arguments, defaults and decisions of Optuna's
+    `PercentilePruner`, step for step. A pruned trial ends with KerasTuner's
+    `"STOPPED"` status, scored by the best epoch it ran. The pruner holds no
     state: the oracle keeps the learning curves and which trials it pruned.
-
     Pass it as `CoarseToFine(..., pruner=...)` (or to `CoarseToFineOracle`).
 
     Args:
-        percentile: Float in (0, 100), the share of trials kept at each step,
+        percentile: Float in [0, 100], the share of trials kept at each step,
             counted from the best.
-        n_startup_trials: Integer >= 0, finished trials before any pruning.
+        n_startup_trials: Integer >= 0, completed trials before any pruning.
             Defaults to 5.
-        n_warmup_steps: Integer >= 1, epochs every trial runs before it may be
-            pruned: the first decision is at step `n_warmup_steps`. Defaults
-            to 1.
-        n_min_trials: Integer >= 1, the fewest finished trials with a value at
-            a step for a decision at that step. Defaults to 1.
+        n_warmup_steps: Integer >= 0, the first step (epoch, from 0) at which
+            a trial may be pruned. Defaults to 0.
+        interval_steps: Integer >= 1, steps between two pruning checks of a
+            trial, counted from `n_warmup_steps`. Defaults to 1 (every step).
+        n_min_trials: Integer >= 1, the fewest completed trials with a value
+            at a step for a decision at that step. Keyword-only, as in Optuna.
+            Defaults to 1.
 
     Reference:
-        Golovin et al., "Google Vizier: A Service for Black-Box
-        Optimization", KDD 2017 (median stopping rule); Akiba et al.,
-        "Optuna: A Next-generation Hyperparameter Optimization Framework",
-        KDD 2019 (`PercentilePruner`, whose arguments these follow).
+        Akiba et al., "Optuna: A Next-generation Hyperparameter Optimization
+        Framework", KDD 2019 (`optuna.pruners.PercentilePruner`, whose
+        arguments and decisions these are).
 
     Example:
 
@@ -49,47 +100,64 @@ class PercentilePruner:
     """
 
     def __init__(
-        self, percentile, n_startup_trials=5, n_warmup_steps=1, n_min_trials=1
+        self,
+        percentile,
+        n_startup_trials=5,
+        n_warmup_steps=0,
+        interval_steps=1,
+        *,
+        n_min_trials=1,
     ):
-        self.percentile = check_float("percentile", percentile, minimum=0, maximum=100)
+        self.percentile = check_float(
+            "percentile", percentile, minimum=0, maximum=100, strict=False
+        )
         self.n_startup_trials = check_int(
             "n_startup_trials", n_startup_trials, minimum=0
         )
-        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, minimum=1)
+        self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, minimum=0)
+        self.interval_steps = check_int("interval_steps", interval_steps, minimum=1)
         self.n_min_trials = check_int("n_min_trials", n_min_trials, minimum=1)
 
-    def should_prune(self, value, step, reference, n_finished, direction):
-        """Whether a trial that reported `value` at `step` should stop.
+    def should_prune(self, intermediate_values, completed_values, direction):
+        """Whether a trial should stop at the last step it reported.
 
         Args:
-            value: Float, the trial's objective at `step`.
-            step: Integer, the epoch (from 0).
-            reference: List of floats, the values the finished, unpruned trials
-                reported at `step`.
-            n_finished: Integer, the number of finished, unpruned trials.
+            intermediate_values: Dict `step -> float`, the trial's objective at
+                each step it reported so far; the decision is for its last
+                (highest) step.
+            completed_values: List of dicts `step -> float`, the same for each
+                completed trial.
             direction: `"min"` or `"max"`, the objective's direction.
 
         Returns:
             A bool.
         """
-        reference = [v for v in reference if np.isfinite(v)]
-        if (
-            step < self.n_warmup_steps
-            or n_finished < max(self.n_startup_trials, 1)
-            or len(reference) < self.n_min_trials
+        n_completed = len(completed_values)
+        if n_completed == 0 or n_completed < self.n_startup_trials:
+            return False
+        if not intermediate_values:
+            return False
+        step = max(intermediate_values)
+        if step < self.n_warmup_steps or not _is_first_in_interval(
+            step, intermediate_values, self.n_warmup_steps, self.interval_steps
         ):
             return False
-        if not np.isfinite(value):
+        best = _best_intermediate_value(list(intermediate_values.values()), direction)
+        if math.isnan(best):
             return True
-        if direction == "max":
-            return value < np.percentile(reference, 100 - self.percentile)
-        return value > np.percentile(reference, self.percentile)
+        bound = _percentile_at_step(
+            completed_values, step, self.percentile, self.n_min_trials, direction
+        )
+        if math.isnan(bound):
+            return False
+        return best < bound if direction == "max" else best > bound
 
     def get_config(self):
         return {
             "percentile": self.percentile,
             "n_startup_trials": self.n_startup_trials,
             "n_warmup_steps": self.n_warmup_steps,
+            "interval_steps": self.interval_steps,
             "n_min_trials": self.n_min_trials,
         }
 
@@ -104,20 +172,30 @@ class PercentilePruner:
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class MedianPruner(PercentilePruner):
-    """Stops a trial whose objective is worse than the median of earlier trials.
+    """Stops a trial whose best value so far is worse than the completed trials' median.
 
     The median stopping rule: a `PercentilePruner` with `percentile=50`. At
-    each step from `n_warmup_steps` on, a trial whose reported objective is
-    worse than the median of the values the finished, unpruned trials reported
-    at the same step is stopped.
+    each checked step (every step from `n_warmup_steps` on, by default), a
+    trial whose best objective so far is strictly worse than the median of
+    the values the completed trials reported at the same step is stopped; it
+    ends with KerasTuner's `"STOPPED"` status. The arguments, defaults and
+    decisions are those of Optuna's `MedianPruner`.
 
     Args:
-        n_startup_trials, n_warmup_steps, n_min_trials: As in
-            `PercentilePruner` (defaults 5, 1 and 1).
+        n_startup_trials: Integer >= 0, completed trials before any pruning.
+            Defaults to 5.
+        n_warmup_steps: Integer >= 0, the first step (epoch, from 0) at which
+            a trial may be pruned. Defaults to 0.
+        interval_steps: Integer >= 1, steps between two pruning checks of a
+            trial, counted from `n_warmup_steps`. Defaults to 1.
+        n_min_trials: Integer >= 1, the fewest completed trials with a value
+            at a step for a decision at that step. Keyword-only, as in Optuna.
+            Defaults to 1.
 
     Reference:
         Golovin et al., "Google Vizier: A Service for Black-Box
-        Optimization", KDD 2017.
+        Optimization", KDD 2017 (median stopping rule);
+        `optuna.pruners.MedianPruner`.
 
     Example:
 
@@ -128,11 +206,14 @@ class MedianPruner(PercentilePruner):
     ```
     """
 
-    def __init__(self, n_startup_trials=5, n_warmup_steps=1, n_min_trials=1):
+    def __init__(
+        self, n_startup_trials=5, n_warmup_steps=0, interval_steps=1, *, n_min_trials=1
+    ):
         super().__init__(
             50.0,
             n_startup_trials=n_startup_trials,
             n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
             n_min_trials=n_min_trials,
         )
 

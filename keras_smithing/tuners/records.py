@@ -10,12 +10,14 @@ import sqlite3
 import time
 import zlib
 
+from keras_tuner.engine.trial import TrialStatus
+
 from keras_smithing.tuners.objectives import TRIAL_SECONDS
 from keras_smithing.utils.seeding import set_seed
 
 RECORDS_DB = "trials.sqlite"
 RECORDS_CSV = "trials.csv"
-# The record status of a trial a pruner stopped early (KerasTuner: COMPLETED).
+# The record status of a trial a pruner stopped early (KerasTuner: STOPPED).
 PRUNED = "PRUNED"
 
 _SCHEMA = """
@@ -69,9 +71,9 @@ class TrialRecorder:
       `"trial_seconds"` (what `CostAwareObjective` prices);
     - records the hyperparameter values, seed, metrics of every epoch, the
       metrics of the best epoch and score, wall time and status
-      (`"COMPLETED"`; `"PRUNED"` for a trial a pruner stopped early, scored
-      by the best epoch it ran; or `"FAILED"` with the error of a trial that
-      raised or scored NaN) to
+      (`"COMPLETED"`; `"PRUNED"` for a trial a pruner stopped early, which
+      KerasTuner holds as `"STOPPED"`, scored by the best epoch it ran; or
+      `"FAILED"` with the error of a trial that raised or scored NaN) to
       `trials.sqlite` and `trials.csv` in the tuner's project directory.
 
     A trial is written when it starts (status `"RUNNING"`) and rewritten when
@@ -127,7 +129,6 @@ class TrialRecorder:
             "seed": seed,
             "execution": -1,
             "epochs": [],
-            "pruned_at": None,
         }
         self._write(trial, "RUNNING", None, {}, None, seed)
 
@@ -149,12 +150,6 @@ class TrialRecorder:
                     )
         super().on_epoch_end(trial, model, epoch, logs=logs)
 
-    def mark_pruned(self, trial_id, epoch):
-        """Records that trial `trial_id` was pruned (stopped early) at `epoch`."""
-        state = self._running.get(trial_id)
-        if state is not None and state["pruned_at"] is None:
-            state["pruned_at"] = epoch
-
     def on_trial_end(self, trial):
         state = self._running.pop(trial.trial_id, None)
         wall_time = time.perf_counter() - state["start"] if state else None
@@ -164,12 +159,14 @@ class TrialRecorder:
             name: _value_at(history, ended.best_step)
             for name, history in ended.metrics.metrics.items()
         }
-        message = ended.message or trial.message
-        status = ended.status
-        if status != "COMPLETED" and not message:
-            message = "The objective value is NaN or missing."
-        if status == "COMPLETED" and state and state["pruned_at"] is not None:
-            status = PRUNED
+        status = PRUNED if ended.status == TrialStatus.STOPPED else ended.status
+        message = None
+        if status not in (TrialStatus.COMPLETED, PRUNED):
+            message = (
+                ended.message
+                or trial.message
+                or "The objective value is NaN or missing."
+            )
         self._write(
             ended,
             status,
@@ -199,7 +196,7 @@ class TrialRecorder:
                 {"name": objective.name, "direction": objective.direction}
             ),
         }
-        score = trial.score if status in ("COMPLETED", PRUNED) else None
+        score = trial.score if status in (TrialStatus.COMPLETED, PRUNED) else None
         row = (
             trial.trial_id,
             status,

@@ -286,6 +286,32 @@ def test_bad_arguments(kwargs, argument):
         CoarseToFine(hypermodel=lambda hp: None, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, says",
+    [
+        (
+            {"alpha": 1e-4, "beta": 2.6},
+            [
+                "`alpha`, `beta`",
+                "marginal likelihood",
+                "expected improvement",
+                "larger `shrink`",
+                "larger `top_k`",
+                "`candidates=1`",
+                "Received: alpha=0.0001, beta=2.6",
+            ],
+        ),
+        ({"num_initial_points": 8}, ["becomes `trials_per_round`"]),
+    ],
+)
+def test_bayesian_optimization_arguments_say_what_to_use_instead(kwargs, says):
+    # A script that swapped `keras_tuner.BayesianOptimization` for CoarseToFine.
+    with pytest.raises(ValueError, match="BayesianOptimization") as error:
+        CoarseToFine(lambda hp: None, "val_accuracy", max_trials=30, **kwargs)
+    for phrase in says:
+        assert phrase in str(error.value)
+
+
 def test_bad_range(tmp_path):
     hp = keras_tuner.HyperParameters()
     hp.Float("x", 1.0, 1.0)

@@ -1,3 +1,7 @@
+import contextlib
+import io
+import json
+import math
 import types
 import warnings
 
@@ -16,10 +20,153 @@ from keras_smithing.tuners import (
 )
 from tests import harness
 
-# Loss curves by trial number. With a median pruner that waits for 3 finished
-# trials and 1 warm-up step: trial 3 is below the median of trials 0-2 at step 1
-# (0.75 < 0.8) but above it at step 2 (0.65 > 0.6), trial 4 above it at step 1
-# (0.95 > 0.8), trial 5 never (the median now excludes the pruned trials).
+
+def optuna_prune(pruner, trial_values, completed, direction):
+    """Optuna's `PercentilePruner.prune`, transcribed from
+    optuna/pruners/_percentile.py (Optuna 4.x): `trial_values` and each of
+    `completed` map step -> intermediate value."""
+    n_trials = len(completed)
+    if n_trials == 0 or n_trials < pruner.n_startup_trials:
+        return False
+    step = max(trial_values) if trial_values else None
+    if step is None or step < pruner.n_warmup_steps:
+        return False
+    # _is_first_in_interval_step
+    interval, warmup = pruner.interval_steps, pruner.n_warmup_steps
+    nearest_lower_pruning_step = (step - warmup) // interval * interval + warmup
+    second_last_step = -1
+    for s in trial_values:
+        if s > second_last_step and s != step:
+            second_last_step = s
+    if not second_last_step < nearest_lower_pruning_step:
+        return False
+    # _get_best_intermediate_result_over_steps
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = np.asarray(list(trial_values.values()), dtype=float)
+        best = np.nanmax(values) if direction == "max" else np.nanmin(values)
+        if math.isnan(best):
+            return True
+        # _get_percentile_intermediate_result_over_trials
+        at_step = [t[step] for t in completed if step in t]
+        if len(at_step) < pruner.n_min_trials:
+            return False
+        q = 100 - pruner.percentile if direction == "max" else pruner.percentile
+        p = float(np.nanpercentile(np.array(at_step, dtype=float), q))
+    if math.isnan(p):
+        return False
+    return best < p if direction == "max" else best > p
+
+
+def _random_curve(rng, steps, nan_rate):
+    """A curve over a random subset of `steps` (steps may be skipped), some NaN."""
+    kept = [s for s in range(steps) if rng.uniform() < 0.8] or [0]
+    values = rng.normal(size=len(kept))
+    values[rng.uniform(size=len(kept)) < nan_rate] = np.nan
+    return dict(zip(kept, values.tolist()))
+
+
+def test_decisions_match_optunas_on_random_tables():
+    rng = np.random.default_rng(0)
+    pruned = 0
+    for case in range(3000):
+        pruner = PercentilePruner(
+            float(rng.choice([0.0, 10.0, 25.0, 50.0, 75.0, 100.0])),
+            n_startup_trials=int(rng.integers(0, 4)),
+            n_warmup_steps=int(rng.integers(0, 3)),
+            interval_steps=int(rng.integers(1, 4)),
+            n_min_trials=int(rng.integers(1, 4)),
+        )
+        direction = ["min", "max"][case % 2]
+        nan_rate = [0.0, 0.3][case % 3 == 0]
+        completed = [
+            _random_curve(rng, 6, nan_rate) for _ in range(int(rng.integers(0, 6)))
+        ]
+        trial = _random_curve(rng, int(rng.integers(1, 7)), nan_rate)
+        expected = optuna_prune(pruner, trial, completed, direction)
+        assert pruner.should_prune(trial, completed, direction) == expected, (
+            pruner,
+            trial,
+            completed,
+            direction,
+        )
+        pruned += expected
+    # Both outcomes are well represented.
+    assert 300 < pruned < 2700
+
+
+# Three completed trials (losses by step) and hand-computed decisions.
+COMPLETED = [
+    {0: 1.0, 1: 0.5, 2: 0.4, 3: 0.3},
+    {0: 1.0, 1: 0.6, 2: 0.5, 3: 0.4},
+    {0: 1.0, 1: 0.7, 2: 0.6, 3: 0.5},
+]
+
+
+@pytest.mark.parametrize(
+    "pruner, trial, expected",
+    [
+        # The best value so far decides, not the last one: 0.55 at step 2 is
+        # worse than the median 0.5, but the trial reached 0.45 at step 1.
+        (MedianPruner(n_startup_trials=3), {0: 1.0, 1: 0.45, 2: 0.55}, False),
+        (MedianPruner(n_startup_trials=3), {0: 1.0, 1: 0.65, 2: 0.55}, True),
+        # No warm-up by default: step 0 is decided (median 1.0).
+        (MedianPruner(n_startup_trials=3), {0: 1.5}, True),
+        (MedianPruner(n_startup_trials=3, n_warmup_steps=1), {0: 1.5}, False),
+        # Equal to the median: kept (the comparison is strict).
+        (MedianPruner(n_startup_trials=3), {0: 1.0, 1: 0.6}, False),
+        # interval_steps=2 after 1 warm-up step: checks at steps 1 and 3 ...
+        (MedianPruner(3, 1, 2), {0: 1.0, 1: 0.45, 2: 0.9}, False),
+        (MedianPruner(3, 1, 2), {0: 1.0, 1: 0.45, 2: 0.9, 3: 0.9}, True),
+        # ... and a skipped check step is made up at the next report.
+        (MedianPruner(3, 1, 2), {0: 1.0, 2: 0.9}, True),
+        # The percentile bounds are closed: 0 keeps only trials as good as the
+        # best completed one, 100 prunes only trials worse than the worst.
+        (PercentilePruner(0.0, 3), {0: 1.0, 1: 0.55}, True),
+        (PercentilePruner(0.0, 3), {0: 1.0, 1: 0.5}, False),
+        (PercentilePruner(100.0, 3), {0: 1.0, 1: 0.7}, False),
+        (PercentilePruner(100.0, 3), {0: 1.0, 1: 0.71}, True),
+        # The 25th percentile of 0.5, 0.6, 0.7 is 0.55 (linear interpolation).
+        (PercentilePruner(25.0, 3), {0: 1.0, 1: 0.56}, True),
+        (PercentilePruner(25.0, 3), {0: 1.0, 1: 0.55}, False),
+        # Startup and minimum number of trials at the step.
+        (MedianPruner(n_startup_trials=4), {0: 1.0, 1: 0.9}, False),
+        (MedianPruner(n_startup_trials=3, n_min_trials=4), {0: 1.0, 1: 0.9}, False),
+        (MedianPruner(n_startup_trials=3), {0: 1.0, 4: 0.9}, False),
+        # NaN values are skipped; a trial with only NaN is pruned.
+        (MedianPruner(n_startup_trials=3), {0: 1.0, 1: 0.45, 2: math.nan}, False),
+        (MedianPruner(n_startup_trials=3), {0: math.nan}, True),
+    ],
+)
+def test_hand_computed_decisions(pruner, trial, expected):
+    assert pruner.should_prune(trial, COMPLETED, "min") == expected
+    assert optuna_prune(pruner, trial, COMPLETED, "min") == expected
+    # A maximized objective, negated, gets the same decisions.
+    negated = [{s: -v for s, v in t.items()} for t in COMPLETED]
+    flipped = {s: -v for s, v in trial.items()}
+    assert pruner.should_prune(flipped, negated, "max") == expected
+
+
+def test_defaults_are_optunas():
+    assert MedianPruner().get_config() == {
+        "n_startup_trials": 5,
+        "n_warmup_steps": 0,
+        "interval_steps": 1,
+        "n_min_trials": 1,
+    }
+    assert PercentilePruner(25.0).get_config() == {
+        "percentile": 25.0,
+        **MedianPruner().get_config(),
+    }
+    # As in Optuna, `n_min_trials` is keyword-only.
+    with pytest.raises(TypeError):
+        PercentilePruner(25.0, 5, 0, 1, 1)
+
+
+# Loss curves by trial number. With a median pruner that waits for 3 completed
+# trials and 1 warm-up step: trial 3's best is below the median of trials 0-2 at
+# step 1 (0.75 < 0.8) but above it at step 2 (0.65 > 0.6), trial 4's above it at
+# step 1 (0.95 > 0.8), trial 5's never (the median leaves out the pruned trials).
 CURVES = [
     [1.0, 0.8, 0.6, 0.5],
     [1.0, 0.7, 0.5, 0.4],
@@ -66,8 +213,9 @@ def test_median_pruner_stops_trials_below_the_median_at_the_right_epoch(tmp_path
         steps = trial.metrics.get_history("loss")
         ran = PRUNED_AT.get(trial_id, len(CURVES[0]) - 1) + 1
         assert [o.step for o in steps] == list(range(ran))
-        # Pruned or not, a trial ends COMPLETED with the best value it reached.
-        assert trial.status == "COMPLETED"
+        # A pruned trial ends with KerasTuner's STOPPED status, scored by the
+        # best value it reached.
+        assert trial.status == ("STOPPED" if trial_id in PRUNED_AT else "COMPLETED")
         assert trial.score == min(CURVES[int(trial_id)][:ran])
     # Pruned trials count as ended for the rounds: 6 trials, 3 per round.
     assert oracle.get_state()["coarse_to_fine"]["round_start"] == 3
@@ -75,7 +223,7 @@ def test_median_pruner_stops_trials_below_the_median_at_the_right_epoch(tmp_path
 
 def test_percentile_pruner_on_a_maximized_objective(tmp_path):
     # Accuracy = -loss: the same decisions as with the median. Keeping the best
-    # 90 % spares trial 3 until its loss rises at step 3 (0.9 against 0.4-0.6).
+    # 90 % spares trial 3 until step 3, where its best (0.65) trails them all.
     oracle = harness.check_oracle(
         lambda: _scripted_oracle(PercentilePruner(50.0, 3, 1), objective="accuracy"),
         lambda oracle, trial: _run_curve(oracle, trial, sign=-1.0),
@@ -89,26 +237,12 @@ def test_percentile_pruner_on_a_maximized_objective(tmp_path):
     assert lenient.pruned_trials() == {"3": 3, "4": 1}
 
 
-@pytest.mark.parametrize("direction", ["min", "max"])
-def test_percentile_matches_numpy(direction):
-    rng = np.random.default_rng(0)
-    reference = list(rng.normal(size=9))
-    pruner = PercentilePruner(30.0, n_startup_trials=2)
-    cut = np.percentile(reference, 30.0 if direction == "min" else 70.0)
-    for value in rng.normal(size=20):
-        expected = value > cut if direction == "min" else value < cut
-        assert pruner.should_prune(value, 1, reference, 9, direction) == expected
-    # Warm-up, startup and the minimum number of reported values.
-    assert not pruner.should_prune(1e9, 0, reference, 9, "min")
-    assert not pruner.should_prune(1e9, 1, reference, 1, "min")
-    assert not PercentilePruner(30.0, n_min_trials=10).should_prune(
-        1e9, 1, reference, 9, "min"
-    )
-
-
 @pytest.mark.parametrize(
     "pruner",
-    [MedianPruner(n_startup_trials=2, n_warmup_steps=3), PercentilePruner(25.0)],
+    [
+        MedianPruner(n_startup_trials=2, n_warmup_steps=3, interval_steps=2),
+        PercentilePruner(25.0, n_min_trials=3),
+    ],
 )
 def test_pruner_config_round_trip(pruner):
     config = keras.saving.serialize_keras_object(pruner)
@@ -120,10 +254,13 @@ def test_pruner_config_round_trip(pruner):
 @pytest.mark.parametrize(
     "make, argument",
     [
-        (lambda: MedianPruner(n_warmup_steps=0), "n_warmup_steps"),
+        (lambda: MedianPruner(n_warmup_steps=-1), "n_warmup_steps"),
         (lambda: MedianPruner(n_startup_trials=-1), "n_startup_trials"),
-        (lambda: PercentilePruner(0.0), "percentile"),
-        (lambda: PercentilePruner(100), "percentile"),
+        (lambda: MedianPruner(interval_steps=0), "interval_steps"),
+        (lambda: MedianPruner(interval_steps=1.5), "interval_steps"),
+        (lambda: PercentilePruner(-0.5), "percentile"),
+        (lambda: PercentilePruner(100.5), "percentile"),
+        (lambda: PercentilePruner(float("nan")), "percentile"),
         (lambda: PercentilePruner(50.0, n_min_trials=0), "n_min_trials"),
         (lambda: CoarseToFineOracle("loss", pruner="median"), "pruner"),
         (
@@ -144,16 +281,19 @@ class CurveTuner(CoarseToFine):
         super().__init__(*args, **kwargs)
         self.kill_at, self.epochs, self.calls = kill_at, epochs, 0
 
+    def curve(self, trial):
+        x = trial.hyperparameters.Float("x", 0.0, 1.0)
+        return [(x - 0.3) ** 2 + 1.0 / (epoch + 1) for epoch in range(self.epochs)]
+
     def run_trial(self, trial, *args, **kwargs):
         self.calls += 1
         if self.calls == self.kill_at:
             raise KeyboardInterrupt()
-        x = trial.hyperparameters.Float("x", 0.0, 1.0)
         model = types.SimpleNamespace(stop_training=False)
         history = keras.callbacks.History()
         history.history = {"loss": []}
-        for epoch in range(self.epochs):
-            logs = {"loss": (x - 0.3) ** 2 + 1.0 / (epoch + 1)}
+        for epoch, loss in enumerate(self.curve(trial)):
+            logs = {"loss": loss}
             self.on_epoch_begin(trial, model, epoch, logs=logs)
             self.on_epoch_end(trial, model, epoch, logs=logs)
             history.history["loss"].append(logs["loss"])
@@ -163,13 +303,13 @@ class CurveTuner(CoarseToFine):
 
 
 def _curve_search(directory, name, **kwargs):
+    kwargs = {"pruner": MedianPruner(n_startup_trials=2), **kwargs}
     tuner = CurveTuner(
         objective="loss",
         max_trials=12,
         trials_per_round=4,
         candidates=1,  # Plain random draws: the pruning, not the surrogate, is tested.
         seed=0,
-        pruner=MedianPruner(n_startup_trials=2),
         directory=str(directory),
         project_name=name,
         **kwargs,
@@ -188,6 +328,8 @@ def test_resumed_search_keeps_pruned_statuses(tmp_path):
     assert resumed.calls == 12 - 8
     assert resumed.oracle.pruned_trials() == pruned
     for tuner in (reference, resumed):
+        statuses = {t: trial.status for t, trial in tuner.oracle.trials.items()}
+        assert {t for t, s in statuses.items() if s == "STOPPED"} == set(pruned)
         records, _ = read_records(tuner.project_dir)
         statuses = {r["trial_id"]: r["status"] for r in records}
         assert {t for t, s in statuses.items() if s == "PRUNED"} == set(pruned)
@@ -201,6 +343,91 @@ def test_resumed_search_keeps_pruned_statuses(tmp_path):
     figure = plot_search(resumed.project_dir)
     labels = figure.axes[0].get_legend_handles_labels()[1]
     assert "pruned" in labels
+
+
+@pytest.mark.parametrize(
+    "pruner", [MedianPruner(n_startup_trials=3), PercentilePruner(25.0, 2), None]
+)
+def test_a_search_resumes_only_with_the_pruner_it_was_saved_with(tmp_path, pruner):
+    _curve_search(tmp_path, "saved")  # MedianPruner(n_startup_trials=2).
+    with pytest.raises(ValueError, match="saved with pruner=PercentilePruner"):
+        CurveTuner(
+            objective="loss",
+            max_trials=12,
+            pruner=pruner,
+            directory=str(tmp_path),
+            project_name="saved",
+        )
+    # The same settings resume, whatever the class that holds them.
+    resumed = _curve_search(tmp_path, "saved", overwrite=False)
+    assert resumed.calls == 0
+    config = resumed.oracle.get_state()["pruning"]["pruner"]
+    same = _curve_search(
+        tmp_path, "saved", overwrite=False, pruner=PercentilePruner(**config)
+    )
+    assert same.calls == 0
+    # A search saved before `interval_steps` (when `MedianPruner` warmed up for
+    # one step by default) resumes with those settings, not with the new defaults.
+    path = tmp_path / "saved" / "oracle.json"
+    state = json.loads(path.read_text())
+    state["pruning"]["pruner"] = {
+        "n_startup_trials": 2,
+        "n_warmup_steps": 1,
+        "n_min_trials": 1,
+    }
+    path.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="n_warmup_steps=1"):
+        _curve_search(tmp_path, "saved", overwrite=False)
+    old = _curve_search(
+        tmp_path, "saved", overwrite=False, pruner=MedianPruner(2, n_warmup_steps=1)
+    )
+    assert old.calls == 0
+
+
+class ScriptedTuner(CurveTuner):
+    """Plays `SCRIPT[trial number]` as the loss curve."""
+
+    def curve(self, trial):
+        trial.hyperparameters.Float("x", 0.0, 1.0)
+        return SCRIPT[int(trial.trial_id)]
+
+
+# Trial 3's best loss at step 1 (0.6) trails the completed trials' median (0.3):
+# it is pruned, with a better score than trial 2, which completed at 0.7.
+SCRIPT = [[1.0, 0.2, 0.2], [1.0, 0.3, 0.3], [0.7, 0.9, 0.9], [0.6, 0.6, 0.6]]
+
+
+def test_pruned_trials_end_stopped_for_keras_tuner(tmp_path):
+    tuner = ScriptedTuner(
+        objective="loss",
+        max_trials=4,
+        candidates=1,
+        epochs=3,
+        seed=0,
+        pruner=MedianPruner(n_startup_trials=3),
+        directory=str(tmp_path),
+        project_name="scripted",
+    )
+    tuner.search(verbose=0)
+    trials = tuner.oracle.trials
+    statuses = [trials[t].status for t in sorted(trials)]
+    assert statuses == ["COMPLETED", "COMPLETED", "COMPLETED", "STOPPED"]
+    assert [trials[t].score for t in sorted(trials)] == [0.2, 0.3, 0.7, 0.6]
+    # Only completed trials are the best ones; the pruned trial comes last.
+    best = tuner.get_best_hyperparameters(4)
+    order = [trials[t].hyperparameters.values for t in sorted(trials)]
+    assert [hp.values for hp in best] == order
+    assert [t.trial_id for t in tuner.oracle.get_best_trials(3)] == sorted(trials)[:3]
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        tuner.results_summary(4)
+    sections = summary.getvalue().split("Trial ")[1:]
+    assert [section.split()[0] for section in sections] == sorted(trials)
+    assert "Pruned at step 1 (epoch 2) by MedianPruner(" in sections[3]
+    assert not any("Pruned" in section for section in sections[:3])
+    records, _ = read_records(tuner.project_dir)
+    assert [r["status"] for r in records] == ["COMPLETED"] * 3 + ["PRUNED"]
+    assert records[3]["score"] == 0.6 and records[3]["error"] is None
 
 
 def test_warns_once_when_nothing_can_be_pruned(tmp_path):
@@ -244,7 +471,7 @@ def test_a_pruned_keras_trial_stops_training(tmp_path):
         max_trials=2,
         seed=0,
         hyperparameters=hp,
-        pruner=MedianPruner(n_startup_trials=1),
+        pruner=MedianPruner(n_startup_trials=1, n_warmup_steps=1),
         directory=str(tmp_path),
         project_name="keras",
     )
@@ -259,3 +486,5 @@ def test_a_pruned_keras_trial_stops_training(tmp_path):
     assert [r["status"] for r in records] == ["COMPLETED", "PRUNED"]
     assert [len(r["epoch_metrics"]["loss"]) for r in records] == [4, 2]
     assert tuner.oracle.pruned_trials() == {"1": 1}
+    assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED", "STOPPED"]
+    assert tuner.get_best_hyperparameters(2)[0].values == {"learning_rate": 0.5}
