@@ -12,9 +12,11 @@ import math
 
 import keras
 import numpy as np
+import pytest
 
 from keras_smithing.callbacks import SWA, WeightPruning
 from keras_smithing.layers import LayerNormLSTMCell, WeightNormalization
+from keras_smithing.optimizers.schedules import CyclicalLearningRate
 from tests import harness
 
 
@@ -355,3 +357,70 @@ def test_layer_norm_lstm_cell_docstring_example():
         harness.to_numpy(outputs)[:, 0], tfa_outputs[:, 0], atol=1e-5
     )
     assert np.max(np.abs(harness.to_numpy(outputs)[:, 1] - tfa_outputs[:, 1])) > 1e-3
+
+
+def keras_contrib_clr(iterations, base_lr, max_lr, step_size):
+    """keras_contrib's CyclicLR(mode="triangular").clr(), transcribed: the learning
+    rate it set for the batch after `iterations` batches."""
+    cycle = np.floor(1 + iterations / (2 * step_size))
+    x = np.abs(iterations / step_size - 2 * cycle + 1)
+    return base_lr + (max_lr - base_lr) * np.maximum(0, 1 - x) * 1.0
+
+
+def test_keras_contrib_cyclic_lr_cifar10_cnn():
+    # Source: keras-team/keras-contrib examples/cifar10_clr.py. A CIFAR-10 CNN
+    # (two Conv2D(32) and two Conv2D(64) blocks with max pooling and dropout,
+    # Dense(512), softmax) trained with RMSprop(lr=1e-4, decay=1e-6) and the
+    # callback CyclicLR(base_lr=1e-4, max_lr=5e-4, step_size=2000,
+    # mode="triangular"), which set the optimizer's learning rate after every
+    # batch, in batches of 100 for 50 epochs.
+    # Port: the callback becomes the optimizer's schedule,
+    # RMSprop(CyclicalLearningRate(1e-4, 5e-4, step_size=2000)). Keras 3 has no
+    # `decay`: the original's 1 / (1 + 1e-6 * step) factor, at most 2.4 % over
+    # its 25 000 steps, is dropped.
+    x = np.random.default_rng(0).uniform(size=(200, 32, 32, 3)).astype("float32")
+    labels = np.random.default_rng(1).integers(0, 10, size=200)
+    y = keras.utils.to_categorical(labels, 10)
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
+            keras.layers.Conv2D(32, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Dropout(0.25),
+            keras.layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Dropout(0.25),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    schedule = CyclicalLearningRate(1e-4, 5e-4, step_size=2000)
+    model.compile(
+        loss="categorical_crossentropy",
+        optimizer=keras.optimizers.RMSprop(learning_rate=schedule),
+        metrics=["accuracy"],
+    )
+
+    # The trajectory over two full cycles (8000 steps), against keras_contrib's
+    # clr(): 1e-4 at the start of each cycle, 5e-4 at its middle.
+    steps = np.arange(0, 8001, 50)
+    expected = keras_contrib_clr(steps, 1e-4, 5e-4, 2000)
+    np.testing.assert_allclose(
+        harness.to_numpy(schedule(steps)), expected, rtol=1e-5, atol=1e-10
+    )
+    assert expected.max() == pytest.approx(5e-4)
+    assert expected[steps == 4000] == pytest.approx(1e-4)
+    # In `fit` the optimizer reads the schedule at its step count: after the two
+    # batches of this epoch, the learning rate of the next batch is clr(2), as
+    # the callback would have set it.
+    model.fit(x, y, batch_size=100, epochs=1, verbose=0)
+    assert int(harness.to_numpy(model.optimizer.iterations)) == 2
+    np.testing.assert_allclose(
+        harness.to_numpy(model.optimizer.learning_rate),
+        keras_contrib_clr(2, 1e-4, 5e-4, 2000),
+        rtol=1e-6,
+    )
