@@ -13,8 +13,10 @@ import re
 
 import keras
 import numpy as np
+import pytest
 
 import keras_smithing as ks
+from keras_smithing.utils.validation import check_bool
 from tests import harness
 
 # Results that the pack returns and users never build, and argument-free helpers.
@@ -55,6 +57,13 @@ def _mlp():
 
 
 @functools.cache
+def _dropout_mlp():
+    return keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dropout(0.5), keras.layers.Dense(2)]
+    )
+
+
+@functools.cache
 def _bn_model():
     return keras.Sequential(
         [keras.Input((4,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)]
@@ -88,7 +97,13 @@ BAD_INPUTS = {
         ("rate", lambda: ks.layers.DropConnect(keras.layers.Dense(2), 1.5)),
         ("layer", lambda: ks.layers.DropConnect("dense", 0.5)),
     ],
-    ks.layers.DropConnectDense: [("rate", lambda: ks.layers.DropConnectDense(4, -0.1))],
+    ks.layers.DropConnectDense: [
+        ("rate", lambda: ks.layers.DropConnectDense(4, -0.1)),
+        (
+            "mask_per_example",
+            lambda: ks.layers.DropConnectDense(4, 0.5, mask_per_example=1),
+        ),
+    ],
     ks.layers.GhostBatchNormalization: [
         ("virtual_batch_size", lambda: ks.layers.GhostBatchNormalization(0)),
         ("axis", _build(ks.layers.GhostBatchNormalization(4, axis=5), (8, 3))),
@@ -392,12 +407,12 @@ BAD_INPUTS = {
         ("direction", lambda: ks.tuners.CostAwareObjective(direction="up")),
     ],
     ks.tuners.MedianPruner: [
-        ("n_warmup_steps", lambda: ks.tuners.MedianPruner(n_warmup_steps=0)),
+        ("n_warmup_steps", lambda: ks.tuners.MedianPruner(n_warmup_steps=-1)),
         ("n_startup_trials", lambda: ks.tuners.MedianPruner(n_startup_trials=-1)),
     ],
     ks.tuners.PercentilePruner: [
-        ("percentile", lambda: ks.tuners.PercentilePruner(0.0)),
-        ("percentile", lambda: ks.tuners.PercentilePruner(100.0)),
+        ("percentile", lambda: ks.tuners.PercentilePruner(-1.0)),
+        ("percentile", lambda: ks.tuners.PercentilePruner(100.5)),
     ],
     ks.tuners.hyperparameter_importance: [
         ("records", lambda: ks.tuners.hyperparameter_importance([])),
@@ -480,3 +495,104 @@ def test_readme_states_how_many_bad_inputs_are_tried():
     stated = re.search(r"(\d+) bad inputs to (\d+) public", readme)
     assert stated, "README does not state the bad-input count"
     assert (int(stated[1]), int(stated[2])) == (count, len(BAD_INPUTS))
+
+
+# Every boolean argument of the pack, as a call taking the value to try.
+BOOLEAN_ARGUMENTS = {
+    "mask_per_example": lambda v: ks.layers.DropConnectDense(
+        4, 0.5, mask_per_example=v
+    ),
+    "data_init": lambda v: ks.layers.WeightNormalization(
+        keras.layers.Dense(2), data_init=v
+    ),
+    "amsgrad": lambda v: ks.optimizers.RectifiedAdam(amsgrad=v),
+    "persistent": lambda v: ks.pretraining.RBM(4, persistent=v),
+    "tied_weights": lambda v: ks.pretraining.DenoisingAutoencoder(4, tied_weights=v),
+    "mc_dropout": lambda v: ks.tta_predict(
+        _dropout_mlp(), _data(), transforms=[lambda x: x], num_samples=1, mc_dropout=v
+    ),
+}
+
+
+@pytest.mark.parametrize("argument", sorted(BOOLEAN_ARGUMENTS))
+def test_booleans_are_checked_as_booleans(argument):
+    call = BOOLEAN_ARGUMENTS[argument]
+    for value in (1, 0, 1.0, "True", None):
+        with pytest.raises(ValueError, match=f"`{argument}`. Expected a bool"):
+            call(value)
+    for value in (True, np.False_):
+        call(value)
+
+
+def test_check_bool():
+    assert check_bool("flag", np.True_) is True
+    assert check_bool("flag", False) is False
+    with pytest.raises(ValueError, match=re.escape("Received: flag=1.0")):
+        check_bool("flag", 1.0)
+
+
+def _message(call):
+    with pytest.raises(ValueError) as error:
+        call()
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: ks.mc_predict(_mlp(), EMPTY),
+            "`x` is empty: pass a non-empty, finite, numeric array. "
+            "Received: x.shape=(0, 4)",
+        ),
+        (
+            lambda: ks.pretraining.RBM(4).fit(NAN),
+            "`x` has 1 non-finite value (NaN or inf): remove or impute them first. "
+            "Received: x.shape=(1, 4)",
+        ),
+        (
+            lambda: ks.pretraining.RBM(4).fit(np.ones((2, 3, 4))),
+            "`x` has rank 3: pass a non-empty 2-D array (batch, features). "
+            "Received: x.shape=(2, 3, 4)",
+        ),
+        (
+            lambda: ks.callbacks.GradientHealth({"x": _data()}),
+            "`probe_data` is not a tuple (x, y): pass probe_data=(x, y), a batch of "
+            "inputs and targets. Received: type(probe_data)=dict",
+        ),
+        (
+            lambda: ks.initializers.lsuv_init(_mlp(), [_data(), _data()]),
+            "`x_batch` does not fit the model's input shapes [(None, 4)]: pass one "
+            "non-empty array per model input, of its shape. "
+            "Received: shapes=[(8, 4), (8, 4)]",
+        ),
+    ],
+)
+def test_data_errors_are_plain_sentences(call, message):
+    # States and data are not argument values: no "Invalid value received for
+    # argument `x`... Received: x='an array of shape (0, 4)'".
+    assert _message(call) == message
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: ks.layers.DropConnectDense(4, rate=1.5),
+            "Invalid value received for argument `rate`. Expected a float in [0, 1). "
+            "Received: rate=1.5",
+        ),
+        (
+            lambda: ks.optimizers.RectifiedAdam(beta_1=1.0),
+            "Invalid value received for argument `beta_1`. Expected a finite float "
+            ">= 0.0 and < 1.0. Received: beta_1=1.0",
+        ),
+        (
+            lambda: ks.pretraining.RBM(4, persistent=1),
+            "Invalid value received for argument `persistent`. Expected a bool (True "
+            "or False). Received: persistent=1",
+        ),
+    ],
+)
+def test_argument_errors_keep_keras_shape(call, message):
+    assert _message(call) == message

@@ -13,7 +13,6 @@ from keras_smithing.utils.validation import (
     check_array_structure,
     check_float,
     check_int,
-    check_rate,
     invalid_argument,
     is_dataset,
 )
@@ -273,7 +272,7 @@ def find_learning_rate(
         raise invalid_argument("min_lr", min_lr, f"a float below max_lr={max_lr}")
     num_steps = check_int("num_steps", num_steps, minimum=3)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    smoothing = check_rate("smoothing", smoothing)
+    smoothing = check_float("smoothing", smoothing, 0.0, 1.0, strict=(False, True))
     divergence_threshold = check_float(
         "divergence_threshold", divergence_threshold, minimum=1.0
     )

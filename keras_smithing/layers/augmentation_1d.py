@@ -231,7 +231,7 @@ class RandomTimeWarp1D(_SignalAugmentation):
     """
 
     def __init__(self, max_warp, num_knots=4, seed=None, **kwargs):
-        max_warp = check_rate("max_warp", max_warp)
+        max_warp = check_float("max_warp", max_warp, 0.0, 1.0, strict=(False, True))
         num_knots = check_int("num_knots", num_knots, minimum=2)
         super().__init__(seed=seed, **kwargs)
         self.max_warp = max_warp

@@ -48,7 +48,6 @@ from keras_smithing.utils.validation import (
     check_int,
     check_one_of,
     check_rank,
-    check_rate,
     invalid_argument,
 )
 
@@ -121,8 +120,8 @@ class _BayesianLayer(keras.layers.Layer):
         **kwargs,
     ):
         self.prior_stddev = _check_prior_stddev(prior_stddev)
-        self.prior_mixture_weight = check_rate(
-            "prior_mixture_weight", prior_mixture_weight, allow_one=True
+        self.prior_mixture_weight = check_float(
+            "prior_mixture_weight", prior_mixture_weight, 0.0, 1.0, strict=False
         )
         self.posterior_init_stddev = check_float(
             "posterior_init_stddev", posterior_init_stddev, minimum=0.0

@@ -25,8 +25,8 @@ from keras_smithing.layers.stochastic import (
     split_groups,
 )
 from keras_smithing.utils.validation import (
+    check_bool,
     check_int,
-    check_one_of,
     check_rate,
     invalid_argument,
 )
@@ -123,9 +123,7 @@ class DropConnectDense(keras.layers.Dense):
     ):
         units = check_int("units", units)
         self.rate = check_rate("rate", rate)
-        self.mask_per_example = check_one_of(
-            "mask_per_example", mask_per_example, (True, False)
-        )
+        self.mask_per_example = check_bool("mask_per_example", mask_per_example)
         self.seed = seed
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
         self.seed_generator = keras.random.SeedGenerator(seed)

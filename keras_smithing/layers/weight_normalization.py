@@ -4,11 +4,10 @@ import contextlib
 import warnings
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_smithing.utils import compat
-from keras_smithing.utils.validation import invalid_argument
+from keras_smithing.utils.validation import check_bool, invalid_argument
 
 _TRANSPOSED = (
     keras.layers.Conv1DTranspose,
@@ -116,8 +115,7 @@ class WeightNormalization(keras.layers.Wrapper):
                 layer,
                 "a layer with a `kernel` (Dense, Conv1D/2D/3D, SimpleRNN/LSTM/GRU, ...)",
             )
-        if not isinstance(data_init, (bool, np.bool_)):
-            raise invalid_argument("data_init", data_init, "True or False")
+        data_init = check_bool("data_init", data_init)
         if data_init and recurrent:
             raise invalid_argument(
                 "data_init",
@@ -126,7 +124,7 @@ class WeightNormalization(keras.layers.Wrapper):
                 "defined for feed-forward layers)",
             )
         super().__init__(layer, **kwargs)
-        self.data_init = bool(data_init)
+        self.data_init = data_init
         self._recurrent = recurrent
         self._out_axis = -2 if isinstance(layer, _TRANSPOSED) else -1
         self._init_known = False  # Whether the data init is known to have run.

@@ -7,11 +7,11 @@ from keras import ops
 from keras_smithing.pretraining.training import with_guard
 from keras_smithing.utils.validation import (
     check_array,
+    check_bool,
     check_float,
     check_int,
     check_one_of,
     check_rate,
-    invalid_argument,
     is_dataset,
 )
 
@@ -83,9 +83,7 @@ class DenoisingAutoencoder(keras.Model):
             self.rate = check_rate("rate", rate)
         else:
             self.rate = check_float("rate", rate, 0.0, strict=False)
-        if not isinstance(tied_weights, bool):
-            raise invalid_argument("tied_weights", tied_weights, "a bool")
-        self.tied_weights = tied_weights
+        self.tied_weights = check_bool("tied_weights", tied_weights)
         self.activation = keras.activations.get(activation)
         self.output_activation = keras.activations.get(output_activation)
         self.seed = seed

@@ -15,6 +15,7 @@ from keras_smithing.utils.validation import (
     check_rate,
     check_unit_interval,
     invalid_argument,
+    invalid_data,
 )
 
 _METHODS = ("rbm", "dae")
@@ -57,10 +58,11 @@ def _check_unlabeled(x, features=None):
         densify=True,
     )
     if features is not None and x.shape[-1] != features:
-        raise invalid_argument(
+        raise invalid_data(
             "x_unlabeled",
-            f"an array of shape {x.shape}",
-            f"an array of shape (n, {features}), like the model's input",
+            f"has {x.shape[-1]} features where the model takes {features}",
+            f"pass an array of shape (n, {features})",
+            f"x_unlabeled.shape={x.shape}",
         )
     return x.astype("float32")
 
@@ -196,7 +198,7 @@ def pretrain(
         check_unit_interval(
             "x_unlabeled",
             x,
-            'Scale the data to [0, 1] or use visible="gaussian" (or "auto")',
+            'scale the data to [0, 1] or use visible="gaussian" (or "auto")',
         )
     optimizer = serialize_optimizer(optimizer, method)
     reports = []

@@ -10,7 +10,7 @@ from keras_smithing.utils.validation import (
     check_array,
     check_float,
     check_int,
-    invalid_argument,
+    invalid_data,
     is_dataset,
 )
 
@@ -239,12 +239,11 @@ class HybridRBMClassifier(ClosedFormModel):
             or classes.min() < 0
             or classes.max() >= self.num_classes
         ):
-            raise invalid_argument(
+            raise invalid_data(
                 "y",
-                f"an array of shape {y.shape} with values in "
-                f"[{classes.min():g}, {classes.max():g}]",
-                f"{num_examples} integer labels in [0, {self.num_classes}) "
-                "(num_classes)",
+                "does not hold one integer label in [0, num_classes) per example",
+                f"pass {num_examples} integer labels in [0, {self.num_classes})",
+                f"y.shape={y.shape}, values in [{classes.min():g}, {classes.max():g}]",
             )
         return y
 

@@ -7,11 +7,12 @@ from keras import ops
 from keras_smithing.pretraining.training import ClosedFormModel, with_guard
 from keras_smithing.utils.validation import (
     check_array,
+    check_bool,
     check_float,
     check_int,
     check_one_of,
     check_unit_interval,
-    invalid_argument,
+    invalid_data,
     is_dataset,
 )
 
@@ -45,16 +46,17 @@ def check_visible_data(x, name, visible, features=None):
         densify=True,
     )
     if features is not None and x.shape[-1] != features:
-        raise invalid_argument(
+        raise invalid_data(
             name,
-            f"an array of shape {x.shape}",
-            f"{features} features, as when the model was built",
+            f"has {x.shape[-1]} features where the model was built with {features}",
+            f"pass an array of shape (batch, {features})",
+            f"{name}.shape={x.shape}",
         )
     if visible == "bernoulli":
         check_unit_interval(
             name,
             x,
-            'Scale the data to [0, 1] (e.g. x / 255) or use visible="gaussian" '
+            'scale the data to [0, 1] (e.g. x / 255) or use visible="gaussian" '
             "with standardized data",
         )
     return x
@@ -160,9 +162,7 @@ class RBM(ClosedFormModel):
         self.units = check_int("units", units)
         self.visible = check_one_of("visible", visible, ("bernoulli", "gaussian"))
         self.k = check_int("k", k)
-        if not isinstance(persistent, bool):
-            raise invalid_argument("persistent", persistent, "a bool")
-        self.persistent = persistent
+        self.persistent = check_bool("persistent", persistent)
         self.num_chains = check_int("num_chains", num_chains)
         self.weight_decay = check_float("weight_decay", weight_decay, 0.0, strict=False)
         self.kernel_initializer = keras.initializers.get(
@@ -413,10 +413,46 @@ class RBM(ClosedFormModel):
             **kw,
         )
 
+    def evaluate(self, x=None, y=None, *args, **kw):
+        """`keras.Model.evaluate`, plus input checks (scipy.sparse densified)."""
+        return super().evaluate(self._check_inputs(x), y, *args, **kw)
+
+    def predict(self, x, *args, **kw):
+        """`keras.Model.predict`, plus input checks (scipy.sparse densified)."""
+        return super().predict(self._check_inputs(x), *args, **kw)
+
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
         x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
         return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def score_samples(self, x):
+        """Pseudo-log-likelihood of each example, as scikit-learn's
+        `BernoulliRBM.score_samples` computes it.
+
+        For each example one visible unit, drawn at random, is flipped, and the
+        score is `features * log(sigmoid(F(x_flipped) - F(x)))` with `F` the free
+        energy. The draw comes from the model's seed generator, like `gibbs`.
+
+        Args:
+            x: Visible data in [0, 1], shape `(batch, features)`: an array or a
+                scipy.sparse matrix.
+
+        Returns:
+            The scores, shape `(batch,)`, as a NumPy array.
+
+        Raises:
+            ValueError: for Gaussian visible units (use `free_energy`).
+        """
+        if self.visible != "bernoulli":
+            raise ValueError(
+                "score_samples flips binary visible units, which this RBM "
+                "(visible='gaussian') does not have: use free_energy(x) instead."
+            )
+        v = self._visible_tensor(x)
+        return ops.convert_to_numpy(
+            self._pseudo_log_likelihood(v, self._hidden_logits(v))
+        )
 
     def free_energy(self, x):
         """Free energy `F(x) = -log sum_h exp(-E(x, h))` per example, as NumPy."""

@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_smithing.utils.validation import check_array, check_int, invalid_argument
+from keras_smithing.utils.validation import check_array, check_int, invalid_data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,18 +58,20 @@ def reliability(probabilities, labels, bins=10):
         expected="a non-empty, finite 2-D array (num_examples, num_classes)",
     ).astype("float64")
     if probabilities.min() < 0 or probabilities.max() > 1:
-        raise invalid_argument(
+        raise invalid_data(
             "probabilities",
-            f"an array with values in [{probabilities.min():.3g}, "
-            f"{probabilities.max():.3g}]",
-            "probabilities in [0, 1]",
+            "has values outside [0, 1]",
+            "pass predicted probabilities (a softmax or sigmoid output)",
+            f"min(probabilities)={probabilities.min():.3g}, "
+            f"max(probabilities)={probabilities.max():.3g}",
         )
     labels = np.asarray(labels)
     if labels.shape != probabilities.shape[:1]:
-        raise invalid_argument(
+        raise invalid_data(
             "labels",
-            f"<array of shape {labels.shape}>",
-            f"integer classes of shape {probabilities.shape[:1]}",
+            "does not hold one class per row of `probabilities`",
+            f"pass integer classes of shape {probabilities.shape[:1]}",
+            f"labels.shape={labels.shape}",
         )
     confidence = probabilities.max(axis=-1)
     correct = probabilities.argmax(axis=-1) == labels

@@ -1,8 +1,11 @@
-"""Argument validation shared by every constructor in the pack.
+"""Argument and data validation shared by every entry point of the pack.
 
-Every check raises `ValueError` with one message shape, copied from Keras core:
-"Invalid value received for argument `rate`. Expected a float in [0, 1).
-Received: rate=1.0".
+Every check raises `ValueError`, in one of Keras core's two shapes. An argument's
+own value (a number, a string, a small config) gets "Invalid value received for
+argument `rate`. Expected a float in [0, 1). Received: rate=1.0". Data and states
+(arrays, models) get a plain sentence that says what is wrong and what to do, as
+Keras's BatchNormalization does for masks: "`x` is empty: pass at least one
+example. Received: x.shape=(0, 4)".
 """
 
 import math
@@ -26,12 +29,36 @@ def invalid_argument(name, value, expected):
     )
 
 
+def invalid_data(name, problem, remedy, received):
+    """Returns the pack's `ValueError` for data or a state of argument `name`.
+
+    Args:
+        name: The argument's name, as the user wrote it.
+        problem: What is wrong, completing "`name` ..." ("is empty").
+        remedy: What to do instead ("pass at least one example").
+        received: What was received, as `key=value` ("x.shape=(0, 4)").
+    """
+    return ValueError(f"`{name}` {problem}: {remedy}. Received: {received}")
+
+
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def check_bool(name, value):
+    """Checks a boolean: `True` or `False` (a NumPy bool too, not 0, 1 or 1.0).
+
+    Returns:
+        `value` as a Python `bool`.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise invalid_argument(name, value, "a bool (True or False)")
+    return bool(value)
+
+
 def check_rate(name, value, allow_one=False):
-    """Checks a drop rate: a real number in [0, 1) (or [0, 1]). Returns a float."""
+    """Checks a rate (a probability such as a drop rate or a sparsity): a real
+    number in [0, 1) (or [0, 1]). Returns a float."""
     if (
         not _is_real(value)
         or math.isnan(value)
@@ -111,17 +138,18 @@ def check_unit_interval(name, x, hint):
     Args:
         name: The argument's name.
         x: A NumPy array.
-        hint: What to do instead, appended to the message.
+        hint: What to do instead, as a phrase ("scale the data to [0, 1]").
 
     Returns:
         `x`.
     """
     x = np.asarray(x)
     if x.size and not (np.all(np.isfinite(x)) and x.min() >= 0 and x.max() <= 1):
-        raise invalid_argument(
+        raise invalid_data(
             name,
-            f"an array with values in [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]",
-            f"values in [0, 1] for Bernoulli visible units. {hint}",
+            "needs values in [0, 1] for Bernoulli visible units",
+            hint,
+            f"min({name})={np.nanmin(x):.3g}, max({name})={np.nanmax(x):.3g}",
         )
     return x
 
@@ -154,7 +182,7 @@ def check_array(name, x, ranks=None, expected=None, densify=False):
         name: The argument's name.
         x: An array-like or a scipy.sparse matrix.
         ranks: The allowed ranks, or None for any rank >= 1.
-        expected: The allowed shapes as a phrase, e.g. "a 2-D array (num_examples,
+        expected: What to pass, as a phrase, e.g. "a 2-D array (num_examples,
             features)"; defaults to one built from `ranks`.
         densify: Whether to return a sparse matrix as a dense array.
 
@@ -166,27 +194,39 @@ def check_array(name, x, ranks=None, expected=None, densify=False):
         if ranks is not None:
             expected += " of rank " + " or ".join(str(rank) for rank in ranks)
     if x is None:
-        raise invalid_argument(name, None, expected)
+        raise invalid_data(name, "is None", f"pass {expected}", f"{name}=None")
     values = x.data if _is_sparse(x) else None
     if values is None:
         try:
             x = np.asarray(x)
         except ValueError:  # Ragged nested lists.
-            raise invalid_argument(name, "a ragged nested sequence", expected) from None
+            raise invalid_data(
+                name,
+                "is a ragged nested sequence (rows of different lengths)",
+                f"pass {expected}",
+                f"type({name})={type(x).__name__}",
+            ) from None
         values = x
     shape = tuple(x.shape)
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
-        raise invalid_argument(name, f"an array of dtype {values.dtype}", expected)
+        raise invalid_data(
+            name, "is not numeric", f"pass {expected}", f"{name}.dtype={values.dtype}"
+        )
     if not shape or 0 in shape:
-        raise invalid_argument(name, f"an array of shape {shape}", expected)
+        raise invalid_data(
+            name, "is empty", f"pass {expected}", f"{name}.shape={shape}"
+        )
     if ranks is not None and len(shape) not in tuple(ranks):
-        raise invalid_argument(name, f"an array of shape {shape}", expected)
+        raise invalid_data(
+            name, f"has rank {len(shape)}", f"pass {expected}", f"{name}.shape={shape}"
+        )
     bad = values.size - np.count_nonzero(np.isfinite(values))
     if bad:
-        raise invalid_argument(
+        raise invalid_data(
             name,
-            f"an array of shape {shape} with {bad} non-finite values (NaN or inf)",
-            "finite values",
+            f"has {bad} non-finite value{'s' if bad > 1 else ''} (NaN or inf)",
+            "remove or impute them first",
+            f"{name}.shape={shape}",
         )
     return x.toarray() if densify and _is_sparse(x) else x
 
@@ -199,14 +239,20 @@ def check_array_structure(name, x):
         `x` with NumPy arrays as leaves.
     """
     if x is None or (isinstance(x, (list, tuple, dict)) and not x):
-        raise invalid_argument(name, x, "an array, or a list or dict of arrays")
-    x = keras.tree.map_structure(lambda leaf: check_array(name, leaf), x)
-    lengths = {len(leaf) for leaf in keras.tree.flatten(x)}
-    if len(lengths) > 1:
-        raise invalid_argument(
+        raise invalid_data(
             name,
-            f"arrays of {sorted(lengths)} examples",
-            "arrays with the same number of examples",
+            "holds no array",
+            "pass an array, or a list or dict of arrays",
+            f"{name}={x!r}",
+        )
+    x = keras.tree.map_structure(lambda leaf: check_array(name, leaf), x)
+    lengths = [len(leaf) for leaf in keras.tree.flatten(x)]
+    if len(set(lengths)) > 1:
+        raise invalid_data(
+            name,
+            "holds arrays of different lengths",
+            "give every array the same number of examples",
+            f"lengths={lengths}",
         )
     return x
 
@@ -220,16 +266,14 @@ def check_built_model(name, model):
     Returns:
         The model.
     """
-    if (
-        not isinstance(model, keras.Model)
-        or not model.built
-        or not getattr(model, "inputs", None)
-    ):
-        raise invalid_argument(
+    if not isinstance(model, keras.Model):
+        raise invalid_argument(name, model, "a keras.Model")
+    if not model.built or not getattr(model, "inputs", None):
+        raise invalid_data(
             name,
-            model,
-            "a built Functional or Sequential keras.Model with symbolic inputs "
-            "(start it with keras.Input)",
+            "has no symbolic inputs (a subclassed or unbuilt model)",
+            "use a Functional or Sequential model that starts with keras.Input",
+            f"{name}={model.name!r} ({type(model).__name__}, built={model.built})",
         )
     return model
 
@@ -269,10 +313,11 @@ def check_model_inputs(name, x, model):
         for got, want in zip(shapes, expected)
     )
     if not fits:
-        raise invalid_argument(
+        raise invalid_data(
             name,
-            f"inputs of shapes {shapes}",
-            f"inputs matching the model's input shapes {expected}",
+            f"does not fit the model's input shapes {expected}",
+            "pass one non-empty array per model input, of its shape",
+            f"shapes={shapes}",
         )
     return [check_array(name, a) for a in arrays]
 
@@ -285,7 +330,12 @@ def flat_kernel_shape(name, shape):
     """
     shape = tuple(shape)
     if len(shape) < 2:
-        raise invalid_argument(name, shape, "a shape of rank >= 2")
+        raise invalid_data(
+            name,
+            f"has rank {len(shape)}",
+            "pass a kernel of rank >= 2 (as Dense and Conv layers have)",
+            f"shape={shape}",
+        )
     return math.prod(shape[:-1]), shape[-1]
 
 
@@ -302,8 +352,11 @@ def check_rank(input_shape, ranks, expected):
         The rank.
     """
     if len(input_shape) not in tuple(ranks):
-        raise invalid_argument(
-            "inputs", tuple(input_shape), f"a tensor of shape {expected}"
+        raise invalid_data(
+            "inputs",
+            f"has rank {len(input_shape)}",
+            f"pass a tensor of shape {expected}",
+            f"inputs.shape={tuple(input_shape)}",
         )
     return len(input_shape)
 

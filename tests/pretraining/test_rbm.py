@@ -266,7 +266,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='`x`.*visible="gaussian"'):
         rbm.fit(np.full((4, 6), 2.0, "float32"), verbose=0)
     rbm.fit(_binary_data(8), verbose=0)
-    with pytest.raises(ValueError, match="`x`.*6 features"):
+    with pytest.raises(ValueError, match="`x` has 5 features .* built with 6"):
         rbm.fit(_binary_data(8)[:, :5], verbose=0)
     with pytest.raises(ValueError, match="`validation_data`"):
         rbm.fit(_binary_data(8), validation_data=-_binary_data(8) - 1, verbose=0)
@@ -324,8 +324,77 @@ def test_fits_scipy_sparse_data_as_sklearn_bernoulli_rbm_does():
     )
 
 
+def _methods_on(rbm, x):
+    """Every data-taking method of a trained `rbm` on `x`, in one fixed order."""
+    return {
+        "evaluate": rbm.evaluate(x, batch_size=8, verbose=0, return_dict=True),
+        "predict": rbm.predict(x, batch_size=8, verbose=0),
+        "transform": rbm.transform(x),
+        "free_energy": rbm.free_energy(x),
+        "score_samples": rbm.score_samples(x),
+        "gibbs": rbm.gibbs(x, steps=2),
+    }
+
+
+@pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
+def test_every_method_takes_scipy_sparse_with_the_dense_results(sparse_format):
+    import scipy.sparse
+
+    x = _binary_data(16)
+    results = []
+    for data in (x, getattr(scipy.sparse, f"{sparse_format}_matrix")(x)):
+        rbm = RBM(3, seed=0)  # Same seed: the same weights and the same draws.
+        rbm.compile(optimizer="sgd")
+        rbm.fit(data, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        results.append(_methods_on(rbm, data))
+    dense, sparse = results
+    for name in dense:
+        np.testing.assert_allclose(
+            keras.tree.flatten(sparse[name]), keras.tree.flatten(dense[name]), 1e-6
+        )
+
+
+def _sklearn_rbm(rbm):
+    """scikit-learn's BernoulliRBM holding the weights of `rbm`."""
+    from sklearn.neural_network import BernoulliRBM
+
+    kernel, hidden_bias, visible_bias = _weights(rbm)
+    peer = BernoulliRBM(n_components=rbm.units)
+    peer.components_ = kernel.T
+    peer.intercept_hidden_, peer.intercept_visible_ = hidden_bias, visible_bias
+    return peer
+
+
+def test_sparse_transform_and_score_samples_match_sklearn_bernoulli_rbm():
+    import scipy.sparse
+
+    x = _binary_data(24)
+    rbm = _trained(x)
+    peer, sparse = _sklearn_rbm(rbm), scipy.sparse.csr_matrix(x)
+    np.testing.assert_allclose(rbm.transform(sparse), peer.transform(sparse), 1e-5)
+    # sklearn's score: features * log sigmoid(F(x with one bit flipped) - F(x)),
+    # the bit drawn at random: each score is the one of some bit.
+    kernel, hidden_bias, visible_bias = _weights(rbm)
+
+    def free_energy(v):
+        return -v @ visible_bias - np.logaddexp(0, v @ kernel + hidden_bias).sum(-1)
+
+    flipped = np.abs(x[:, None, :] - np.eye(x.shape[1]))  # (n, bit, features)
+    gap = free_energy(flipped) - free_energy(x)[:, None]
+    candidates = -x.shape[1] * np.logaddexp(0, -gap)
+    scores = rbm.score_samples(sparse)
+    distance = np.abs(candidates - scores[:, None]).min(axis=1)
+    np.testing.assert_array_less(distance, 1e-4)
+    assert len(np.unique(np.round(scores, 4))) > 2  # Not one bit for all.
+
+
+def test_score_samples_needs_bernoulli_visible_units():
+    with pytest.raises(ValueError, match="free_energy"):
+        RBM(3, visible="gaussian").score_samples(np.ones((2, 4), "float32"))
+
+
 def test_nan_in_the_data_is_named_not_hidden_in_a_range():
     x = _binary_data(4)
     x[1, 2] = np.nan
-    with pytest.raises(ValueError, match="1 non-finite values"):
+    with pytest.raises(ValueError, match="`x` has 1 non-finite value "):
         RBM(3).fit(x, verbose=0)
