@@ -1,18 +1,13 @@
 """Monte-Carlo dropout: dropout that stays on at inference, and `mc_predict`."""
 
-import warnings
 import weakref
 
 import keras
 import numpy as np
 
-from keras_smithing.layers.sampling import (
-    StackedSampler,
-    draw_samples,
-    predict_chunks,
-    sampling_graph,
-)
-from keras_smithing.layers.stochastic import KERAS_SAMPLING_LAYERS, is_stochastic
+from keras_smithing.layers.sampling import StackedSampler, draw_samples
+from keras_smithing.layers.stochastic import is_stochastic
+from keras_smithing.layers.training_mode import is_keras_sampler, sampling_network
 from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
@@ -30,10 +25,12 @@ class MCDropout(keras.layers.Dropout):
     dropping units, so repeated predictions are samples from an approximate
     posterior predictive distribution; their spread measures the model's
     uncertainty (Gal & Ghahramani: leave dropout on at test time and sample
-    several realizations of the randomness). Use `keras_smithing.mc_predict` to draw and summarize the
-    samples. Plain `Dropout` layers need no replacement for that: `mc_predict`
-    samples them too; `MCDropout` is for models that must be stochastic in every
-    `predict` call.
+    several realizations of the randomness). Use `keras_smithing.mc_predict` to
+    draw and summarize the samples. Plain `Dropout` layers need no replacement for
+    that in a Functional or Sequential model, nor in a subclassed model without
+    BatchNormalization or augmentation layers: `mc_predict` samples them too.
+    `MCDropout` is for the other subclassed models, and for models that must be
+    stochastic in every `predict` call.
 
     Args:
         rate: Float in [0, 1). Fraction of the input units to drop.
@@ -112,52 +109,31 @@ class MCPrediction:
         return self.predictive_entropy - expected
 
 
-def _warn_unreached(model, reached):
-    """Warns about Keras samplers out of reach; returns whether any layer samples."""
-    layers = flatten_layers(model)
-    stochastic = any(is_stochastic(layer) for layer in layers)
-    if not stochastic:
-        warnings.warn(
-            f"mc_predict: {model.name} has no stochastic layer; every sample is "
-            "the same prediction.",
-            stacklevel=4,
-        )
-    for layer in layers:  # Declared stochastic: handles its sublayers itself.
-        if getattr(layer, "stochastic", False):
-            reached.update(id(sub) for sub in flatten_layers(layer, include_self=True))
-    missed = [
-        layer.name
-        for layer in layers
-        if isinstance(layer, KERAS_SAMPLING_LAYERS)
-        and is_stochastic(layer)
-        and id(layer) not in reached
-    ]
-    if missed:
-        warnings.warn(
-            "mc_predict cannot make these Keras layers sample (they are inside a "
-            f"subclassed model or a custom layer): {missed}. Use "
-            "keras_smithing.layers.MCDropout there.",
-            stacklevel=4,
-        )
-    return stochastic
-
-
 _SAMPLERS = weakref.WeakKeyDictionary()
 
 
-def _is_keras_sampler(layer):
-    return isinstance(layer, KERAS_SAMPLING_LAYERS)
-
-
 def _samplers(model):
-    """The cached samplers of `model`: its sampling graph and one per group count."""
+    """The cached samplers of `model`: its sampling network and one per group count."""
     cached = _SAMPLERS.get(model)
     if cached is None:
-        reached = set()
-        network = sampling_graph(model, _is_keras_sampler, reached)
-        stochastic = _warn_unreached(model, reached)
-        cached = {"network": network if stochastic else None}
-        if network is not model:  # A cache entry must not keep `model` alive.
+        if not any(is_stochastic(layer) for layer in flatten_layers(model)):
+            raise ValueError(
+                f"`{model.name}` has no stochastic layer, so every Monte-Carlo "
+                "sample would be the same prediction. Add dropout (`Dropout` with "
+                "rate > 0, `MCDropout`, ...), declare `stochastic = True` on a "
+                "layer of your own that samples, or use `model.predict`."
+            )
+        network, rebuilt = sampling_network(
+            model,
+            samples=is_stochastic,
+            rewire=is_keras_sampler,
+            scope=True,
+            advice="Use `keras_smithing.layers.MCDropout` in their place (it "
+            "samples whatever `training` is), or build the model with the "
+            "Functional API.",
+        )
+        cached = {"network": network}
+        if rebuilt:  # A cache entry must not keep `model` alive.
             _SAMPLERS[model] = cached
     return cached
 
@@ -182,12 +158,20 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
     normalizes with batch statistics. The samples are drawn vectorised: the input
     is stacked `num_samples` times along the batch axis and run in one compiled
     forward pass, split into several when there are more than `batch_size` rows.
-    Keras layers inside a subclassed model or a custom layer are out of reach (a
-    warning names them); see `keras_smithing.layers.stochastic`.
+
+    Keras's own stochastic layers are made to sample by rebuilding the graph of a
+    Functional or Sequential model around the same layers; this pack's layers
+    sample in any model. When Keras dropout layers are out of that reach (inside
+    a subclassed model or a custom layer), the model is called with
+    `training=True` instead, which is right only when none of its other layers
+    behaves differently in training: if it holds BatchNormalization, augmentation
+    layers, `MixUp`, `SpectralNormalization`, `WeightNormalization` or a layer of
+    your own that takes `training` without declaring `stochastic = True`,
+    `mc_predict` raises a `ValueError` instead (use `MCDropout`, which samples
+    whatever `training` is, or build the model with the Functional API).
 
     Args:
-        model: A built `keras.Model` (Functional or Sequential for Keras's own
-            dropout layers to sample; any model for this pack's layers).
+        model: A built `keras.Model` with at least one stochastic layer.
         x: Input array (or list/dict of arrays) of `num_examples` examples.
         num_samples: Positive int, the number of Monte-Carlo samples.
         batch_size: Positive int, the largest number of rows (example-samples) in
@@ -197,6 +181,12 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
         An `MCPrediction` with `.samples` `(num_samples, num_examples, ...)`,
         `.mean`, `.std`, `.predictive_entropy` and `.mutual_information`; for a
         model with several outputs, the same structure (list or dict) of them.
+
+    Raises:
+        ValueError: When `model` has no stochastic layer (every sample would be
+            the same prediction), or cannot be sampled without switching other
+            layers to training mode (the message names them and what to do); on
+            a bad argument, naming it.
 
     Reference:
         Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
@@ -211,13 +201,6 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
     if not isinstance(model, keras.Model) or not model.built:
         raise invalid_argument("model", model, "a built keras.Model")
     x = check_array_structure("x", x)
-    num_examples = len(keras.tree.flatten(x)[0])
-    if _samplers(model)["network"] is None:  # Deterministic: all samples equal.
-        prediction = predict_chunks(model, x, num_examples, min(num_examples, max_rows))
-        return keras.tree.map_structure(
-            lambda p: MCPrediction(np.repeat(p[None], num_samples, axis=0)),
-            prediction,
-        )
     samples = draw_samples(
         lambda groups, first: _sampler(model, groups), x, num_samples, max_rows
     )

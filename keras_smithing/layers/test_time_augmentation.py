@@ -3,112 +3,65 @@
 A model trained on augmented data (random shifts, flips, crops, noise) is usually
 more accurate when its predictions are averaged over augmented copies of each test
 input than on the input alone. `tta_predict` draws those copies in one compiled
-pass, as `mc_predict` draws its Monte-Carlo samples.
-
-What counts as an augmentation layer (sampled when `transforms=None`): a layer that
-declares the class attribute `augmentation = True` (this pack's `RandomShift1D`,
-`RandomScale1D`, `RandomTimeWarp1D`, `RandomJitter`, `RandomFeatureMask`; declare it
-on your own training-only augmentation layers), one of Keras's per-example random
-augmentation layers (`KERAS_AUGMENTATION_LAYERS`: `RandomFlip`, `RandomTranslation`,
-`RandomRotation`, `RandomZoom`, `RandomCrop`, ..., and `GaussianNoise`), or a
-`keras.layers.Pipeline` holding one. `MixUp` and `CutMix` are left out: they mix
-different examples of the batch.
+pass, as `mc_predict` draws its Monte-Carlo samples. What counts as an augmentation
+layer is in `keras_smithing.layers.training_mode` (`is_augmentation`).
 """
 
-import warnings
 import weakref
 
 import keras
 
-from keras_smithing.layers.mc_dropout import MCPrediction
-from keras_smithing.layers.sampling import (
-    StackedSampler,
-    draw_samples,
-    sampling_graph,
+from keras_smithing.layers.mc_dropout import MCDropout, MCPrediction
+from keras_smithing.layers.sampling import StackedSampler, draw_samples
+from keras_smithing.layers.stochastic import is_stochastic
+from keras_smithing.layers.training_mode import (
+    KERAS_AUGMENTATION_LAYERS,
+    is_augmentation,
+    is_keras_sampler,
+    sampling_network,
 )
-from keras_smithing.layers.stochastic import KERAS_SAMPLING_LAYERS
 from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
+    check_bool,
     check_int,
     invalid_argument,
 )
 
-KERAS_AUGMENTATION_LAYERS = (
-    keras.layers.AugMix,
-    keras.layers.GaussianNoise,
-    keras.layers.RandAugment,
-    keras.layers.RandomBrightness,
-    keras.layers.RandomColorDegeneration,
-    keras.layers.RandomColorJitter,
-    keras.layers.RandomContrast,
-    keras.layers.RandomCrop,
-    keras.layers.RandomElasticTransform,
-    keras.layers.RandomErasing,
-    keras.layers.RandomFlip,
-    keras.layers.RandomGaussianBlur,
-    keras.layers.RandomGrayscale,
-    keras.layers.RandomHue,
-    keras.layers.RandomInvert,
-    keras.layers.RandomPerspective,
-    keras.layers.RandomPosterization,
-    keras.layers.RandomRotation,
-    keras.layers.RandomSaturation,
-    keras.layers.RandomSharpness,
-    keras.layers.RandomShear,
-    keras.layers.RandomTranslation,
-    keras.layers.RandomZoom,
-)
+__all__ = ["KERAS_AUGMENTATION_LAYERS", "is_augmentation", "tta_predict"]
 
 
-def is_augmentation(layer):
-    """Whether `layer` is a training-only augmentation layer `tta_predict` samples."""
-    if getattr(layer, "augmentation", False):
-        return True
-    if isinstance(layer, keras.layers.Pipeline):
-        return any(is_augmentation(sub) for sub in layer.layers)
-    return isinstance(layer, KERAS_AUGMENTATION_LAYERS)
+def _sampled_layers(transforms, mc_dropout):
+    """`(samples, rewire)` predicates: the layers that must sample, and the Keras
+    ones among them that sample only when called with `training=True`."""
+
+    def rewire(layer):
+        own_augmentation = transforms is None and is_augmentation(layer)
+        return own_augmentation or (mc_dropout and is_keras_sampler(layer))
+
+    def samples(layer):
+        stochastic = mc_dropout and is_stochastic(layer)
+        return rewire(layer) or stochastic or isinstance(layer, MCDropout)
+
+    return samples, rewire
 
 
-def _is_augmentation_or_dropout(layer):
-    return is_augmentation(layer) or isinstance(layer, KERAS_SAMPLING_LAYERS)
-
-
-def _is_dropout(layer):
-    return isinstance(layer, KERAS_SAMPLING_LAYERS)
-
-
-def _never(layer):
-    return False
-
-
-def _check_reached(model, reached):
-    """Raises if no augmentation layer of `model` samples; warns about the missed."""
+def _check_sampled(model, transforms, mc_dropout):
+    """Raises when `model` holds nothing that the chosen mode would sample."""
     layers = flatten_layers(model)
-    for layer in layers:  # Called in training mode: its sublayers too.
-        if id(layer) in reached:
-            reached.update(id(sub) for sub in flatten_layers(layer))
-    augmentations = [layer for layer in layers if is_augmentation(layer)]
-    missed = [layer.name for layer in augmentations if id(layer) not in reached]
-    if len(missed) == len(augmentations):
-        where = (
-            f"its augmentation layers {missed} are inside a subclassed model or a "
-            "custom layer, out of reach"
-            if missed
-            else "it has no training-only augmentation layer (such as RandomShift1D "
-            "or RandomFlip)"
-        )
+    if transforms is None and not any(is_augmentation(layer) for layer in layers):
         raise invalid_argument(
             "transforms",
             None,
-            f"a list of layers or functions to apply to `x`, since `model` cannot "
-            f"be augmented by itself: {where}",
+            "a list of layers or functions to apply to `x`, since `model` has no "
+            "training-only augmentation layer (such as RandomShift1D or RandomFlip)",
         )
-    if missed:
-        warnings.warn(
-            "tta_predict cannot make these augmentation layers sample (they are "
-            f"inside a subclassed model or a custom layer): {missed}.",
-            stacklevel=4,
+    if mc_dropout and not any(is_stochastic(layer) for layer in layers):
+        raise ValueError(
+            f"`mc_dropout=True`, but `{model.name}` has no stochastic layer: its "
+            "samples would not cover the model's uncertainty. Add dropout "
+            "(`Dropout` with rate > 0, `MCDropout`, ...), or pass "
+            "`mc_dropout=False`."
         )
 
 
@@ -138,16 +91,19 @@ def _samplers(model, transforms, mc_dropout):
     same = same and _same_transforms(cached["transforms"], transforms)
     if same:
         return cached
-    if transforms is None:
-        samples = _is_augmentation_or_dropout if mc_dropout else is_augmentation
-    else:
-        samples = _is_dropout if mc_dropout else _never
-    reached = set()
-    network = sampling_graph(model, samples, reached)
-    if transforms is None:
-        _check_reached(model, reached)
+    _check_sampled(model, transforms, mc_dropout)
+    samples, rewire = _sampled_layers(transforms, mc_dropout)
+    network, rebuilt = sampling_network(
+        model,
+        samples=samples,
+        rewire=rewire,
+        scope=mc_dropout,
+        advice="Pass the augmentation as `transforms` (the model then runs in "
+        "inference mode), use `keras_smithing.layers.MCDropout` for dropout, or "
+        "build the model with the Functional API.",
+    )
     cached = {"network": network, "transforms": transforms, "mc_dropout": mc_dropout}
-    if network is not model:  # A cache entry must not keep `model` alive.
+    if rebuilt:  # A cache entry must not keep `model` alive.
         _SAMPLERS[model] = cached
     return cached
 
@@ -249,8 +205,7 @@ def tta_predict(
     if not isinstance(model, keras.Model) or not model.built:
         raise invalid_argument("model", model, "a built keras.Model")
     transforms = _check_transforms(transforms)
-    if not isinstance(mc_dropout, bool):
-        raise invalid_argument("mc_dropout", mc_dropout, "a bool")
+    mc_dropout = check_bool("mc_dropout", mc_dropout)
     x = check_array_structure("x", x)
     cached = _samplers(model, transforms, mc_dropout)
     samples = draw_samples(

@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from keras_smithing import mc_predict
-from keras_smithing.layers import DropConnect, DropConnectDense, MCDropout
+from keras_smithing.layers import (
+    DropConnect,
+    DropConnectDense,
+    MCDropout,
+    RandomShift1D,
+)
 from tests import harness
 
 
@@ -75,15 +80,35 @@ def test_mc_predict_samples_dropout_and_keeps_batchnorm_and_augmentation_off():
     assert not np.allclose(hack[hack != 0], 2 * expected[hack != 0], rtol=1e-3)
 
 
-def test_mc_predict_without_stochastic_layers_has_zero_std():
-    model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.BatchNormalization()]
-    )
+class _NoDropout(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(4)
+
+    def call(self, inputs, training=None):
+        return self.dense(inputs)
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: keras.Sequential(
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(4),
+                keras.layers.BatchNormalization(),
+            ]
+        ),
+        lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.0)]),
+        _NoDropout,
+    ],
+)
+def test_mc_predict_refuses_a_model_without_stochastic_layers(make_model):
+    model = make_model()
     x = harness.random_data((7, 3))
-    with pytest.warns(UserWarning, match="no stochastic layer"):
-        result = mc_predict(model, x, num_samples=5)
-    assert np.all(result.std == 0)
-    np.testing.assert_allclose(result.mean, model.predict(x, verbose=0), rtol=1e-6)
+    model(x)
+    with pytest.raises(ValueError, match="no stochastic layer.*`model.predict`"):
+        mc_predict(model, x, num_samples=5)
 
 
 def test_mc_predict_same_seed_same_result_and_fresh_samples_each_call():
@@ -141,24 +166,88 @@ def test_mc_predict_samples_keras_recurrent_and_wrapped_layers():
 
 
 class _Subclassed(keras.Model):
-    def __init__(self, dropout_cls):
+    """Dense -> dropout -> (optionally) another layer, as a subclassed model."""
+
+    def __init__(self, dropout, after=None):
         super().__init__()
-        self.dense = keras.layers.Dense(4)
-        self.dropout = dropout_cls(0.5)
+        self.dense = keras.layers.Dense(16)
+        self.dropout = dropout
+        self.after = after
 
     def call(self, inputs, training=None):
-        return self.dropout(self.dense(inputs), training=training)
+        outputs = self.dropout(self.dense(inputs), training=training)
+        if self.after is not None:
+            outputs = self.after(outputs, training=training)
+        return outputs
 
 
-def test_mc_predict_warns_about_unreachable_keras_dropout():
+@pytest.mark.parametrize("dropout_cls", [keras.layers.Dropout, MCDropout])
+def test_mc_predict_samples_a_subclassed_model(dropout_cls):
+    keras.utils.set_random_seed(0)
+    x = harness.random_data((10, 3))
+    model = _Subclassed(dropout_cls(0.5, seed=4))
+    model(x)
+    expected = harness.to_numpy(model.dense(x))
+    result = mc_predict(model, x, num_samples=40)
+    # Every sample is dropout on the Dense output: kept units scaled by 2.
+    kept = result.samples != 0
+    assert 0.4 < kept.mean() < 0.6
+    np.testing.assert_allclose(
+        result.samples[kept],
+        (2 * np.broadcast_to(expected, kept.shape))[kept],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    # As spread out as the `model(x, training=True)` loop (the same samples here).
+    loop = np.stack([harness.to_numpy(model(x, training=True)) for _ in range(40)])
+    ratio = result.std.mean() / loop.std(axis=0).mean()
+    assert 0.8 < ratio < 1.25
+
+
+class _Noise(keras.layers.Layer):
+    """Gaussian noise of the user's own, in training only."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        noise = keras.random.normal(keras.ops.shape(inputs), seed=self.seed_generator)
+        return inputs + noise
+
+
+class _DeclaredNoise(_Noise):
+    stochastic = True
+
+
+@pytest.mark.parametrize(
+    "after, message",
+    [
+        (keras.layers.BatchNormalization, "batch_normalization.*MCDropout"),
+        (lambda: RandomShift1D(1, seed=0), "random_shift.*MCDropout"),
+        (_Noise, "_noise.*MCDropout.*declare `stochastic = True`"),
+    ],
+)
+def test_mc_predict_refuses_a_subclassed_model_it_cannot_sample_alone(after, message):
     x = harness.random_data((6, 3))
-    model = _Subclassed(keras.layers.Dropout)
+    model = _Subclassed(keras.layers.Dropout(0.5), after())
     model(x)
-    with pytest.warns(UserWarning, match="cannot make these Keras layers sample"):
+    with pytest.raises(ValueError, match=f"`training=True`.*{message}"):
         mc_predict(model, x, num_samples=3)
-    model = _Subclassed(MCDropout)
+    # Dropout that samples whatever `training` is needs no training mode.
+    model = _Subclassed(MCDropout(0.5), after())
     model(x)
-    assert np.all(mc_predict(model, x, num_samples=8).std.mean() > 0)
+    assert mc_predict(model, x, num_samples=8).std.mean() > 0
+
+
+def test_mc_predict_samples_a_declared_layer_of_the_users_own():
+    x = harness.random_data((6, 3))
+    model = _Subclassed(keras.layers.Dropout(0.5), _DeclaredNoise())
+    model(x)
+    result = mc_predict(model, x, num_samples=8)
+    assert np.all(result.std > 0)  # The noise too: no unit is always dropped.
 
 
 def test_mc_predict_entropy_and_mutual_information_match_numpy():

@@ -4,7 +4,7 @@ import pytest
 
 from keras_smithing import tta_predict
 from keras_smithing.layers import MCDropout, Pipeline, RandomShift1D
-from keras_smithing.layers.test_time_augmentation import is_augmentation
+from keras_smithing.layers.training_mode import is_augmentation
 from tests import harness
 
 STEPS = 8
@@ -141,25 +141,96 @@ def test_is_augmentation():
 
 
 class ShiftingModel(keras.Model):
-    def __init__(self):
+    """RandomShift1D -> Dense -> (optionally) another layer, as a subclassed model."""
+
+    def __init__(self, after=None):
         super().__init__()
         self.shift = RandomShift1D(1, seed=0)
         self.dense = keras.layers.Dense(2)
+        self.after = after
 
     def call(self, inputs, training=None):
-        return self.dense(self.shift(inputs, training=training))
+        outputs = self.dense(self.shift(inputs, training=training))
+        if self.after is not None:
+            outputs = self.after(outputs, training=training)
+        return outputs
 
 
-def test_subclassed_model_needs_transforms():
-    x = harness.random_data((3, STEPS))
+def test_samples_the_augmentation_of_a_subclassed_model():
+    x = harness.random_data((6, STEPS))
     model = ShiftingModel()
     model(x)
-    with pytest.raises(ValueError, match="`transforms`.*out of reach"):
+    result = tta_predict(model, x, num_samples=12)
+    reference = _shifted_predictions(model, x, 1)
+    distance = np.abs(result.samples[:, None] - reference[None]).max(axis=-1)
+    assert np.all(distance.min(axis=1) < 1e-5)
+    assert len(np.unique(distance.argmin(axis=1))) == 3
+
+
+@pytest.mark.parametrize(
+    "after, name",
+    [
+        (keras.layers.BatchNormalization, "batch_normalization"),
+        (lambda: keras.layers.Dropout(0.5), "dropout"),
+    ],
+)
+def test_subclassed_model_that_cannot_augment_alone_needs_transforms(after, name):
+    x = harness.random_data((3, STEPS))
+    model = ShiftingModel(after())
+    model(x)
+    with pytest.raises(ValueError, match=f"`training=True`.*{name}.*`transforms`"):
         tta_predict(model, x)
     flips = [lambda t: t, lambda t: keras.ops.flip(t, axis=1)]
     result = tta_predict(model, x, num_samples=2, transforms=flips)
     expected = [_predict(model, a) for a in (x, x[:, ::-1])]
     np.testing.assert_allclose(result.samples, np.stack(expected), atol=1e-6)
+
+
+class _DropoutModel(keras.Model):
+    """Dense -> Dropout -> (optionally) BatchNormalization, as a subclassed model."""
+
+    def __init__(self, batch_norm=False):
+        super().__init__()
+        self.dense = keras.layers.Dense(16)
+        self.dropout = keras.layers.Dropout(0.5, seed=2)
+        self.norm = keras.layers.BatchNormalization() if batch_norm else None
+
+    def call(self, inputs, training=None):
+        outputs = self.dropout(self.dense(inputs), training=training)
+        if self.norm is not None:
+            outputs = self.norm(outputs, training=training)
+        return outputs
+
+
+def test_mc_dropout_samples_the_dropout_of_a_subclassed_model():
+    x = harness.random_data((5, STEPS))
+    flips = [lambda t: t, lambda t: keras.ops.flip(t, axis=1)]
+    model = _DropoutModel()
+    model(x)
+    samples = tta_predict(
+        model, x, num_samples=8, transforms=flips, mc_dropout=True
+    ).samples
+    # Copies 0, 2, 4, 6 see the same input: only dropout tells them apart, and
+    # each is dropout on the Dense output (kept units scaled by 2).
+    dense = harness.to_numpy(model.dense(x))
+    kept = samples[::2] != 0
+    assert 0.35 < kept.mean() < 0.65
+    np.testing.assert_allclose(
+        samples[::2][kept], (2 * np.broadcast_to(dense, kept.shape))[kept], rtol=1e-5
+    )
+    model = _DropoutModel(batch_norm=True)
+    model(x)
+    with pytest.raises(ValueError, match="`training=True`.*batch_normalization"):
+        tta_predict(model, x, num_samples=2, transforms=flips, mc_dropout=True)
+
+
+def test_mc_dropout_needs_a_stochastic_layer():
+    inputs = keras.Input((STEPS,))
+    hidden = RandomShift1D(1, seed=0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    x = harness.random_data((3, STEPS))
+    with pytest.raises(ValueError, match="no stochastic layer.*`mc_dropout=False`"):
+        tta_predict(model, x, num_samples=2, mc_dropout=True)
 
 
 def _plain_model():
