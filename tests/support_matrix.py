@@ -20,6 +20,8 @@ import sys
 
 import keras
 
+from keras_smithing.utils import compat
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MATRIX = ROOT / "docs" / "support" / "matrix.json"
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -47,7 +49,7 @@ def _parts(obj):
         return [obj]
     parts = []
     if isinstance(obj, keras.layers.Layer):
-        for layer in obj._flatten_layers(include_self=True, recursive=True):
+        for layer in compat.flatten_layers(obj, include_self=True):
             parts.append(layer)
             parts.extend(
                 value

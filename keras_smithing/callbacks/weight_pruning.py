@@ -9,6 +9,7 @@ from keras_smithing.optimizers.wrapper import innermost_optimizer
 from keras_smithing.utils.backend import gradient_function, to_numpy, variable_scope
 from keras_smithing.utils.compat import (
     add_optimizer_variables,
+    flatten_layers,
     remove_optimizer_variables,
 )
 from keras_smithing.utils.validation import (
@@ -20,18 +21,44 @@ from keras_smithing.utils.validation import (
     model_input_structure,
 )
 
-# Layers whose `kernel` is pruned by default (biases, normalization and embedding
-# weights are left alone).
-PRUNABLE_LAYERS = (
-    keras.layers.Dense,
-    keras.layers.EinsumDense,
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
+# The weights pruned by default, by layer type: what tfmot's `prune_low_magnitude`
+# prunes (its `PruneRegistry`), in Keras 3's attribute names. Biases and
+# normalization weights are never pruned. Keras's RNN layers hold their weights in
+# their cell, a sublayer; the pack's LayerNorm*Cell subclass Keras's cells.
+PRUNABLE_WEIGHTS = (
+    (
+        (
+            keras.layers.Dense,
+            keras.layers.EinsumDense,
+            keras.layers.Conv1D,
+            keras.layers.Conv2D,
+            keras.layers.Conv3D,
+            keras.layers.Conv1DTranspose,
+            keras.layers.Conv2DTranspose,
+            keras.layers.Conv3DTranspose,
+            keras.layers.DepthwiseConv1D,
+            keras.layers.DepthwiseConv2D,
+        ),
+        ("kernel",),
+    ),
+    (
+        (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D),
+        ("pointwise_kernel",),
+    ),
+    ((keras.layers.Embedding,), ("embeddings",)),
+    (
+        (keras.layers.SimpleRNNCell, keras.layers.LSTMCell, keras.layers.GRUCell),
+        ("kernel", "recurrent_kernel"),
+    ),
 )
+
+
+def prunable_weight_names(layer):
+    """The attribute names of `layer`'s own weights that are pruned by default."""
+    for types, names in PRUNABLE_WEIGHTS:
+        if isinstance(layer, types):
+            return names
+    return ()
 
 
 def polynomial_sparsity(step, initial_sparsity, target_sparsity, begin_step, end_step):
@@ -93,19 +120,36 @@ class _KeepMask:
         return keras.ops.multiply(w, keras.ops.cast(self.mask, w.dtype))
 
 
-def _all_layers(layer):
-    for inner in getattr(layer, "layers", []):
-        yield inner
-        yield from _all_layers(inner)
+class _MaskedTraining:
+    """A train function traced with the masks, and what it was traced for."""
+
+    def __init__(self, model, optimizer, weights, masks):
+        self.model = model
+        self.optimizer = optimizer
+        self.plain = model.train_function  # The one `fit` made, without masks.
+        self.weights = weights
+        self.masks = masks
+        self.function = None  # The masked train function, once traced.
+
+    def serves(self, model, optimizer, weights):
+        """Whether this traced function is the one for `weights` of `model`."""
+        return (
+            self.model is model
+            and self.optimizer is optimizer
+            and self.plain is model.train_function
+            and len(self.weights) == len(weights)
+            and all(a is b for a, b in zip(self.weights, weights))
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class WeightPruning(keras.callbacks.Callback):
-    """Gradual pruning: drives a growing fraction of the model's kernels to zero.
+    """Gradual pruning: drives a growing fraction of the model's weights to zero.
 
     From the beginning of epoch `start_epoch` to the end of epoch `end_epoch - 1`
     (0-based, as Keras counts epochs), every `frequency` training steps, each pruned
-    kernel's least important weights are set to zero so that its sparsity follows
+    weight tensor's least important entries are set to zero so that its sparsity
+    follows
     Zhu & Gupta's cubic schedule
 
         s_t = s_f + (s_i - s_f) * (1 - (t - t_0) / (n Δt))**3,
@@ -113,8 +157,8 @@ class WeightPruning(keras.callbacks.Callback):
     with `t` the number of training steps completed, `t_0 = start_epoch *
     steps_per_epoch`, `t_0 + n Δt = end_epoch * steps_per_epoch`, `Δt = frequency`,
     `s_i = initial_sparsity`, `s_f = target_sparsity`. The last update falls on step
-    `t_0 + n Δt` whether or not `frequency` divides the span, so every pruned kernel
-    ends with exactly `round(target_sparsity * kernel.size)` zeros. Each kernel is
+    `t_0 + n Δt` whether or not `frequency` divides the span, so every pruned tensor
+    ends with exactly `round(target_sparsity * tensor.size)` zeros. Each tensor is
     pruned on its own (layer-wise sparsity), and a weight once pruned stays pruned.
     Train some epochs after `end_epoch` to let the remaining weights recover. The
     number of steps per epoch must be known to `fit` (arrays, sized datasets, or
@@ -136,15 +180,21 @@ class WeightPruning(keras.callbacks.Callback):
       fixed probe set is needed because Keras callbacks never see the training
       batches or their gradients.
 
-    By default the trainable `kernel` of every Dense, EinsumDense and convolution
-    layer (nested models included) is pruned; biases, normalization and embedding
-    weights never are. The keep-masks live in the callback, one per kernel.
+    What is pruned by default, in every trainable layer (nested models and
+    wrappers included), is what tfmot's `prune_low_magnitude` prunes: the `kernel`
+    of Dense, EinsumDense, convolution and depthwise convolution layers, the
+    `pointwise_kernel` of separable convolutions, the `embeddings` of Embedding
+    layers, and the `kernel` and `recurrent_kernel` of SimpleRNN, LSTM and GRU
+    cells (`keras_smithing.layers.LayerNorm*Cell` included). Biases and
+    normalization weights never are. The model may be one that `fit` builds (no
+    `Input`, subclassed); TensorFlow builds it during the first train step, so
+    there pruning starts from the second.
 
     Keeping pruned weights at zero: the optimizer still computes an update for a
     pruned weight (its gradient is not zero, and momentum or Adam moments carry
     it), so the masks are applied inside the compiled train step, as variable
-    constraints: for the length of `fit` each pruned kernel's `constraint` becomes
-    `mask * constraint(kernel)` (its own constraint, if any, first), which Keras
+    constraints: for the length of `fit` each pruned weight's `constraint` becomes
+    `mask * constraint(weight)` (its own constraint, if any, first), which Keras
     applies right after every optimizer update, `jit_compile=True` and
     `steps_per_execution` included. Every forward pass therefore sees exact
     zeros and pruned weights never regrow; their optimizer slots keep stale
@@ -152,19 +202,19 @@ class WeightPruning(keras.callbacks.Callback):
     optimizer that owns the slots (inside `LossScaleOptimizer` or the pack's
     wrappers), so JAX's stateless train step carries them; the callback writes
     them only when it re-ranks, every `frequency` steps. When `fit` ends the
-    kernels get their own constraints back and the mask variables leave the
+    weights get their own constraints back and the mask variables leave the
     optimizer: the model holds plain Keras layers whose kernels contain zeros,
     saves and reloads with no custom object (optimizer state included), and
     further training without this callback lets the zeros regrow.
 
     The epoch logs (and so `History`) get `pruning_sparsity`, the fraction of
-    pruned-kernel weights the masks hold at zero (counted on the masks, which
-    costs no read of the weights); `sparsity()` counts the weights that are
-    exactly zero. `history` records each update.
+    zeros over everything pruned (counted on the masks, which costs no read of
+    the weights); `sparsity()` counts the pruned weights that are exactly zero.
+    `history` records each update.
 
     Args:
-        target_sparsity: Float in [0, 1), `s_f`: the fraction of each kernel's
-            weights that is zero at the end.
+        target_sparsity: Float in [0, 1), `s_f`: the fraction of each pruned
+            tensor that is zero at the end.
         criterion: `"magnitude"` or `"saliency"`, see above.
         start_epoch: Integer >= 0, the epoch at whose beginning pruning starts.
         end_epoch: Integer > `start_epoch`, the epoch at whose beginning the
@@ -172,14 +222,18 @@ class WeightPruning(keras.callbacks.Callback):
             `fit`.
         frequency: Integer >= 1, `Δt`: training steps between mask updates.
         initial_sparsity: Float in [0, `target_sparsity`], `s_i`.
-        layers: None (every Dense and convolution kernel), or a list of layers or
-            layer names whose `kernel` to prune.
+        layers: None (every layer pruned by default, see above), or a list of
+            layers or layer names to prune: a layer of a type listed above (its
+            weights listed there), an RNN layer or nested model (the listed
+            layers inside it), or any other layer that has a `kernel`.
         probe_data: Tuple `(x, y)` for `criterion="saliency"` (required there):
             a fixed batch matching the model's inputs and targets, e.g. a few
             hundred training examples.
         probe_batch_size: Integer >= 1, examples per micro-batch of the Fisher
             estimate (see above).
-        verbose: 0 or 1; 1 prints the sparsity reached after every epoch.
+        verbose: 0 or 1; 1 prints the sparsity reached after every epoch and,
+            when `fit` ends, the fraction of all the model's weights that is
+            zero.
 
     Attributes:
         history: Dict of lists, one entry per mask update: `"step"` (training
@@ -257,6 +311,7 @@ class WeightPruning(keras.callbacks.Callback):
         self.history = {"step": [], "sparsity": []}
         self.masks = {}
         self._mask_variables = []
+        self._weights = None
         self._traced = None
 
     @staticmethod
@@ -276,62 +331,82 @@ class WeightPruning(keras.callbacks.Callback):
                 )
         return list(layers)
 
-    def _select_kernels(self, model):
-        """The kernel variables to prune, checked against the model."""
-        candidates = [model, *_all_layers(model)]
+    def _select_layers(self, model):
+        """The layers to prune, each with the names of its weights to prune.
+
+        Runs on an unbuilt model too: the choice is by layer type.
+        """
+        candidates = flatten_layers(model, include_self=True)
         if self.layers is None:
             chosen = [
-                layer
+                (layer, names)
                 for layer in candidates
-                if isinstance(layer, PRUNABLE_LAYERS) and layer.trainable
+                if layer.trainable and (names := prunable_weight_names(layer))
             ]
             if not chosen:
+                raise ValueError(
+                    "WeightPruning found nothing to prune: the model has no "
+                    "trainable Dense, convolution, Embedding or recurrent layer. "
+                    "Pass `layers` to name the layers to prune."
+                )
+            return chosen
+        by_name = {layer.name: layer for layer in candidates}
+        chosen = []
+        for wanted in self.layers:
+            layer = by_name.get(wanted) if isinstance(wanted, str) else wanted
+            if not any(layer is c for c in candidates):
+                raise invalid_argument(
+                    "layers", wanted, "a layer (or layer name) of the model"
+                )
+            # An RNN layer or a nested model: the prunable layers inside it. Any
+            # other layer: its `kernel`.
+            inner = [
+                (sublayer, names)
+                for sublayer in flatten_layers(layer, include_self=True)
+                if (names := prunable_weight_names(sublayer))
+            ]
+            chosen += inner or [(layer, ("kernel",))]
+        return chosen
+
+    def _select_weights(self, model):
+        """The variables to prune, read from the built layers and checked."""
+        weights = []
+        for layer, names in self._layers:
+            found = [getattr(layer, name, None) for name in names]
+            found = [w for w in found if isinstance(w, keras.Variable)]
+            if self.layers is None:
+                found = [w for w in found if w.trainable]
+            elif not found:
                 raise invalid_argument(
                     "layers",
-                    None,
-                    "the layers to prune: the model has no trainable Dense or "
-                    "convolution kernel",
+                    layer.name,
+                    "layers that hold a kernel, an embedding table or a recurrent "
+                    "kernel, or contain such layers",
                 )
-        else:
-            by_name = {layer.name: layer for layer in candidates}
-            chosen = []
-            for wanted in self.layers:
-                layer = by_name.get(wanted) if isinstance(wanted, str) else wanted
-                if not any(layer is c for c in candidates):
-                    raise invalid_argument(
-                        "layers", wanted, "a layer (or layer name) of the model"
-                    )
-                kernel = getattr(layer, "kernel", None)
-                if not isinstance(kernel, keras.Variable):
-                    raise invalid_argument(
-                        "layers", layer.name, "layers that have a `kernel` variable"
-                    )
-                chosen.append(layer)
-        kernels = [layer.kernel for layer in chosen]
+            weights += found
         if self.criterion == "saliency":
             trainable = {id(v) for v in model.trainable_variables}
-            frozen = [k.path for k in kernels if id(k) not in trainable]
+            frozen = [w.path for w in weights if id(w) not in trainable]
             if frozen:
                 raise invalid_argument(
                     "layers",
                     frozen,
-                    'layers with trainable kernels for criterion="saliency"',
+                    'layers with trainable weights for criterion="saliency"',
                 )
-        return kernels
+        return weights
 
     def on_train_begin(self, logs=None):
         if self._mask_variables:
             # Keras skips `on_train_end` when `fit` is interrupted: undo that fit's
             # masking before anything else.
             self._detach_masks()
-        model = self.model
         steps, epochs = self.params.get("steps"), self.params.get("epochs")
         if not steps:
-            raise invalid_argument(
-                "steps_per_epoch",
-                steps,
-                "a known number of steps per epoch for WeightPruning's schedule "
-                "(pass `steps_per_epoch` to `fit`)",
+            raise ValueError(
+                "WeightPruning needs the number of steps per epoch to place its "
+                "schedule, and this `fit` does not know it (its data has no known "
+                "length). Pass `steps_per_epoch` to `fit`, or fit on arrays or on "
+                "a dataset of known cardinality."
             )
         end_epoch = epochs if self.end_epoch is None else self.end_epoch
         if self.start_epoch >= epochs or end_epoch > epochs:
@@ -347,16 +422,38 @@ class WeightPruning(keras.callbacks.Callback):
         self._begin = self.start_epoch * steps
         self._end = end_epoch * steps
         self._next_update = self._begin
-        self._kernels = self._select_kernels(model)
-        self.masks = {k.path: np.ones(k.shape, dtype=bool) for k in self._kernels}
+        self._layers = self._select_layers(self.model)
+        self._weights = None
+        self.masks = {}
         self.history = {"step": [], "sparsity": []}
+        self._set_up_if_built()
+
+    def _set_up_if_built(self):
+        """Finds the weights to prune and attaches their masks, once they exist.
+
+        TensorFlow builds a model that has no `Input` (a subclassed one, a
+        Sequential without `Input`) in the first train step, after
+        `on_train_begin` (JAX and PyTorch build it before): the masks are then
+        attached before the second step, and that first step trains unpruned.
+
+        Returns:
+            Whether the masks are attached.
+        """
+        if self._weights is not None:
+            return True
+        if not all(layer.built for layer, _ in self._layers):
+            return False
+        model = self.model
+        weights = self._select_weights(model)
         if self.criterion == "saliency":
-            x = check_model_inputs("probe_data", self.probe_data[0], model)
-            self._probe_x = x
+            self._probe_x = check_model_inputs("probe_data", self.probe_data[0], model)
             index = {id(v): i for i, v in enumerate(model.trainable_variables)}
-            self._kernel_index = [index[id(k)] for k in self._kernels]
+            self._weight_index = [index[id(w)] for w in weights]
             self._gradients = gradient_function(model)
+        self._weights = weights
+        self.masks = {w.path: np.ones(w.shape, dtype=bool) for w in weights}
         self._attach_masks(model)  # Last: nothing after it may refuse the fit.
+        return True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = epoch * self._steps_per_epoch
@@ -369,10 +466,23 @@ class WeightPruning(keras.callbacks.Callback):
         self._step_if_due(self._epoch_start + batch)
 
     def on_train_end(self, logs=None):
-        self._detach_masks()
+        if self.verbose and self._weights is not None:
+            # Read before the masks leave the optimizer: on JAX, reading the
+            # model syncs the optimizer variables from the trainer's state.
+            weights = [to_numpy(w) for w in self._synced_model().weights]
+            zeros = sum(int(np.sum(w == 0)) for w in weights)
+            size = sum(w.size for w in weights)
+            pruned = sum(m.size for m in self.masks.values())
+            print(
+                f"WeightPruning: {zeros / size:.2%} of the model's {size} weights "
+                f"are zero ({self._mask_sparsity():.2%} of the {pruned} pruned "
+                "weights)"
+            )
+        if self._mask_variables:
+            self._detach_masks()
 
     def _attach_masks(self, model):
-        """Makes each kernel's constraint apply its mask in the train step.
+        """Makes each pruned weight's constraint apply its mask in the train step.
 
         The train function traced with the masks is kept: a later `fit` of the
         same compiled model with this callback reuses it, mask variables and all,
@@ -381,57 +491,48 @@ class WeightPruning(keras.callbacks.Callback):
         optimizer = innermost_optimizer(model.optimizer)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
-        cached = self._traced
-        if (
-            cached is not None
-            and cached["model"] is model
-            and cached["optimizer"] is optimizer
-            and cached["plain"] is model.train_function
-            and len(cached["kernels"]) == len(self._kernels)
-            and all(a is b for a, b in zip(cached["kernels"], self._kernels))
-        ):
-            add_optimizer_variables(optimizer, cached["masks"])
-            for variable in cached["masks"]:
+        traced = self._traced
+        if traced is not None and traced.serves(model, optimizer, self._weights):
+            add_optimizer_variables(optimizer, traced.masks)
+            for variable in traced.masks:
                 variable.assign(keras.ops.ones(variable.shape, variable.dtype))
         else:
             with variable_scope(model):
                 masks = [
                     optimizer.add_variable(
-                        k.shape, initializer="ones", dtype=k.dtype, name="pruning_mask"
+                        w.shape, initializer="ones", dtype=w.dtype, name="pruning_mask"
                     )
-                    for k in self._kernels
+                    for w in self._weights
                 ]
-            cached = self._traced = {
-                "model": model,
-                "optimizer": optimizer,
-                "plain": model.train_function,
-                "kernels": self._kernels,
-                "masks": masks,
-                "function": None,
-            }
-        self._mask_variables = cached["masks"]
-        self._own_constraints = [k.constraint for k in self._kernels]
-        for kernel, mask in zip(self._kernels, self._mask_variables):
-            kernel.constraint = _KeepMask(mask, kernel.constraint)
-        if cached["function"] is None:
+            traced = self._traced = _MaskedTraining(
+                model, optimizer, self._weights, masks
+            )
+        self._mask_variables = traced.masks
+        self._own_constraints = [w.constraint for w in self._weights]
+        for weight, mask in zip(self._weights, self._mask_variables):
+            weight.constraint = _KeepMask(mask, weight.constraint)
+        if traced.function is None:
             model.make_train_function(force=True)  # Traced with the constraints.
         else:
-            model.train_function = cached["function"]
+            model.train_function = traced.function
 
     def _detach_masks(self):
-        """Restores the kernels' constraints, optimizer and train function."""
-        for kernel, constraint in zip(self._kernels, self._own_constraints):
-            kernel.constraint = constraint
-        cached = self._traced
-        model = cached["model"]
-        remove_optimizer_variables(cached["optimizer"], self._mask_variables)
+        """Restores the weights' constraints, optimizer and train function."""
+        for weight, constraint in zip(self._weights, self._own_constraints):
+            weight.constraint = constraint
+        traced = self._traced
+        remove_optimizer_variables(traced.optimizer, self._mask_variables)
         self._mask_variables = []
-        cached["function"] = model.train_function
-        model.train_function = cached["plain"]  # Traced without the masks.
+        traced.function = traced.model.train_function
+        traced.model.train_function = traced.plain  # Traced without the masks.
 
     def _step_if_due(self, step):
         """Updates the masks when a scheduled update is due at `step`."""
-        if self._next_update is None or step < self._next_update:
+        if (
+            not self._set_up_if_built()
+            or self._next_update is None
+            or step < self._next_update
+        ):
             return
         sparsity = polynomial_sparsity(
             step, self.initial_sparsity, self.target_sparsity, self._begin, self._end
@@ -447,22 +548,22 @@ class WeightPruning(keras.callbacks.Callback):
 
     def _update_masks(self, sparsity):
         self._synced_model()
-        weights = [to_numpy(k) for k in self._kernels]
+        weights = [to_numpy(w) for w in self._weights]
         if self.criterion == "saliency":
             curvatures = self._fisher_diagonal()
             scores = [0.5 * h * np.square(w) for h, w in zip(curvatures, weights)]
         else:
             scores = [np.abs(w) for w in weights]
-        for kernel, score in zip(self._kernels, scores):
-            self.masks[kernel.path] = prune_lowest(
-                score, self.masks[kernel.path], sparsity
+        for variable, score in zip(self._weights, scores):
+            self.masks[variable.path] = prune_lowest(
+                score, self.masks[variable.path], sparsity
             )
-        for kernel, weight, variable in zip(
-            self._kernels, weights, self._mask_variables
+        for variable, weight, mask_variable in zip(
+            self._weights, weights, self._mask_variables
         ):
-            mask = self.masks[kernel.path]
-            variable.assign(mask.astype(weight.dtype))
-            kernel.assign(np.where(mask, weight, 0).astype(weight.dtype))
+            mask = self.masks[variable.path]
+            mask_variable.assign(mask.astype(weight.dtype))
+            variable.assign(np.where(mask, weight, 0).astype(weight.dtype))
 
     def _synced_model(self):
         """`self.model`, whose access on JAX syncs the trainer's state into the
@@ -470,11 +571,11 @@ class WeightPruning(keras.callbacks.Callback):
         return self.model
 
     def _fisher_diagonal(self):
-        """Mean squared gradient of each pruned kernel over the probe micro-batches."""
+        """Mean squared gradient of each pruned weight over the probe micro-batches."""
         structure = model_input_structure(self._synced_model())
         y = self.probe_data[1]
         count = len(self._probe_x[0])
-        totals = [np.zeros(k.shape, dtype="float64") for k in self._kernels]
+        totals = [np.zeros(w.shape, dtype="float64") for w in self._weights]
         batches = range(0, count, self.probe_batch_size)
         for start in batches:
             part = slice(start, start + self.probe_batch_size)
@@ -483,21 +584,27 @@ class WeightPruning(keras.callbacks.Callback):
             )
             y_part = keras.tree.map_structure(lambda a, part=part: a[part], y)
             _, gradients = self._gradients(x_part, y_part)
-            for total, i in zip(totals, self._kernel_index):
+            for total, i in zip(totals, self._weight_index):
                 total += np.square(gradients[i], dtype="float64")
         return [total / len(batches) for total in totals]
 
     def sparsity(self):
-        """The fraction of the pruned kernels' weights that is exactly zero."""
+        """The fraction of the pruned weights that is exactly zero."""
         self._synced_model()
-        zeros = sum(int(np.sum(to_numpy(k) == 0)) for k in self._kernels)
-        return zeros / sum(int(np.prod(k.shape)) for k in self._kernels)
+        zeros = sum(int(np.sum(to_numpy(w) == 0)) for w in self._weights)
+        return zeros / sum(int(np.prod(w.shape)) for w in self._weights)
+
+    def _mask_sparsity(self):
+        """The fraction of the pruned weights that the masks hold at zero."""
+        return sum(int(np.sum(~m)) for m in self.masks.values()) / sum(
+            m.size for m in self.masks.values()
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self._step_if_due(self._epoch_start + self._steps_per_epoch)
-        sparsity = sum(int(np.sum(~m)) for m in self.masks.values()) / sum(
-            m.size for m in self.masks.values()
-        )
+        if self._weights is None:  # No train step ran, nothing was built.
+            return
+        sparsity = self._mask_sparsity()
         if logs is not None:
             logs["pruning_sparsity"] = sparsity
         if self.verbose:
@@ -509,8 +616,8 @@ class WeightPruning(keras.callbacks.Callback):
                 self._end,
             )
             print(
-                f"WeightPruning: epoch {epoch + 1}: sparsity {sparsity:.2%} of "
-                f"{len(self._kernels)} kernels (scheduled {scheduled:.2%}, "
+                f"WeightPruning: epoch {epoch + 1}: sparsity {sparsity:.2%} over "
+                f"{len(self._weights)} weight tensors (scheduled {scheduled:.2%}, "
                 f"target {self.target_sparsity:.2%})"
             )
 

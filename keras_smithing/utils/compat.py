@@ -120,15 +120,24 @@ def add_optimizer_variables(optimizer, variables):
 def remove_optimizer_variables(optimizer, variables):
     """Takes variables made with `optimizer.add_variable` out of `optimizer`.
 
-    Wraps `Optimizer._variables`: Keras can add a variable to a built optimizer
-    but has no way to take one out, e.g. before the optimizer is saved.
+    Wraps `Optimizer._untrack_variable`, with which Keras itself drops the
+    learning-rate variable when a schedule replaces it: it removes the variable
+    from `optimizer.variables` and from the tracker that `add_variable` and
+    `add_optimizer_variables` register it with. Keras has no public way to take a
+    variable out, e.g. before the optimizer is saved.
 
     Args:
         optimizer: A `keras.optimizers.Optimizer`.
         variables: The variables to remove (compared by identity).
     """
-    gone = {id(v) for v in variables}
-    kept = optimizer._variables
-    for index in reversed(range(len(kept))):
-        if id(kept[index]) in gone:
-            del kept[index]  # By position: `==` on variables is elementwise.
+    for variable in variables:
+        optimizer._untrack_variable(variable)
+
+
+def optimizer_tracks(optimizer, variable):
+    """Whether `optimizer`'s tracker holds `variable` (compared by identity).
+
+    Wraps `Optimizer._tracker`, which registers every variable that
+    `optimizer.variables` lists (and that is saved with the optimizer).
+    """
+    return optimizer._tracker.is_in_store("variables", variable)

@@ -7,6 +7,7 @@ import pytest
 from keras_smithing.callbacks import PreciseBatchNorm, recompute_batch_norm_statistics
 from keras_smithing.callbacks import precise_batch_norm as module
 from keras_smithing.layers import GhostBatchNormalization, ResidualBlock
+from keras_smithing.utils import compat
 from tests import harness
 
 
@@ -129,7 +130,7 @@ def test_recomputes_before_validation_and_at_end():
     )
     layers = [
         layer
-        for layer in model._flatten_layers()
+        for layer in compat.flatten_layers(model, include_self=True)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     _assert_population_statistics(model, layers, x)

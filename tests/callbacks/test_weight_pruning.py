@@ -1,12 +1,15 @@
 import os
 import tempfile
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
 from keras_smithing.callbacks import WeightPruning
+from keras_smithing.layers import LayerNormLSTM
 from keras_smithing.optimizers import Lookahead
+from keras_smithing.utils import compat
 from tests import harness
 
 X = harness.random_data((64, 16))
@@ -314,13 +317,21 @@ def test_steps_per_execution():
         np.testing.assert_array_equal(kernel != 0, mask)
 
 
-def test_verbose_prints_the_sparsity(capsys):
+def test_verbose_prints_the_sparsity_then_the_model_wide_figure(capsys):
     pruning = WeightPruning(0.5, frequency=1, verbose=1)
-    mlp().fit(X, Y, batch_size=32, epochs=2, verbose=0, callbacks=[pruning])
+    model = mlp()
+    model.fit(X, Y, batch_size=32, epochs=2, verbose=0, callbacks=[pruning])
     lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == (
+        "WeightPruning: epoch 2: sparsity 50.00% over 2 weight tensors (scheduled "
+        "50.00%, target 50.00%)"
+    )
+    weights = [harness.to_numpy(w) for w in model.weights]
+    zeros = sum(int((w == 0).sum()) for w in weights)
+    assert sum(w.size for w in weights) == 145 and zeros >= 68
     assert lines[-1] == (
-        "WeightPruning: epoch 2: sparsity 50.00% of 2 kernels (scheduled 50.00%, "
-        "target 50.00%)"
+        f"WeightPruning: {zeros / 145:.2%} of the model's 145 weights are zero "
+        "(50.00% of the 136 pruned weights)"
     )
 
 
@@ -361,7 +372,7 @@ def test_bad_arguments():
     no_kernel = keras.Sequential([keras.Input((16,)), keras.layers.Normalization()])
     no_kernel.compile(optimizer="sgd", loss="mse")
     fit_errors = [
-        (no_kernel, {}, "`layers`.*no trainable Dense or convolution kernel"),
+        (no_kernel, {}, "nothing to prune.*Pass `layers`"),
         (mlp(), {"layers": ["missing"]}, "`layers`.*Received: layers='missing'"),
         (mlp(), {"end_epoch": 3}, "`end_epoch`.*within the 2 epochs"),
         (mlp(), {"start_epoch": 2}, "`start_epoch`.*within the 2 epochs"),
@@ -372,3 +383,161 @@ def test_bad_arguments():
                 X, X if model is no_kernel else Y, epochs=2, verbose=0,
                 callbacks=[WeightPruning(0.5, **kwargs)],
             )  # fmt: skip
+
+
+def test_unknown_steps_per_epoch_is_a_plain_sentence():
+    def batches():
+        for start in range(0, 64, 16):
+            yield X[start : start + 16], Y[start : start + 16]
+
+    with pytest.raises(ValueError, match="steps per epoch") as error:
+        mlp().fit(
+            batches(),
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[WeightPruning(0.5)],
+        )
+    assert "Pass `steps_per_epoch` to `fit`" in str(error.value)
+    assert "Invalid value received" not in str(error.value)
+
+
+def check_pruned(model, pruning, sparsity):
+    """Each pruned tensor has its share of zeros, exactly where its mask says."""
+    by_path = {w.path: w for w in model.weights}
+    for path, mask in pruning.masks.items():
+        weight = harness.to_numpy(by_path[path])
+        assert (weight == 0).sum() == expected_zeros(sparsity, weight.size), path
+        np.testing.assert_array_equal(weight != 0, mask, err_msg=path)
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(8, activation="relu")
+        self.head = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.head(self.hidden(x))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: keras.Sequential(
+            [keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+        ),
+        Subclassed,
+    ],
+    ids=["sequential_without_input", "subclassed"],
+)
+def test_models_that_fit_builds(build):
+    # TensorFlow builds these in the first train step, after on_train_begin.
+    keras.utils.set_random_seed(0)
+    model = build()
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    pruning = WeightPruning(0.75, end_epoch=1, frequency=1)
+    history = model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[pruning])
+    assert len(pruning.masks) == 2  # The two kernels.
+    check_pruned(model, pruning, 0.75)
+    assert history.history["pruning_sparsity"][-1] == pytest.approx((96 + 6) / 136)
+    # The iteration count, learning rate and Adam's two slots per variable.
+    assert len(model.optimizer.variables) == 2 + 4 * 2  # No mask left.
+
+
+def embedding_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((10,), dtype="int32"),
+            keras.layers.Embedding(50, 8, name="embedding"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    return model
+
+
+TOKENS = np.random.default_rng(3).integers(0, 50, size=(64, 10)).astype("int32")
+
+
+def test_embedding_tables_are_pruned_and_the_log_counts_everything_pruned():
+    # tfmot prunes the embedding table with the Dense kernel; the log is the
+    # fraction of zeros over both (table 400 weights, kernel 8).
+    model = embedding_model()
+    pruning = WeightPruning(0.75, frequency=1)
+    history = model.fit(
+        TOKENS, Y, batch_size=16, epochs=2, verbose=0, callbacks=[pruning]
+    )
+    table, kernel = model.get_layer("embedding").embeddings, model.layers[-1].kernel
+    assert list(pruning.masks) == [table.path, kernel.path]
+    check_pruned(model, pruning, 0.75)
+    pruned = [harness.to_numpy(table), harness.to_numpy(kernel)]
+    measured = sum(int((w == 0).sum()) for w in pruned) / 408
+    assert measured == pytest.approx((300 + 6) / 408)
+    assert history.history["pruning_sparsity"][-1] == pytest.approx(measured)
+    assert np.all(harness.to_numpy(model.get_layer("head").bias) != 0)
+
+
+def test_layers_accepts_an_embedding():
+    model = embedding_model()
+    pruning = WeightPruning(0.5, frequency=1, layers=["embedding"])
+    model.fit(TOKENS, Y, batch_size=16, epochs=1, verbose=0, callbacks=[pruning])
+    assert list(pruning.masks) == [model.get_layer("embedding").embeddings.path]
+    check_pruned(model, pruning, 0.5)
+    assert np.all(harness.to_numpy(model.get_layer("head").kernel) != 0)
+
+
+def test_recurrent_kernels_are_pruned():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            keras.layers.LSTM(4, return_sequences=True, name="lstm"),
+            keras.layers.GRU(4, return_sequences=True, name="gru"),
+            LayerNormLSTM(4, name="ln_lstm"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    x = harness.random_data((32, 5, 3))
+    pruning = WeightPruning(0.5, frequency=1)
+    model.fit(x, Y[:32], batch_size=16, epochs=1, verbose=0, callbacks=[pruning])
+    cells = [model.get_layer(name).cell for name in ("lstm", "gru", "ln_lstm")]
+    expected = [w.path for c in cells for w in (c.kernel, c.recurrent_kernel)]
+    head = model.get_layer("head").kernel
+    assert sorted(pruning.masks) == sorted([*expected, head.path])
+    check_pruned(model, pruning, 0.5)
+    # An RNN layer named in `layers` prunes its cell's two kernels.
+    pruning = WeightPruning(0.75, frequency=1, layers=["gru"])
+    model.fit(x, Y[:32], batch_size=16, epochs=1, verbose=0, callbacks=[pruning])
+    assert sorted(pruning.masks) == sorted(expected[2:4])
+    check_pruned(model, pruning, 0.75)
+
+
+def test_optimizer_saves_and_reloads_with_nothing_removed_still_tracked(tmp_path):
+    class Variables(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.during = list(self.model.optimizer.variables)
+
+    model = mlp()
+    spy = Variables()
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[WeightPruning(0.5), spy])
+    after = {id(v) for v in model.optimizer.variables}
+    removed = [v for v in spy.during if id(v) not in after]
+    assert len(removed) == 2  # The two masks.
+    for variable in removed:
+        assert not compat.optimizer_tracks(model.optimizer, variable), variable.path
+    path = str(tmp_path / "pruned.keras")
+    model.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.saving.load_model(path)
+    # Keras warns when the saved optimizer state does not fit and skips it.
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    saved = [harness.to_numpy(v) for v in model.optimizer.variables]
+    reloaded = [harness.to_numpy(v) for v in loaded.optimizer.variables]
+    assert len(reloaded) == len(saved)
+    for a, b in zip(saved, reloaded):
+        np.testing.assert_array_equal(a, b)

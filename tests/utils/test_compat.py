@@ -119,14 +119,24 @@ def test_add_and_remove_optimizer_variables():
     optimizer.build([keras.Variable(np.zeros(2))])
     before = list(optimizer.variables)
     extra = optimizer.add_variable((2,), name="extra")
+    assert compat.optimizer_tracks(optimizer, extra), (
+        "`Optimizer._tracker` changed: update compat.optimizer_tracks"
+    )
     compat.remove_optimizer_variables(optimizer, [extra])
     assert [id(v) for v in optimizer.variables] == [id(v) for v in before], (
-        "`Optimizer._variables` changed: update compat.remove_optimizer_variables"
+        "`Optimizer._untrack_variable` changed: update "
+        "compat.remove_optimizer_variables"
     )
+    assert not compat.optimizer_tracks(optimizer, extra), (
+        "`Optimizer._untrack_variable` left the variable in the tracker: update "
+        "compat.remove_optimizer_variables"
+    )
+    assert all(compat.optimizer_tracks(optimizer, v) for v in before)
     compat.add_optimizer_variables(optimizer, [extra])
     assert optimizer.variables[-1] is extra, (
         "`Optimizer._track_variable` changed: update compat.add_optimizer_variables"
     )
+    assert compat.optimizer_tracks(optimizer, extra)
     assert len(optimizer.variables) == len(before) + 1
 
 
