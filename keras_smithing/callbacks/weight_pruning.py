@@ -18,6 +18,7 @@ from keras_smithing.utils.validation import (
     check_one_of,
     check_rate,
     invalid_argument,
+    invalid_data,
     model_input_structure,
 )
 
@@ -288,8 +289,11 @@ class WeightPruning(keras.callbacks.Callback):
         if probe_data is not None and (
             not isinstance(probe_data, (tuple, list)) or len(probe_data) != 2
         ):
-            raise invalid_argument(
-                "probe_data", type(probe_data).__name__, "None or a tuple (x, y)"
+            raise invalid_data(
+                "probe_data",
+                "is not a tuple (x, y)",
+                "pass probe_data=(x, y), a batch of inputs and targets, or None",
+                f"type(probe_data)={type(probe_data).__name__}",
             )
         if self.criterion == "saliency" and probe_data is None:
             raise invalid_argument(
