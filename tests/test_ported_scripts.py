@@ -153,6 +153,53 @@ def test_swa_and_average_model_checkpoint_fashion_mnist(tmp_path):
         np.testing.assert_allclose(harness.to_numpy(got), want, rtol=1e-6, atol=1e-6)
 
 
+def test_moving_average_fashion_mnist():
+    # Source: tensorflow/addons docs/tutorials/average_optimizers_callback.ipynb,
+    # its other half: the same classifier trained with
+    # tfa.optimizers.MovingAverage(SGD(0.01)) (average_decay=0.99), the average
+    # written into the model by AverageModelCheckpoint(update_weights=True).
+    # Port: keras.optimizers.SGD(0.01, use_ema=True, ema_momentum=0.99); `fit`
+    # writes the average into the model when it ends. One batch an epoch here,
+    # so the epoch-end snapshots are the per-step iterates.
+    images = np.random.default_rng(0).uniform(size=(32, 28, 28)).astype("float32")
+    labels = np.random.default_rng(1).integers(0, 10, size=32).astype("int32")
+    model = keras.Sequential(
+        [
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, use_ema=True, ema_momentum=0.99),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.build((None, 28, 28))
+    initial = [harness.to_numpy(w).astype("float64") for w in model.trainable_weights]
+    snapshots = Snapshots()
+    model.fit(
+        images, labels, batch_size=32, epochs=20, callbacks=[snapshots], verbose=0
+    )
+    iterates = [[w.astype("float64") for w in ws] for ws in snapshots.weights]
+
+    # tfa's MovingAverage, transcribed: the average starts at the initial
+    # weights and after every step becomes 0.99 * average + 0.01 * weights.
+    tfa_average = initial
+    for weights in iterates:
+        tfa_average = [0.99 * a + 0.01 * w for a, w in zip(tfa_average, weights)]
+    # Keras starts its average at the weights after the first step instead: the
+    # two differ by 0.99**steps * (initial - first iterate), which fades within
+    # a few hundred steps (0.82 of that gap after these 20).
+    final = [harness.to_numpy(w) for w in model.trainable_weights]
+    for got, tfa, w0, w1 in zip(final, tfa_average, initial, iterates[0]):
+        np.testing.assert_allclose(
+            got, tfa - 0.99**20 * (w0 - w1), rtol=1e-5, atol=1e-6
+        )
+    assert not np.allclose(final[0], iterates[-1][0], atol=1e-6)
+
+
 def test_tfmot_constant_sparsity_mnist_cnn():
     # Source: michaelpoluektov/tf-hybrid-pruning tfmot_test/mnist.py (after the
     # TF pruning tutorial). An MNIST CNN whose first Conv2D(32, 5) is wrapped in
