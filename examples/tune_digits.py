@@ -79,8 +79,10 @@ def main(quick: bool = False) -> dict:
     minutes = (time.perf_counter() - start) / 60
 
     records, _ = read_records(tuner.project_dir)
-    completed = [r for r in records if r["status"] in ("COMPLETED", "PRUNED")]
+    completed = [r for r in records if r["status"] == "COMPLETED"]
     pruned = [r for r in records if r["status"] == "PRUNED"]
+    # KerasTuner's best model is the best completed trial's: a pruned trial's
+    # partial score is not a result.
     best = max(completed, key=lambda r: r["score"])
     best_model = tuner.get_best_models(1)[0]
     _, test_accuracy = best_model.evaluate(data.x_test, data.y_test, verbose=0)
@@ -103,7 +105,7 @@ def main(quick: bool = False) -> dict:
     print(f"records: {tuner.project_dir}/trials.csv; figure: {figure}")
     results = {
         "trials": len(records),
-        "failed_trials": len(records) - len(completed),
+        "failed_trials": len(records) - len(completed) - len(pruned),
         "pruned_trials": len(pruned),
         "epochs_trained": sum(
             len(r["epoch_metrics"].get("val_accuracy", [])) for r in records

@@ -5,15 +5,21 @@ import warnings
 import keras
 import numpy as np
 
-from keras_smithing.utils.backend import gradient_function, to_numpy
+from keras_smithing.utils.backend import (
+    gather_from_processes,
+    gradient_function,
+    is_first_process,
+    moments_over_processes,
+    to_numpy,
+)
 from keras_smithing.utils.summary import SummaryWriter
 from keras_smithing.utils.validation import (
     check_built_model,
     check_float,
     check_int,
     check_model_inputs,
-    check_rate,
     invalid_argument,
+    invalid_data,
     model_input_structure,
 )
 
@@ -107,8 +113,11 @@ class GradientHealth(keras.callbacks.Callback):
     ):
         super().__init__()
         if not isinstance(probe_data, (tuple, list)) or len(probe_data) != 2:
-            raise invalid_argument(
-                "probe_data", type(probe_data).__name__, "a tuple (x, y)"
+            raise invalid_data(
+                "probe_data",
+                "is not a tuple (x, y)",
+                "pass probe_data=(x, y), a batch of inputs and targets",
+                f"type(probe_data)={type(probe_data).__name__}",
             )
         self.probe_data = tuple(
             keras.tree.map_structure(np.asarray, part) for part in probe_data
@@ -122,7 +131,9 @@ class GradientHealth(keras.callbacks.Callback):
         self.exploding_threshold = check_float(
             "exploding_threshold", exploding_threshold, minimum=0.0
         )
-        self.dead_threshold = check_rate("dead_threshold", dead_threshold)
+        self.dead_threshold = check_float(
+            "dead_threshold", dead_threshold, 0.0, 1.0, strict=(False, True)
+        )
         self.history = {}
         self._prepared_for = None
 
@@ -130,7 +141,10 @@ class GradientHealth(keras.callbacks.Callback):
         model = check_built_model("model", self.model)
         if self._prepared_for != (model, model.loss):
             self._prepare(model)
-        self._writer = SummaryWriter(self.log_dir) if self.log_dir else None
+        # Under multi-process training only process 0 writes files.
+        self._writer = (
+            SummaryWriter(self.log_dir) if self.log_dir and is_first_process() else None
+        )
         self._step = 0
         self._before = None
         self._warned = set()
@@ -174,7 +188,7 @@ class GradientHealth(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
-        if self.plot_path:
+        if self.plot_path and is_first_process():
             self.plot(self.plot_path)
 
     def _record(self, key, layer, value):
@@ -183,6 +197,11 @@ class GradientHealth(keras.callbacks.Callback):
     def _probe(self):
         model = self.model
         loss, gradients = self._gradients(self._x, self.probe_data[1])
+        # Under multi-process training each process probes its own `probe_data`:
+        # loss and gradients are averaged over the processes (collectives, in the
+        # same order everywhere), so that every process logs and warns alike.
+        loss = float(gather_from_processes(np.float64(loss)).mean())
+        gradients = [gather_from_processes(g).mean(0) for g in gradients]
         by_variable = dict(zip(map(id, model.trainable_variables), gradients))
         weights = _snapshot(model)
         for layer in self._weighted:
@@ -202,9 +221,13 @@ class GradientHealth(keras.callbacks.Callback):
         for layer, output in zip(self._watched, outputs):
             output = np.asarray(output, "float64")
             dead = np.all(output == 0, axis=tuple(range(output.ndim - 1)))
+            dead = gather_from_processes(dead).all(0)  # Dead on every process.
+            count, mean, m2 = moments_over_processes(
+                output.size, output.mean(), np.square(output - output.mean()).sum()
+            )
             self._record("dead_fraction", layer, float(np.mean(dead)))
-            self._record("activation_mean", layer, float(np.mean(output)))
-            self._record("activation_std", layer, float(np.std(output)))
+            self._record("activation_mean", layer, float(mean))
+            self._record("activation_std", layer, float(np.sqrt(m2 / count)))
         self._before = None
         self.history["step"].append(self._step)
         self.history["loss"].append(loss)

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.utils.backend import to_numpy
+from keras_smithing.utils.backend import moments_over_processes, to_numpy
 from keras_smithing.utils.compat import flatten_layers
 from keras_smithing.utils.validation import (
     check_array_structure,
     check_int,
-    invalid_argument,
+    invalid_data,
     is_dataset,
 )
 
@@ -41,22 +41,36 @@ class _Moments:
         count = ops.sum(weights, axes, keepdims=True)
         mean = ops.sum(x * weights, axes, keepdims=True) / ops.maximum(count, 1.0)
         m2 = ops.sum(weights * ops.square(x - mean), axes)
-        count, mean, m2 = (
+        moments = tuple(
             to_numpy(t).astype("float64").reshape(-1) for t in (count, mean, m2)
         )
         if self.count is None:
-            self.count, self.mean, self.m2 = count, mean, m2
+            self.count, self.mean, self.m2 = moments
             return
-        total = self.count + count
-        delta = mean - self.mean
-        share = count / np.maximum(total, 1.0)
-        self.mean = self.mean + delta * share
-        self.m2 = self.m2 + m2 + delta**2 * self.count * share
-        self.count = total
+        self.count, self.mean, self.m2 = _merge(
+            (self.count, self.mean, self.m2), moments
+        )
 
     def result(self):
-        """Returns the population mean and (biased, ddof=0) variance."""
-        return self.mean, self.m2 / np.maximum(self.count, 1.0)
+        """Returns the population mean and (biased, ddof=0) variance.
+
+        Under multi-process training each process measured its own shard; the
+        moments of every process are merged first (a collective, called in the
+        same layer order everywhere), so all assign the same statistics to their
+        replicated variables.
+        """
+        count, mean, m2 = moments_over_processes(self.count, self.mean, self.m2)
+        return mean, m2 / np.maximum(count, 1.0)
+
+
+def _merge(first, second):
+    """Chan et al.'s parallel update: the (count, mean, m2) of two parts together."""
+    count_a, mean_a, m2_a = first
+    count_b, mean_b, m2_b = second
+    total = count_a + count_b
+    delta = mean_b - mean_a
+    share = count_b / np.maximum(total, 1.0)
+    return total, mean_a + delta * share, m2_a + m2_b + delta**2 * count_a * share
 
 
 @contextlib.contextmanager
@@ -194,7 +208,12 @@ def recompute_batch_norm_statistics(model, data, num_batches=None, *, batch_size
         return []
     first = next(iter(_input_batches(data, batch_size, 1)), None)
     if first is None:
-        raise invalid_argument("data", data, "a non-empty dataset")
+        raise invalid_data(
+            "data",
+            "is empty",
+            "pass at least one batch",
+            f"type(data)={type(data).__name__}",
+        )
     order = _execution_order(model, layers, first)
     for layer in order:
         moments = _Moments(layer.axis)
@@ -202,20 +221,21 @@ def recompute_batch_norm_statistics(model, data, num_batches=None, *, batch_size
             for x in _input_batches(data, batch_size, num_batches):
                 model(x, training=False)
         if moments.count is None:
-            raise invalid_argument(
+            raise invalid_data(
                 "data",
-                data,
-                "a re-iterable dataset (a one-shot iterator or generator is "
-                "exhausted after the first pass; pass a tf.data.Dataset or arrays)",
+                "was exhausted after the first pass (a one-shot iterator or generator)",
+                "pass a re-iterable dataset: a tf.data.Dataset or arrays",
+                f"type(data)={type(data).__name__}",
             )
         mean, variance = moments.result()
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
-            raise invalid_argument(
+            raise invalid_data(
                 "data",
-                f"data on which {layer.name!r} sees non-finite inputs",
-                f"data on which layer {layer.name!r} sees finite inputs (its "
-                "statistics came out NaN or inf); the moving statistics are "
-                "left as they were",
+                f"gives layer {layer.name!r} non-finite inputs (its statistics "
+                "came out NaN or inf; the moving statistics are left as they were)",
+                "pass data on which the model's activations are finite",
+                f"mean and variance with {np.count_nonzero(~np.isfinite(mean))} "
+                f"and {np.count_nonzero(~np.isfinite(variance))} non-finite values",
             )
         layer.moving_mean.assign(mean.astype("float32"))
         layer.moving_variance.assign(variance.astype("float32"))

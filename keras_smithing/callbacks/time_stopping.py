@@ -5,6 +5,7 @@ import time
 
 import keras
 
+from keras_smithing.utils.backend import broadcast_from_first_process
 from keras_smithing.utils.validation import (
     check_float,
     check_one_of,
@@ -104,7 +105,11 @@ class TimeStopping(keras.callbacks.Callback):
         self.epoch = epoch
 
     def _spent(self):
-        return time.monotonic() - self.start_time >= self.seconds
+        spent = time.monotonic() - self.start_time >= self.seconds
+        # Under multi-process training process 0's clock decides for every
+        # process: one that stopped alone would leave the others waiting in a
+        # collective for ever.
+        return bool(broadcast_from_first_process(spent))
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.stopped_epoch is None and self._spent():

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_smithing.initializers.orthogonal import SVDOrthogonal
+from keras_smithing.utils.backend import moments_over_processes
 from keras_smithing.utils.validation import (
     check_built_model,
     check_float,
@@ -56,7 +57,14 @@ def _pre_activation_std(layer, inputs):
         outputs = layer(inputs, training=False)
     finally:
         layer.activation = activation
-    return float(np.std(keras.ops.convert_to_numpy(outputs).astype("float64")))
+    outputs = keras.ops.convert_to_numpy(outputs).astype("float64")
+    # Under multi-process training each process measures its own `x_batch`; the
+    # std is pooled over all of them, so every process rescales its replicated
+    # kernel by the same factor (in one process nothing changes).
+    count, _, m2 = moments_over_processes(
+        outputs.size, outputs.mean(), np.square(outputs - outputs.mean()).sum()
+    )
+    return float(np.sqrt(m2 / count))
 
 
 def lsuv_init(model, x_batch, target_std=1.0, tol=0.1, max_iter=10, seed=None):

@@ -241,3 +241,84 @@ def to_numpy(value):
     if backend == "torch":
         return value.detach().cpu().numpy().copy()  # Not a view of the weights.
     return np.asarray(value)
+
+
+def process_count():
+    """The number of processes training together (1 unless JAX runs multi-process).
+
+    Keras 3 trains across processes (hosts) through `keras.distribution` on JAX;
+    TensorFlow's multi-worker strategy does not run Keras 3's `fit` (see the
+    README, "Beyond one machine") and PyTorch has no distribution API in Keras.
+    """
+    if keras.backend.backend() != "jax":
+        return 1
+    import jax
+
+    return jax.process_count()
+
+
+def is_first_process():
+    """Whether this is process 0, the one that writes files and decides."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return jax.process_index() == 0
+
+
+def gather_from_processes(array):
+    """Every process's `array`, stacked along a new first axis (NumPy).
+
+    A collective: every process must call it, in the same order, with arrays of
+    the same shape and dtype. In a single process it returns `array[None]`.
+
+    Args:
+        array: A NumPy array (or anything `np.asarray` takes).
+
+    Returns:
+        A NumPy array of shape `(process_count(), *array.shape)`, ordered by
+        process index, of `array`'s dtype.
+    """
+    array = np.ascontiguousarray(array)
+    if process_count() == 1:
+        return array[None]
+    from jax.experimental import multihost_utils
+
+    # JAX computes in 32 bits unless x64 is enabled: the bytes travel as uint8 so
+    # float64 statistics (and any other dtype) arrive exactly.
+    raw = np.frombuffer(array.tobytes(), dtype=np.uint8)
+    gathered = np.asarray(multihost_utils.process_allgather(raw))
+    return gathered.view(array.dtype).reshape(-1, *array.shape)
+
+
+def broadcast_from_first_process(value):
+    """Process 0's `value` (a scalar or small array), in every process.
+
+    A collective, like `gather_from_processes`. Use it where each process could
+    decide differently (a clock, local data) but all must act alike: a process
+    that stops training alone leaves the others waiting in a collective.
+    """
+    return gather_from_processes(value)[0]
+
+
+def moments_over_processes(count, mean, m2):
+    """Pools each process's moments into those of all the processes' data.
+
+    A collective, like `gather_from_processes`: every process measured its own
+    shard, and all get the statistics of the union. In a single process the
+    moments come back unchanged.
+
+    Args:
+        count: Number of values measured (a scalar or an array, per channel).
+        mean: Their mean, of the shape of `count` (broadcastable).
+        m2: Their sum of squared deviations from `mean`.
+
+    Returns:
+        `(count, mean, m2)` over every process's values, as float64 NumPy arrays.
+    """
+    parts = np.stack(np.broadcast_arrays(count, mean, m2)).astype("float64")
+    counts, means, m2s = np.moveaxis(gather_from_processes(parts), 1, 0)
+    total = counts.sum(0)
+    pooled_mean = (counts * means).sum(0) / np.maximum(total, 1.0)
+    pooled_m2 = m2s.sum(0) + (counts * (means - pooled_mean) ** 2).sum(0)
+    return total, pooled_mean, pooled_m2

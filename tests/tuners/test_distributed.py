@@ -58,7 +58,8 @@ SCRIPT = textwrap.dedent(
     hp.Float("x1", -5.0, 10.0)
     hp.Float("x2", 0.0, 15.0)
     tuner = Branin(objective="loss", max_trials=MAX_TRIALS, trials_per_round=4,
-                   hyperparameters=hp, seed=0, pruner=MedianPruner(n_startup_trials=4),
+                   hyperparameters=hp, seed=0,
+                   pruner=MedianPruner(n_startup_trials=4, n_warmup_steps=1),
                    directory=directory, project_name="dist")
     if tuner_id != "chief":
         # Start together, so that both workers share the trials.

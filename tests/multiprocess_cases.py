@@ -1,0 +1,142 @@
+"""The cases `tests/test_multiprocess.py` runs in two processes (see tests/multiprocess.py).
+
+Each builds, trains and returns what both processes must agree on, the way a user's
+script would; the data are drawn from a fixed seed, the same in every process, and
+each process keeps its shard.
+"""
+
+import keras
+import numpy as np
+
+import keras_smithing as ks
+
+BATCH = 8  # Per process; the global batch is twice that.
+
+
+def _data(rows=64, features=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, features)).astype("float32")
+    y = (x[:, :classes] + 0.1 * rng.normal(size=(rows, classes))).argmax(1)
+    return x, y.astype("int32")
+
+
+def _weights(model):
+    return {f"w{i}": w for i, w in enumerate(model.get_weights())}
+
+
+def _fit(context, model, callbacks=(), epochs=2, optimizer=None):
+    x, y = _data()
+    model.compile(
+        optimizer or keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy"
+    )
+    model.fit(
+        context.shard(x, BATCH),
+        context.shard(y, BATCH),
+        batch_size=context.batch_size(BATCH),
+        epochs=epochs,
+        shuffle=False,
+        callbacks=list(callbacks),
+        verbose=0,
+    )
+    return model
+
+
+def plain_dense(context):
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    return _weights(_fit(context, model))
+
+
+def precise_batch_norm(context):
+    x, _ = _data()
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    # Each process passes its own shard: the statistics must still be the whole
+    # data's, the same in every process.
+    callback = ks.callbacks.PreciseBatchNorm(
+        context.shard(x, BATCH), batch_size=context.batch_size(BATCH)
+    )
+    return _weights(_fit(context, model, [callback]))
+
+
+def deterministic_tricks(context):
+    # Everything here is deterministic given the global batches, so a single
+    # process fitting the whole data must agree.
+    x, _ = _data()
+    inputs = keras.Input((6,))
+    h = ks.layers.WeightNormalization(keras.layers.Dense(8))(inputs)
+    h = ks.layers.GhostBatchNormalization(virtual_batch_size=4)(h)
+    h = keras.layers.Activation("relu")(h)
+    h = keras.layers.Dense(8, name="hidden")(h)
+    h = keras.layers.BatchNormalization()(h)
+    outputs = keras.layers.Dense(3, activation="softmax", name="head")(h)
+    model = keras.Model(inputs, outputs)
+    optimizer = ks.optimizers.Lookahead(
+        ks.optimizers.AdaptiveGradientClipping(
+            ks.optimizers.LayerwiseLearningRate(
+                ks.optimizers.RectifiedAdam(1e-2, total_steps=8, min_lr=1e-3),
+                multipliers={"head": 0.5},
+            )
+        ),
+        sync_period=3,
+    )
+    callbacks = [
+        ks.callbacks.WeightPruning(0.5, frequency=2, layers=["hidden", "head"]),
+        ks.callbacks.SWA(start_epoch=1, batchnorm_data=context.shard(x, BATCH)),
+        ks.callbacks.ReduceLROnPlateau(monitor="loss", patience=1),
+    ]
+    return _weights(_fit(context, model, callbacks, epochs=3, optimizer=optimizer))
+
+
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def stopping_with_skewed_clocks(context):
+    # Each process's clock runs at its own speed: process 0's a second per
+    # reading, process 1's ten times slower. Both must stop at the same batch
+    # (process 0's decision); PrecheltEarlyStopping decides from global metrics.
+    from keras_smithing.callbacks import time_stopping
+
+    step = 1.0 if context.is_first else 0.1
+    readings = iter(np.arange(0.0, 1e6, step))
+    time_stopping.time = type("Clock", (), {"monotonic": lambda: next(readings)})
+    x, y = _data()
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]
+    )
+    counter = _CountBatches()
+    timer = ks.callbacks.TimeStopping(seconds=6.5)
+    early = ks.callbacks.PrecheltEarlyStopping("GL", threshold=1e-6, strip_length=2)
+    model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    model.fit(
+        context.shard(x, BATCH),
+        context.shard(y, BATCH),
+        batch_size=context.batch_size(BATCH),
+        epochs=4,
+        shuffle=False,
+        validation_data=(x, y),
+        callbacks=[timer, early, counter],
+        verbose=0,
+    )
+    return {
+        "batches": counter.batches,
+        "timer_stopped": [timer.stopped_epoch, timer.stopped_batch],
+        **_weights(model),
+    }

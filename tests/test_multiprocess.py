@@ -1,0 +1,42 @@
+"""Every stateful object and callback under two-process JAX training (issue #25).
+
+Run by `make test-multiprocess` (JAX, no TensorFlow); each test starts two JAX
+processes on localhost (see tests/multiprocess.py).
+"""
+
+import keras
+import pytest
+
+from tests.multiprocess import check_multiprocess_fit
+
+pytestmark = [
+    pytest.mark.multiprocess,
+    pytest.mark.skipif(
+        keras.backend.backend() != "jax",
+        reason="multi-process training with Keras 3 runs on JAX (see the README)",
+    ),
+]
+
+
+def test_plain_model_agrees_with_one_process(tmp_path):
+    check_multiprocess_fit("tests.multiprocess_cases:plain_dense", tmp_path)
+
+
+def test_precise_batch_norm_pools_statistics_across_processes(tmp_path):
+    check_multiprocess_fit("tests.multiprocess_cases:precise_batch_norm", tmp_path)
+
+
+def test_deterministic_tricks_agree_with_one_process(tmp_path):
+    check_multiprocess_fit("tests.multiprocess_cases:deterministic_tricks", tmp_path)
+
+
+def test_stopping_callbacks_decide_alike_with_skewed_clocks(tmp_path):
+    first, _ = check_multiprocess_fit(
+        "tests.multiprocess_cases:stopping_with_skewed_clocks",
+        tmp_path,
+        reference=False,
+    )
+    # Process 0's clock reads 7 s before the second batch of the second epoch
+    # (one reading at the start, one per batch and epoch end); process 1's
+    # would have let it train all four epochs.
+    assert first["timer_stopped"].tolist() == [1, 1] and first["batches"] == 6
