@@ -7,7 +7,7 @@ TF_EXTRA ?= cpu
 STAMP := $(VENV)/.installed-$(TF_EXTRA)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-jax test-torch support lint bench-backends bench-gpu format bench evidence clean
+.PHONY: demo test test-slow test-jax test-torch test-multiprocess support lint bench-backends bench-gpu format bench evidence clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
 
 # pytest exits 5 when no test carries the mark: that is not a failure.
 test-slow: $(STAMP)
@@ -42,19 +42,24 @@ $(MULTI_STAMP): setup.cfg pyproject.toml
 
 # The backend-agnostic suite (tests marked `distributed` skip on PyTorch).
 test-jax: $(MULTI_STAMP)
-	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
 
 test-torch: $(MULTI_STAMP)
-	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+
+# Two JAX processes on localhost train together (free ports found at run time):
+# every object and callback of the pack, checked process against process.
+test-multiprocess: $(MULTI_STAMP)
+	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m multiprocess $(PYTEST_ARGS)
 
 # The README's support matrix, from the three suites' passing tests, torch.compile
 # checks included (slow on CPU: about a minute per model).
 SUPPORT_DIR ?= .support
 support: $(STAMP) $(MULTI_STAMP)
 	rm -rf $(SUPPORT_DIR)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
 	$(PY) -m tests.support_matrix write $(SUPPORT_DIR)
 
 lint: $(STAMP)
