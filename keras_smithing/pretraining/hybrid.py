@@ -219,10 +219,13 @@ class HybridRBMClassifier(ClosedFormModel):
             self.reconstruction_error_tracker,
         ]
 
+    def _check_inputs(self, x, name="x"):
+        features = self.hidden.kernel.shape[0] if self.built else None
+        return check_visible_data(x, name, "bernoulli", features)
+
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         """`keras.Model.fit`, plus input checks and the divergence guard."""
-        features = self.hidden.kernel.shape[0] if self.built else None
-        x = check_visible_data(x, "x", "bernoulli", features)
+        x = self._check_inputs(x)
         if not is_dataset(x):
             y = self._check_labels(y, len(x))
         return super().fit(

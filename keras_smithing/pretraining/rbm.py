@@ -413,14 +413,6 @@ class RBM(ClosedFormModel):
             **kw,
         )
 
-    def evaluate(self, x=None, y=None, *args, **kw):
-        """`keras.Model.evaluate`, plus input checks (scipy.sparse densified)."""
-        return super().evaluate(self._check_inputs(x), y, *args, **kw)
-
-    def predict(self, x, *args, **kw):
-        """`keras.Model.predict`, plus input checks (scipy.sparse densified)."""
-        return super().predict(self._check_inputs(x), *args, **kw)
-
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
         x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)

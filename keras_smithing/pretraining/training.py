@@ -71,8 +71,17 @@ class ClosedFormModel(keras.Model):
     once, with `variable.assign`, `apply_gradients` and `metric.update_state`;
     `stateful_step` runs them on every backend (statelessly on JAX). The closed-form
     statistics are computed in the variables' dtype (float32 under a mixed
-    precision policy).
+    precision policy). Subclasses write `_check_inputs(x, name)`, which `evaluate`
+    and `predict` apply to their data (it densifies a scipy.sparse matrix).
     """
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, plus input checks (scipy.sparse densified)."""
+        return super().evaluate(self._check_inputs(x), y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`, plus input checks (scipy.sparse densified)."""
+        return super().predict(self._check_inputs(x), *args, **kwargs)
 
     def apply_gradients(self, grads, variables):
         """Applies closed-form `grads` (a list aligned with `variables`).

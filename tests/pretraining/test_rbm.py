@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_smithing.pretraining import RBM
+from keras_smithing.pretraining import RBM, HybridRBMClassifier
 from tests import harness
 from tests.support_matrix import record
 
@@ -352,6 +352,27 @@ def test_every_method_takes_scipy_sparse_with_the_dense_results(sparse_format):
         np.testing.assert_allclose(
             keras.tree.flatten(sparse[name]), keras.tree.flatten(dense[name]), 1e-6
         )
+
+
+@pytest.mark.parametrize("sparse_format", ["csr", "csc"])
+def test_hybrid_rbm_takes_scipy_sparse_with_the_dense_results(sparse_format):
+    import scipy.sparse
+
+    x, y = _binary_data(16), np.arange(16) % 2
+    model = HybridRBMClassifier(3, 2, seed=0)
+    model.compile(optimizer="sgd")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    sparse = getattr(scipy.sparse, f"{sparse_format}_matrix")(x)
+    np.testing.assert_allclose(
+        model.predict(sparse, batch_size=8, verbose=0),
+        model.predict(x, batch_size=8, verbose=0),
+        1e-6,
+    )
+    dense_logs = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    sparse_logs = model.evaluate(sparse, y, batch_size=8, verbose=0, return_dict=True)
+    assert sparse_logs.keys() == dense_logs.keys()
+    for name in dense_logs:
+        np.testing.assert_allclose(sparse_logs[name], dense_logs[name], 1e-6)
 
 
 def _sklearn_rbm(rbm):
