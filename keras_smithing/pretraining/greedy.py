@@ -206,11 +206,11 @@ def pretrain(
     for index, layer in enumerate(chosen):
         h = _representation(model, layer, x, batch_size)
         if h.ndim != 2:
-            raise invalid_argument(
+            raise invalid_data(
                 "layers",
-                layer.name,
-                f"Dense layers with 2-D inputs; {layer.name!r} receives shape "
-                f"{h.shape}",
+                f"includes {layer.name!r}, whose inputs are not 2-D",
+                "choose Dense layers that receive (batch, features) inputs",
+                f"inputs of {layer.name!r} of shape {h.shape}",
             )
         bernoulli = _in_unit_interval(h)
         layer_seed = None if seed is None else seed + index
