@@ -450,7 +450,7 @@ class WeightPruning(keras.callbacks.Callback):
         model = self.model
         weights = self._select_weights(model)
         if self.criterion == "saliency":
-            self._probe_x = check_model_inputs("probe_data", self.probe_data[0], model)
+            self._probe_x = self._probe_inputs(model)
             index = {id(v): i for i, v in enumerate(model.trainable_variables)}
             self._weight_index = [index[id(w)] for w in weights]
             self._gradients = gradient_function(model)
@@ -574,17 +574,27 @@ class WeightPruning(keras.callbacks.Callback):
         variables (they are stale inside an epoch otherwise)."""
         return self.model
 
+    def _probe_inputs(self, model):
+        """The probe inputs, checked against the inputs of a Functional or
+        Sequential model; a subclassed model declares none, and takes them as
+        given."""
+        x = self.probe_data[0]
+        if not hasattr(model, "inputs"):
+            return x
+        arrays = check_model_inputs("probe_data", x, model)
+        return keras.tree.pack_sequence_as(model_input_structure(model), arrays)
+
     def _fisher_diagonal(self):
         """Mean squared gradient of each pruned weight over the probe micro-batches."""
-        structure = model_input_structure(self._synced_model())
+        self._synced_model()
         y = self.probe_data[1]
-        count = len(self._probe_x[0])
+        count = len(keras.tree.flatten(self._probe_x)[0])
         totals = [np.zeros(w.shape, dtype="float64") for w in self._weights]
         batches = range(0, count, self.probe_batch_size)
         for start in batches:
             part = slice(start, start + self.probe_batch_size)
-            x_part = keras.tree.pack_sequence_as(
-                structure, [x[part] for x in self._probe_x]
+            x_part = keras.tree.map_structure(
+                lambda a, part=part: a[part], self._probe_x
             )
             y_part = keras.tree.map_structure(lambda a, part=part: a[part], y)
             _, gradients = self._gradients(x_part, y_part)

@@ -431,12 +431,17 @@ class Subclassed(keras.Model):
     ],
     ids=["sequential_without_input", "subclassed"],
 )
-def test_models_that_fit_builds(build):
-    # TensorFlow builds these in the first train step, after on_train_begin.
+@pytest.mark.parametrize("criterion", ["magnitude", "saliency"])
+def test_models_that_fit_builds(build, criterion):
+    # TensorFlow builds these in the first train step, after on_train_begin; a
+    # subclassed model declares no inputs to check the probe data against.
     keras.utils.set_random_seed(0)
     model = build()
     model.compile(keras.optimizers.Adam(0.01), "mse")
-    pruning = WeightPruning(0.75, end_epoch=1, frequency=1)
+    probe_data = (X[:8], Y[:8]) if criterion == "saliency" else None
+    pruning = WeightPruning(
+        0.75, criterion=criterion, end_epoch=1, frequency=1, probe_data=probe_data
+    )
     history = model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[pruning])
     assert len(pruning.masks) == 2  # The two kernels.
     check_pruned(model, pruning, 0.75)
