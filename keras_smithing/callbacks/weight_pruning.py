@@ -150,8 +150,7 @@ class WeightPruning(keras.callbacks.Callback):
     From the beginning of epoch `start_epoch` to the end of epoch `end_epoch - 1`
     (0-based, as Keras counts epochs), every `frequency` training steps, each pruned
     weight tensor's least important entries are set to zero so that its sparsity
-    follows
-    Zhu & Gupta's cubic schedule
+    follows Zhu & Gupta's cubic schedule
 
         s_t = s_f + (s_i - s_f) * (1 - (t - t_0) / (n Δt))**3,
 
@@ -191,22 +190,13 @@ class WeightPruning(keras.callbacks.Callback):
     `Input`, subclassed); TensorFlow builds it during the first train step, so
     there pruning starts from the second.
 
-    Keeping pruned weights at zero: the optimizer still computes an update for a
-    pruned weight (its gradient is not zero, and momentum or Adam moments carry
-    it), so the masks are applied inside the compiled train step, as variable
-    constraints: for the length of `fit` each pruned weight's `constraint` becomes
-    `mask * constraint(weight)` (its own constraint, if any, first), which Keras
-    applies right after every optimizer update, `jit_compile=True` and
-    `steps_per_execution` included. Every forward pass therefore sees exact
-    zeros and pruned weights never regrow; their optimizer slots keep stale
-    values, which have no effect. The masks are variables added to the
-    optimizer that owns the slots (inside `LossScaleOptimizer` or the pack's
-    wrappers), so JAX's stateless train step carries them; the callback writes
-    them only when it re-ranks, every `frequency` steps. When `fit` ends the
-    weights get their own constraints back and the mask variables leave the
-    optimizer: the model holds plain Keras layers whose kernels contain zeros,
-    saves and reloads with no custom object (optimizer state included), and
-    further training without this callback lets the zeros regrow.
+    Pruned weights stay exactly zero in every forward pass and never regrow
+    during `fit` (`jit_compile=True`, `steps_per_execution`, `LossScaleOptimizer`
+    and the pack's optimizer wrappers included); a weight's own constraint, if
+    any, still applies. When `fit` ends the model holds plain Keras layers whose
+    pruned weights contain zeros: it saves and reloads with no custom object
+    (optimizer state included), and further training without this callback
+    lets the zeros regrow.
 
     The epoch logs (and so `History`) get `pruning_sparsity`, the fraction of
     zeros over everything pruned (counted on the masks, which costs no read of
@@ -492,6 +482,16 @@ class WeightPruning(keras.callbacks.Callback):
         same compiled model with this callback reuses it, mask variables and all,
         instead of tracing again.
         """
+        # The optimizer still computes an update for a pruned weight (its
+        # gradient is not zero, and momentum or Adam moments carry it), so the
+        # masks act inside the compiled train step, as variable constraints: for
+        # the length of `fit` each pruned weight's `constraint` becomes
+        # `mask * constraint(weight)`, which Keras applies right after every
+        # optimizer update. The optimizer slots of pruned weights keep stale
+        # values, which have no effect. The masks are variables of the optimizer
+        # that owns the slots (inside `LossScaleOptimizer` or the pack's
+        # wrappers), so JAX's stateless train step carries them; the callback
+        # writes them only when it re-ranks. `_detach_masks` undoes all of it.
         optimizer = innermost_optimizer(model.optimizer)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
