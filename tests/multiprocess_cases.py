@@ -140,3 +140,47 @@ def stopping_with_skewed_clocks(context):
         "timer_stopped": [timer.stopped_epoch, timer.stopped_batch],
         **_weights(model),
     }
+
+
+def local_data_tools(context):
+    # Tools that measure each process's own data: each must pool what it
+    # measures, or the processes' replicated weights drift apart. Files are
+    # written by process 0 only.
+    import os
+
+    x, y = _data()
+    x_local, y_local = context.shard(x, BATCH), context.shard(y, BATCH)
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    report = ks.initializers.lsuv_init(model, x_local, seed=0)
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    finder = ks.callbacks.find_learning_rate(
+        model,
+        x_local,
+        y_local,
+        num_steps=8,
+        batch_size=context.batch_size(BATCH),
+        seed=0,
+    )
+    health = ks.callbacks.GradientHealth(
+        (x_local, y_local),
+        every_n_batches=2,
+        log_dir=os.path.join(context.workdir, "health"),
+        plot_path=os.path.join(context.workdir, "health.png"),
+    )
+    swa = ks.callbacks.SWA(
+        start_epoch=0, filepath=os.path.join(context.workdir, "avg.weights.h5")
+    )
+    _fit(context, model, [health, swa])
+    return {
+        "lsuv_std": [r.final_std for r in report],
+        "finder_losses": finder.losses,
+        "health_ratio": health.history["gradient_ratio"],
+        "health_std": health.history["activation_std"][model.layers[0].name],
+        **_weights(model),
+    }

@@ -40,3 +40,15 @@ def test_stopping_callbacks_decide_alike_with_skewed_clocks(tmp_path):
     # (one reading at the start, one per batch and epoch end); process 1's
     # would have let it train all four epochs.
     assert first["timer_stopped"].tolist() == [1, 1] and first["batches"] == 6
+
+
+def test_tools_on_local_data_pool_it_and_write_once(tmp_path):
+    check_multiprocess_fit(
+        "tests.multiprocess_cases:local_data_tools",
+        tmp_path,
+        # Each process shuffles its own rows into the finder's batches.
+        not_in_reference=("finder_losses",),
+    )
+    shared = tmp_path / "processes"
+    assert len(list((shared / "health").iterdir())) == 1  # One event file.
+    assert (shared / "health.png").exists() and (shared / "avg.weights.h5").exists()

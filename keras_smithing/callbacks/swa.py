@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from keras_smithing.callbacks.precise_batch_norm import recompute_batch_norm_statistics
-from keras_smithing.utils.backend import to_numpy
+from keras_smithing.utils.backend import save_weights_from_first_process, to_numpy
 from keras_smithing.utils.validation import check_int, check_one_of, invalid_argument
 
 
@@ -125,7 +125,7 @@ class SWA(keras.callbacks.Callback):
         self.num_averaged += 1
         if self.filepath is not None:
             self._assign_average()
-            self.model.save_weights(self.filepath)
+            save_weights_from_first_process(self.model, self.filepath)
             for weight, value in zip(self.model.trainable_weights, values):
                 weight.assign(value.astype(weight.dtype))
 

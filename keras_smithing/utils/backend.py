@@ -1,6 +1,8 @@
 """Backend-specific code, behind small backend-agnostic functions."""
 
 import contextlib
+import os
+import tempfile
 
 import keras
 import numpy as np
@@ -322,3 +324,17 @@ def moments_over_processes(count, mean, m2):
     pooled_mean = (counts * means).sum(0) / np.maximum(total, 1.0)
     pooled_m2 = m2s.sum(0) + (counts * (means - pooled_mean) ** 2).sum(0)
     return total, pooled_mean, pooled_m2
+
+
+def save_weights_from_first_process(model, filepath):
+    """`model.save_weights(filepath)`, written once under multi-process training.
+
+    Saving reads every variable, which under multi-process JAX is a collective:
+    every process must save. Process 0 writes `filepath`; the others write a
+    scratch copy that is deleted at once. In one process it is a plain save.
+    """
+    if is_first_process():
+        model.save_weights(filepath)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        model.save_weights(os.path.join(scratch, os.path.basename(str(filepath))))
