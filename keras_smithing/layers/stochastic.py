@@ -5,7 +5,9 @@ dropout masks, DropConnect masks, additive noise, sampled weights (Bayesian laye
 `keras_smithing.mc_predict` draws many such outputs for one input at *inference*,
 so every stochastic layer must sample while everything else (BatchNormalization's
 moving statistics, data-augmentation layers) stays in inference mode. Calling the
-model with `training=True` gets that wrong, so `mc_predict` never does.
+model with `training=True` gets that wrong, so `mc_predict` never does where the
+graph can be rebuilt; a subclassed model is called with `training=True` only when
+nothing else in it changes in training, otherwise `mc_predict` raises.
 
 Contract for layers of this pack (DropConnect, MCDropout, DropBlock2D,
 StochasticDepth, Bayesian layers, ...):
@@ -38,7 +40,8 @@ MultiHeadAttention) cannot read the flag. `mc_predict` rebuilds the graph of a
 Functional or Sequential model around the *same* layer objects (shared weights,
 nothing copied or mutated) and calls just those layers with `training=True`.
 A Keras dropout layer hidden inside a custom layer or a subclassed model is out of
-that graph's reach; `mc_predict` warns when it meets one.
+that graph's reach; `mc_predict` samples it through the training-mode call or
+raises (see `keras_smithing.layers.training_mode`).
 """
 
 import contextlib

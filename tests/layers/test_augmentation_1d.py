@@ -232,9 +232,12 @@ def test_mc_predict_does_not_augment():
             RandomFeatureMask(0.5, seed=4),
         ]
     )(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(3)(augmented))
+    hidden = keras.layers.Dense(3)(augmented)
+    model = keras.Model(inputs, keras.layers.Dropout(0.5, seed=5)(hidden))
     x = harness.random_data((5, 16))
-    with pytest.warns(UserWarning, match="no stochastic layer"):
-        result = mc_predict(model, x, num_samples=4)
-    expected = model.predict(x, verbose=0)
-    np.testing.assert_allclose(result.samples, np.stack([expected] * 4), atol=1e-6)
+    result = mc_predict(model, x, num_samples=4)
+    # Only the dropout samples: kept units are the unaugmented prediction times 2.
+    expected = np.broadcast_to(2 * model.predict(x, verbose=0), result.samples.shape)
+    kept = result.samples != 0
+    assert 0.25 < kept.mean() < 0.75
+    np.testing.assert_allclose(result.samples[kept], expected[kept], rtol=1e-5)

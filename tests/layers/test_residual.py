@@ -101,7 +101,8 @@ def test_mc_predict_samples_the_blocks_dropout_but_not_batch_norm():
     x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
     assert mc_predict(model, x, num_samples=8).std.max() > 0
     plain = keras.Model(inputs, ResidualBlock(6, normalization="batch")(inputs))
-    np.testing.assert_array_equal(mc_predict(plain, x, num_samples=4).std, 0.0)
+    with pytest.raises(ValueError, match="no stochastic layer"):
+        mc_predict(plain, x, num_samples=4)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="torch.nn.Module API")
