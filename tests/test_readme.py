@@ -54,7 +54,7 @@ def _migration_rows():
         r"## Migrating from TensorFlow Addons\n(.*?)\n## ", README, re.S
     )
     rows = [line.split(" | ") for line in section.group(1).splitlines()]
-    peers = ("| `tfa.", "| `tfmot.", "| `keras_tuner.")
+    peers = ("| `tfa.", "| `tfmot.", "| `keras_contrib.", "| `keras_tuner.")
     return [row for row in rows if len(row) == 3 and row[0].startswith(peers)]
 
 
@@ -65,9 +65,9 @@ def _resolve(dotted):
 
 def test_migration_guide_names_exist_and_its_defaults_hold():
     rows = _migration_rows()
-    assert len(rows) >= 22
+    assert len(rows) >= 25
     peers = {row[0].split("`")[1].split(".")[0] for row in rows}
-    assert peers == {"tfa", "tfmot", "keras_tuner"}
+    assert peers == {"tfa", "tfmot", "keras_contrib", "keras_tuner"}
     for tfa_names, use, _ in rows:
         names = re.findall(r"`((?:keras_smithing|keras)\.[\w.]+)", use)
         assert names, f"no Keras or keras_smithing name for {tfa_names}"
@@ -274,3 +274,38 @@ def test_keras_tuner_rows_constructors_run(tmp_path, monkeypatch):
     assert set(kt_params) <= set(ours_params)
     assert kt_params["max_trials"].default == 10
     assert ours_params["max_trials"].default == 50
+
+
+def test_keras2_decay_row_holds():
+    lr, decay = 0.1, 1e-3
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        lr, decay_steps=1, decay_rate=decay
+    )
+    for step in (0, 1, 50, 1000):
+        # Keras 2's optimizers: lr / (1 + decay * iterations).
+        np.testing.assert_allclose(
+            float(harness.to_numpy(schedule(step))), lr / (1 + decay * step), rtol=1e-6
+        )
+    with pytest.raises(ValueError, match="InverseTimeDecay"):
+        ks.optimizers.RectifiedAdam(lr, decay=decay)
+
+
+def test_tfmot_row_prunes_what_tfmot_prunes_by_default():
+    model = keras.Sequential(
+        [
+            keras.Input((5,), dtype="int32"),
+            keras.layers.Embedding(20, 4, name="embedding"),
+            keras.layers.LSTM(3, name="lstm"),
+            keras.layers.Dense(2, name="head"),
+        ]
+    )
+    model.compile("sgd", "mse")
+    pruning = ks.callbacks.WeightPruning(0.5, frequency=1)
+    rng = np.random.default_rng(7)
+    x, y = rng.integers(0, 20, size=(8, 5)), rng.normal(size=(8, 2))
+    model.fit(x, y, epochs=1, batch_size=4, callbacks=[pruning], verbose=0)
+    pruned = {path.split("/")[1] for path in pruning.masks}  # model/layer/...
+    assert pruned == {"embedding", "lstm", "head"}, sorted(pruning.masks)
+    lstm_weights = [p for p in pruning.masks if "/lstm/" in p]
+    assert any("recurrent_kernel" in p for p in lstm_weights), lstm_weights
+    assert not any("bias" in p for p in pruning.masks)

@@ -358,12 +358,9 @@ class BayesianDense(_BayesianLayer):
         super().__init__(**kwargs)
 
     def build(self, input_shape):
-        if len(input_shape) < 2:
-            raise invalid_argument(
-                "inputs",
-                tuple(input_shape),
-                "a tensor of shape (batch, ..., input_dim)",
-            )
+        check_rank(
+            input_shape, range(2, len(input_shape) + 2), "(batch, ..., input_dim)"
+        )
         self._build_posterior((input_shape[-1], self.units), self.units)
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
 

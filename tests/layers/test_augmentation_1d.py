@@ -212,12 +212,14 @@ def test_max_shift_not_below_steps(max_shift):
 @pytest.mark.parametrize("layer_cls, init_kwargs", SIGNAL_LAYERS)
 def test_signal_layers_reject_wrong_rank(layer_cls, init_kwargs):
     for shape in [(4,), (2, 5, 3, 1)]:
-        with pytest.raises(ValueError, match="`inputs`.*Received: inputs="):
+        with pytest.raises(
+            ValueError, match="`inputs` has rank .*Received: inputs.shape="
+        ):
             layer_cls(**init_kwargs)(np.zeros(shape, "float32"))
 
 
 def test_feature_mask_rejects_wrong_rank():
-    with pytest.raises(ValueError, match="`inputs`.*Received: inputs="):
+    with pytest.raises(ValueError, match="`inputs` has rank .*Received: inputs.shape="):
         RandomFeatureMask(0.2)(np.zeros((2, 5, 3), "float32"))
 
 

@@ -305,7 +305,7 @@ def test_bad_arguments(make, argument):
     ],
 )
 def test_wrong_input_rank(layer, shape):
-    with pytest.raises(ValueError, match="`inputs`.*Received: inputs="):
+    with pytest.raises(ValueError, match="`inputs` has rank .*Received: inputs.shape="):
         layer()(np.zeros(shape, "float32"))
 
 
