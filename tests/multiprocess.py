@@ -71,7 +71,7 @@ class Context:
         return self.process_id == 0
 
 
-def _free_port():
+def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -80,7 +80,7 @@ def _free_port():
 def _start(case, workdir, num_processes, replicas, seed, environment):
     """Starts `num_processes` processes running `case`; returns them."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     processes = []
     for process_id in range(num_processes):
         spec = {
