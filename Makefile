@@ -88,8 +88,9 @@ bench-gpu: bench-backends
 
 # EVIDENCE=quick for CI-sized runs, EVIDENCE=full for the numbers the README quotes.
 EVIDENCE ?= full
-evidence: $(STAMP)
-	$(PY) -m tools.evidence $(if $(filter quick,$(EVIDENCE)),--quick,)
+# examples/multiprocess.py starts JAX workers from the JAX environment.
+evidence: $(STAMP) $(MULTI_STAMP)
+	SMITHING_JAX_PYTHON=$(MULTI_PY) $(PY) -m tools.evidence $(if $(filter quick,$(EVIDENCE)),--quick,)
 
 clean:
 	rm -rf $(VENV) $(MULTI_VENV) $(SUPPORT_DIR) examples/output benchmarks/output .pytest_cache

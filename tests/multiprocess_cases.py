@@ -184,3 +184,25 @@ def local_data_tools(context):
         "health_std": health.history["activation_std"][model.layers[0].name],
         **_weights(model),
     }
+
+
+def saliency_pruning(context):
+    # Each process probes its own examples; the masks must still agree.
+    x, y = _data()
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    pruning = ks.callbacks.WeightPruning(
+        0.5,
+        criterion="saliency",
+        frequency=2,
+        probe_data=(context.shard(x, BATCH), context.shard(y, BATCH)),
+    )
+    _fit(context, model, [pruning])
+    return {f"mask{i}": m for i, m in enumerate(pruning.masks.values())} | _weights(
+        model
+    )

@@ -52,3 +52,7 @@ def test_tools_on_local_data_pool_it_and_write_once(tmp_path):
     shared = tmp_path / "processes"
     assert len(list((shared / "health").iterdir())) == 1  # One event file.
     assert (shared / "health.png").exists() and (shared / "avg.weights.h5").exists()
+
+
+def test_saliency_pruning_pools_its_probe_across_processes(tmp_path):
+    check_multiprocess_fit("tests.multiprocess_cases:saliency_pruning", tmp_path)

@@ -6,7 +6,12 @@ import keras
 import numpy as np
 
 from keras_smithing.optimizers.wrapper import innermost_optimizer
-from keras_smithing.utils.backend import gradient_function, to_numpy, variable_scope
+from keras_smithing.utils.backend import (
+    gather_from_processes,
+    gradient_function,
+    to_numpy,
+    variable_scope,
+)
 from keras_smithing.utils.compat import (
     add_optimizer_variables,
     flatten_layers,
@@ -600,7 +605,11 @@ class WeightPruning(keras.callbacks.Callback):
             _, gradients = self._gradients(x_part, y_part)
             for total, i in zip(totals, self._weight_index):
                 total += np.square(gradients[i], dtype="float64")
-        return [total / len(batches) for total in totals]
+        # Under multi-process training each process probes its own `probe_data`:
+        # the sums and counts are pooled over the processes (collectives), so that
+        # every process ranks alike and its masks match the others'.
+        counts = gather_from_processes(np.float64(len(batches))).sum()
+        return [gather_from_processes(total).sum(0) / counts for total in totals]
 
     def sparsity(self):
         """The fraction of the pruned weights that is exactly zero."""
