@@ -206,3 +206,59 @@ def saliency_pruning(context):
     return {f"mask{i}": m for i, m in enumerate(pruning.masks.values())} | _weights(
         model
     )
+
+
+def pretraining_family(context):
+    # The RBM family trains with its own closed-form steps; each process feeds its
+    # shard. Features come from each process's own rows (Keras's `predict` cannot
+    # run across processes; `transform` calls the model directly there).
+    x, _ = _data()
+    binary = context.shard((x > 0).astype("float32"), BATCH)
+    rbm = ks.pretraining.RBM(4, persistent=True, num_chains=BATCH, seed=1)
+    rbm.compile(optimizer=keras.optimizers.SGD(0.05))
+    rbm.fit(
+        binary, epochs=2, batch_size=context.batch_size(BATCH), shuffle=False, verbose=0
+    )
+    dae = ks.pretraining.DenoisingAutoencoder(4, seed=1)
+    dae.compile("adam", "binary_crossentropy")
+    dae.fit(
+        binary, epochs=2, batch_size=context.batch_size(BATCH), shuffle=False, verbose=0
+    )
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(5, activation="sigmoid"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    ks.pretraining.pretrain(
+        model,
+        binary,
+        method="rbm",
+        epochs_per_layer=1,
+        batch_size=context.batch_size(BATCH),
+    )
+    features = rbm.transform(binary[:BATCH])
+    return {
+        **{f"rbm{i}": w for i, w in enumerate(rbm.get_weights())},
+        **{f"dae{i}": w for i, w in enumerate(dae.get_weights())},
+        **_weights(model),
+        # Each process's first local batch is the same rows in both runs only for
+        # process 0; compare shapes across processes.
+        "feature_shape": np.array(features.shape),
+    }
+
+
+def prediction_tools(context):
+    # mc_predict and tta_predict run in each process on the inputs it is given
+    # (here the same rows everywhere, so the samples must agree).
+    x, _ = _data()
+    inputs = keras.Input((6,))
+    h = ks.layers.RandomJitter(0.1, seed=2)(inputs)
+    h = keras.layers.Dense(8, activation="relu")(h)
+    h = keras.layers.Dropout(0.5, seed=3)(h)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+    _fit(context, model)
+    mc = ks.mc_predict(model, x[:8], num_samples=4)
+    tta = ks.tta_predict(model, x[:8], num_samples=4, mc_dropout=True)
+    return {"mc": mc.samples, "tta": tta.samples, **_weights(model)}

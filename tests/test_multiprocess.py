@@ -56,3 +56,19 @@ def test_tools_on_local_data_pool_it_and_write_once(tmp_path):
 
 def test_saliency_pruning_pools_its_probe_across_processes(tmp_path):
     check_multiprocess_fit("tests.multiprocess_cases:saliency_pruning", tmp_path)
+
+
+def test_pretraining_family_trains_alike(tmp_path):
+    # Gibbs sampling draws from each process's seed over its own rows: the
+    # processes agree with each other, not with one process's draws.
+    check_multiprocess_fit(
+        "tests.multiprocess_cases:pretraining_family", tmp_path, reference=False
+    )
+
+
+def test_prediction_tools_sample_alike(tmp_path):
+    check_multiprocess_fit(
+        "tests.multiprocess_cases:prediction_tools",
+        tmp_path,
+        not_in_reference=("mc", "tta"),  # Seeded per run, not per data split.
+    )
