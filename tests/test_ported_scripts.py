@@ -97,6 +97,24 @@ def test_weight_normalization_cifar10_convnet():
     np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
 
 
+def _average_optimizers_tutorial_model(optimizer):
+    # The tutorial's Fashion-MNIST classifier, compiled with `optimizer`.
+    model = keras.Sequential(
+        [
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def test_swa_and_average_model_checkpoint_fashion_mnist(tmp_path):
     # Source: tensorflow/addons docs/tutorials/average_optimizers_callback.ipynb.
     # A Flatten-Dense(64)-Dense(64)-Dense(10) Fashion-MNIST classifier trained
@@ -107,25 +125,9 @@ def test_swa_and_average_model_checkpoint_fashion_mnist(tmp_path):
     # Port: compile with SGD(0.01) and pass SWA(start_epoch=0, filepath=...).
     images = np.random.default_rng(0).uniform(size=(96, 28, 28)).astype("float32")
     labels = np.random.default_rng(1).integers(0, 10, size=96).astype("int32")
-
-    def create_model():
-        model = keras.Sequential(
-            [
-                keras.layers.Flatten(),
-                keras.layers.Dense(64, activation="relu"),
-                keras.layers.Dense(64, activation="relu"),
-                keras.layers.Dense(10, activation="softmax"),
-            ]
-        )
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.01),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
     path = str(tmp_path / "avg.weights.h5")
-    model, snapshots = create_model(), Snapshots()
+    model = _average_optimizers_tutorial_model(keras.optimizers.SGD(0.01))
+    snapshots = Snapshots()
     swa = SWA(start_epoch=0, filepath=path)
     model.fit(
         images, labels, batch_size=32, epochs=5, callbacks=[snapshots, swa], verbose=0
@@ -146,7 +148,7 @@ def test_swa_and_average_model_checkpoint_fashion_mnist(tmp_path):
     assert not np.allclose(snapshots.weights[0][0], snapshots.weights[-1][0])
 
     # AverageModelCheckpoint: the saved file holds the average.
-    restored = create_model()
+    restored = _average_optimizers_tutorial_model(keras.optimizers.SGD(0.01))
     restored.build((None, 28, 28))
     restored.load_weights(path)
     for got, want in zip(restored.trainable_weights, averages):
@@ -163,18 +165,8 @@ def test_moving_average_fashion_mnist():
     # so the epoch-end snapshots are the per-step iterates.
     images = np.random.default_rng(0).uniform(size=(32, 28, 28)).astype("float32")
     labels = np.random.default_rng(1).integers(0, 10, size=32).astype("int32")
-    model = keras.Sequential(
-        [
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.01, use_ema=True, ema_momentum=0.99),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    model = _average_optimizers_tutorial_model(
+        keras.optimizers.SGD(0.01, use_ema=True, ema_momentum=0.99)
     )
     model.build((None, 28, 28))
     initial = [harness.to_numpy(w).astype("float64") for w in model.trainable_weights]
