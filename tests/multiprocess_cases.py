@@ -209,7 +209,8 @@ def saliency_pruning(context):
 
 
 def pretraining_family(context):
-    # The RBM family trains with its own closed-form steps; each process feeds its
+    # The RBM family, the denoising autoencoder, a deep belief network and greedy
+    # layer-wise pretraining train with their own steps; each process feeds its
     # shard. Features come from each process's own rows (Keras's `predict` cannot
     # run across processes; `transform` calls the model directly there).
     x, _ = _data()
@@ -228,21 +229,26 @@ def pretraining_family(context):
         [
             keras.Input((6,)),
             keras.layers.Dense(5, activation="sigmoid"),
+            keras.layers.Dense(4, activation="sigmoid"),
             keras.layers.Dense(3, activation="softmax"),
         ]
     )
-    ks.pretraining.pretrain(
-        model,
+    # Two hidden layers: the second is pretrained on what the first computes.
+    greedy = ks.callbacks.GreedyLayerwisePretraining(
         binary,
-        method="rbm",
         epochs_per_layer=1,
         batch_size=context.batch_size(BATCH),
+        layers=[model.layers[0].name, model.layers[1].name],
     )
+    _fit(context, model, [greedy], epochs=1)
+    dbn = ks.pretraining.DeepBeliefNetwork([5, 4], seed=1)
+    dbn.pretrain(binary, epochs_per_layer=1, batch_size=context.batch_size(BATCH))
     features = rbm.transform(binary[:BATCH])
     return {
         **{f"rbm{i}": w for i, w in enumerate(rbm.get_weights())},
         **{f"dae{i}": w for i, w in enumerate(dae.get_weights())},
         **_weights(model),
+        **{f"dbn{i}": w for i, w in enumerate(dbn.get_weights())},
         # Each process's first local batch is the same rows in both runs only for
         # process 0; compare shapes across processes.
         "feature_shape": np.array(features.shape),

@@ -6,6 +6,7 @@ import numpy as np
 from keras_smithing.pretraining.autoencoder import DenoisingAutoencoder
 from keras_smithing.pretraining.rbm import RBM
 from keras_smithing.pretraining.training import fit_block, serialize_optimizer
+from keras_smithing.utils.backend import predict_here
 from keras_smithing.utils.validation import (
     check_array,
     check_built_model,
@@ -107,7 +108,7 @@ def _representation(model, layer, x, batch_size):
     if layer.input is model.inputs[0]:
         return x
     below = keras.Model(model.inputs, layer.input)
-    return below.predict(x, batch_size=batch_size, verbose=0)
+    return predict_here(below, x, batch_size)
 
 
 def _in_unit_interval(x):

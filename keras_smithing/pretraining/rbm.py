@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.pretraining.training import ClosedFormModel, with_guard
-from keras_smithing.utils.backend import process_count
+from keras_smithing.utils.backend import predict_here
 from keras_smithing.utils.validation import (
     check_array,
     check_bool,
@@ -417,17 +417,7 @@ class RBM(ClosedFormModel):
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""
         x = np.asarray(self._check_inputs(x), dtype=self.variable_dtype)
-        if process_count() == 1:
-            return self.predict(x, batch_size=batch_size, verbose=0)
-        # Under multi-process training Keras's `predict` returns arrays spread over
-        # every process, which no process can read; each process transforms its
-        # own `x` with direct calls instead.
-        return np.concatenate(
-            [
-                ops.convert_to_numpy(self(x[start : start + batch_size]))
-                for start in range(0, len(x), batch_size)
-            ]
-        )
+        return predict_here(self, x, batch_size)
 
     def score_samples(self, x):
         """Pseudo-log-likelihood of each example, as scikit-learn's

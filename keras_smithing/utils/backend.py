@@ -338,3 +338,25 @@ def save_weights_from_first_process(model, filepath):
         return
     with tempfile.TemporaryDirectory() as scratch:
         model.save_weights(os.path.join(scratch, os.path.basename(str(filepath))))
+
+
+def predict_here(model, x, batch_size):
+    """`model.predict(x)` (inference mode, NumPy out) that runs in any process.
+
+    Under multi-process training Keras's `predict` returns arrays spread over
+    every process, which no process can read; there each process calls the model
+    on its own `x`, batch by batch. In one process it is Keras's `predict`.
+
+    Args:
+        model: A built Keras model (or layer) taking one array.
+        x: A NumPy array.
+        batch_size: Integer, rows per call.
+    """
+    if process_count() == 1:
+        return model.predict(x, batch_size=batch_size, verbose=0)
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(x[start : start + batch_size]))
+            for start in range(0, len(x), batch_size)
+        ]
+    )
