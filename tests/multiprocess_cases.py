@@ -268,3 +268,57 @@ def prediction_tools(context):
     mc = ks.mc_predict(model, x[:8], num_samples=4)
     tta = ks.tta_predict(model, x[:8], num_samples=4, mc_dropout=True)
     return {"mc": mc.samples, "tta": tta.samples, **_weights(model)}
+
+
+def search_with_pruner(context):
+    # A KerasTuner search whose every trial is a two-process fit: both processes
+    # run the same trials and the pruner stops the same ones at the same epoch.
+    # Each process gets its own KerasTuner directory (KerasTuner writes its own
+    # files); the pack's records are kept by process 0 only.
+    import os
+
+    import keras_tuner
+
+    x, y = _data()
+
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(hp.Int("units", 2, 16), activation="relu"),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(
+            # Rates up to 30 diverge: the pruner has trials to stop.
+            keras.optimizers.SGD(hp.Float("lr", 1e-3, 30.0, sampling="log")),
+            "sparse_categorical_crossentropy",
+        )
+        return model
+
+    tuner = ks.tuners.CoarseToFine(
+        build,
+        objective="val_loss",
+        max_trials=6,
+        trials_per_round=3,
+        seed=3,
+        pruner=ks.tuners.MedianPruner(n_startup_trials=1),
+        directory=os.path.join(context.workdir, f"tuner_{context.process_id}"),
+        project_name="search",
+    )
+    tuner.search(
+        context.shard(x, BATCH),
+        context.shard(y, BATCH),
+        batch_size=context.batch_size(BATCH),
+        epochs=3,
+        shuffle=False,
+        validation_data=(x, y),
+        verbose=0,
+    )
+    trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    stopped = keras_tuner.engine.trial.TrialStatus.STOPPED
+    return {
+        "stopped": [t.status == stopped for t in trials],
+        "epochs": [len(t.metrics.get_history("val_loss")) for t in trials],
+        "scores": [t.score for t in trials],
+    }

@@ -72,3 +72,13 @@ def test_prediction_tools_sample_alike(tmp_path):
         tmp_path,
         not_in_reference=("mc", "tta"),  # Seeded per run, not per data split.
     )
+
+
+def test_search_with_pruner_decides_alike_and_records_once(tmp_path):
+    first, _ = check_multiprocess_fit(
+        "tests.multiprocess_cases:search_with_pruner", tmp_path, reference=False
+    )
+    assert first["stopped"].any(), first  # The pruner had trials to stop.
+    shared = tmp_path / "processes"
+    assert (shared / "tuner_0" / "search" / "trials.csv").exists()
+    assert not list((shared / "tuner_1").rglob("trials.*"))  # One writer.

@@ -10,9 +10,12 @@ import sqlite3
 import time
 import zlib
 
+import keras
+import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
 from keras_smithing.tuners.objectives import TRIAL_SECONDS
+from keras_smithing.utils.backend import is_first_process
 from keras_smithing.utils.seeding import set_seed
 
 RECORDS_DB = "trials.sqlite"
@@ -55,6 +58,31 @@ def _value_at(history, step):
 def _error_line(message):
     lines = [line for line in (message or "").strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else None
+
+
+class _BuildUnderDistribution(keras_tuner.HyperModel):
+    """A hypermodel built under the `keras.distribution` the tuner was made under.
+
+    KerasTuner calls `keras.backend.clear_session()` before every build, which
+    also forgets `keras.distribution.set_distribution(...)`: each trial would
+    then train on one device, and under multi-process training each process
+    would train its own model on its own shard, silently.
+    """
+
+    def __init__(self, hypermodel, distribution):
+        super().__init__(name=hypermodel.name)
+        self.hypermodel = hypermodel
+        self.distribution = distribution
+
+    def build(self, hp):
+        keras.distribution.set_distribution(self.distribution)
+        return self.hypermodel.build(hp)
+
+    def declare_hyperparameters(self, hp):
+        self.hypermodel.declare_hyperparameters(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return self.hypermodel.fit(hp, model, *args, **kwargs)
 
 
 class TrialRecorder:
@@ -104,6 +132,9 @@ class TrialRecorder:
         seed = getattr(local_oracle, "seed", None)
         self.trial_seed_base = seed if isinstance(seed, int) else 0
         self._running = {}
+        distribution = keras.distribution.distribution()
+        if distribution is not None and self.hypermodel is not None:
+            self.hypermodel = _BuildUnderDistribution(self.hypermodel, distribution)
 
     @property
     def records_path(self):
@@ -189,6 +220,10 @@ class TrialRecorder:
         epochs=(),
         started_at=None,
     ):
+        if not is_first_process():
+            # Under multi-process training every process runs the same trials;
+            # process 0 alone keeps the records.
+            return
         objective = self.oracle.objective
         meta = {
             "space": json.dumps(self.oracle.get_space().get_config()),

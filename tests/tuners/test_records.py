@@ -110,3 +110,32 @@ def test_read_records_of_a_directory_without_records(tmp_path):
         assert "trials.sqlite" in str(error)
     else:
         raise AssertionError("read_records found records in an empty directory")
+
+
+@pytest.mark.distributed
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="keras.distribution runs on JAX"
+)
+def test_trials_build_under_the_distribution_of_the_search(tmp_path):
+    # KerasTuner's clear_session() before each build forgets
+    # keras.distribution.set_distribution(): without the recorder's hypermodel
+    # wrapper every trial would train on one device (and, across processes,
+    # each process alone on its shard).
+    seen = []
+
+    def build(hp):
+        seen.append(keras.distribution.distribution())
+        return _build(hp)
+
+    devices = keras.distribution.list_devices("cpu")[:2]
+    distribution = keras.distribution.DataParallel(devices=devices)
+    keras.distribution.set_distribution(distribution)
+    try:
+        tuner = RecordedRandomSearch(
+            build, "loss", max_trials=2, seed=0, directory=str(tmp_path)
+        )
+        x, y = harness.random_data((16, 4)), harness.random_data((16, 1), seed=1)
+        tuner.search(x, y, epochs=1, batch_size=8, verbose=0)
+    finally:
+        keras.distribution.set_distribution(None)
+    assert len(seen) >= 2 and all(d is distribution for d in seen), seen
