@@ -241,6 +241,17 @@ def pretraining_family(context):
         layers=[model.layers[0].name, model.layers[1].name],
     )
     _fit(context, model, [greedy], epochs=1)
+    _, y = _data()
+    hybrid = ks.pretraining.HybridRBMClassifier(4, num_classes=3, seed=1)
+    hybrid.compile(optimizer=keras.optimizers.SGD(0.05))
+    hybrid.fit(
+        binary,
+        context.shard(y, BATCH),
+        epochs=2,
+        batch_size=context.batch_size(BATCH),
+        shuffle=False,
+        verbose=0,
+    )
     dbn = ks.pretraining.DeepBeliefNetwork([5, 4], seed=1)
     dbn.pretrain(binary, epochs_per_layer=1, batch_size=context.batch_size(BATCH))
     features = rbm.transform(binary[:BATCH])
@@ -249,6 +260,7 @@ def pretraining_family(context):
         **{f"dae{i}": w for i, w in enumerate(dae.get_weights())},
         **_weights(model),
         **{f"dbn{i}": w for i, w in enumerate(dbn.get_weights())},
+        **{f"hybrid{i}": w for i, w in enumerate(hybrid.get_weights())},
         # Each process's first local batch is the same rows in both runs only for
         # process 0; compare shapes across processes.
         "feature_shape": np.array(features.shape),

@@ -95,6 +95,8 @@ class TrialRecorder:
       trial ids), and passes it to `keras_smithing.utils.set_seed` before the
       trial builds its model, so `set_seed(seed)` followed by the same build
       and `fit` reproduces the trial's metrics on CPU;
+    - builds every trial under the `keras.distribution` the tuner was created
+      under (KerasTuner's `clear_session()` before each build forgets it);
     - writes the seconds of training so far into each epoch's logs as
       `"trial_seconds"` (what `CostAwareObjective` prices);
     - records the hyperparameter values, seed, metrics of every epoch, the
@@ -108,7 +110,8 @@ class TrialRecorder:
     it ends, so an interrupted search leaves an honest record and a resumed
     one overwrites the row when KerasTuner re-runs that trial. Distributed
     workers sharing the directory write to the same database; the CSV is
-    re-exported from it inside the write transaction. Read the records with
+    re-exported from it inside the write transaction. Under multi-process
+    training (every process running the same trials) process 0 alone writes. Read the records with
     `read_records(project_dir)`.
 
     Example:
