@@ -24,7 +24,8 @@ def _weights(model):
     return {f"w{i}": w for i, w in enumerate(model.get_weights())}
 
 
-def _fit(context, model, callbacks=(), epochs=2, optimizer=None):
+def _fit(context, model, callbacks=(), epochs=2, optimizer=None, validate=False):
+    """Compiles `model` and fits this process's shard; validates on all the data."""
     x, y = _data()
     model.compile(
         optimizer or keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy"
@@ -35,6 +36,7 @@ def _fit(context, model, callbacks=(), epochs=2, optimizer=None):
         batch_size=context.batch_size(BATCH),
         epochs=epochs,
         shuffle=False,
+        validation_data=(x, y) if validate else None,
         callbacks=list(callbacks),
         verbose=0,
     )
@@ -117,23 +119,19 @@ def stopping_with_skewed_clocks(context):
     step = 1.0 if context.is_first else 0.1
     readings = iter(np.arange(0.0, 1e6, step))
     time_stopping.time = type("Clock", (), {"monotonic": lambda: next(readings)})
-    x, y = _data()
     model = keras.Sequential(
         [keras.Input((6,)), keras.layers.Dense(3, activation="softmax")]
     )
     counter = _CountBatches()
     timer = ks.callbacks.TimeStopping(seconds=6.5)
     early = ks.callbacks.PrecheltEarlyStopping("GL", threshold=1e-6, strip_length=2)
-    model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
-    model.fit(
-        context.shard(x, BATCH),
-        context.shard(y, BATCH),
-        batch_size=context.batch_size(BATCH),
+    _fit(
+        context,
+        model,
+        [timer, early, counter],
         epochs=4,
-        shuffle=False,
-        validation_data=(x, y),
-        callbacks=[timer, early, counter],
-        verbose=0,
+        optimizer=keras.optimizers.SGD(0.5),
+        validate=True,
     )
     return {
         "batches": counter.batches,
