@@ -12,6 +12,19 @@ from keras_smithing.layers import (
 from tests import harness
 
 
+def _assert_kept_units_doubled(samples, expected, kept_range, atol=0.0):
+    """Samples of rate-0.5 dropout on `expected`: units kept within `kept_range`
+    of the time, each exactly twice its inference value."""
+    kept = samples != 0
+    assert kept_range[0] < kept.mean() < kept_range[1]
+    np.testing.assert_allclose(
+        samples[kept],
+        (2 * np.broadcast_to(expected, kept.shape))[kept],
+        rtol=1e-5,
+        atol=atol,
+    )
+
+
 def test_harness():
     harness.check_layer(
         MCDropout,
@@ -65,14 +78,8 @@ def test_mc_predict_samples_dropout_and_keeps_batchnorm_and_augmentation_off():
     result = mc_predict(model, x, num_samples=16)
     assert result.samples.shape == (16, 10, 6)
     assert np.all(result.std > 0)
-    kept = result.samples != 0
-    assert 0.35 < kept.mean() < 0.65
     # Every kept unit is exactly the inference value scaled by 1 / (1 - rate).
-    np.testing.assert_allclose(
-        result.samples[kept],
-        (2 * np.broadcast_to(expected, kept.shape))[kept],
-        rtol=1e-5,
-    )
+    _assert_kept_units_doubled(result.samples, expected, kept_range=(0.35, 0.65))
     for before, after in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(before, after)
     # The training=True recipe fails that check (batch statistics, flipped input).
@@ -190,13 +197,8 @@ def test_mc_predict_samples_a_subclassed_model(dropout_cls):
     expected = harness.to_numpy(model.dense(x))
     result = mc_predict(model, x, num_samples=40)
     # Every sample is dropout on the Dense output: kept units scaled by 2.
-    kept = result.samples != 0
-    assert 0.4 < kept.mean() < 0.6
-    np.testing.assert_allclose(
-        result.samples[kept],
-        (2 * np.broadcast_to(expected, kept.shape))[kept],
-        rtol=1e-5,
-        atol=1e-6,
+    _assert_kept_units_doubled(
+        result.samples, expected, kept_range=(0.4, 0.6), atol=1e-6
     )
     # As spread out as the `model(x, training=True)` loop (the same samples here).
     loop = np.stack([harness.to_numpy(model(x, training=True)) for _ in range(40)])

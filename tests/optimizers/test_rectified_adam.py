@@ -14,12 +14,12 @@ W0 = np.array([1.0, 2.0])
 def radam_reference(
     steps,
     lr,
-    beta_1,
-    beta_2,
-    epsilon,
-    sma_threshold,
-    amsgrad,
-    wd,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    sma_threshold=5.0,
+    amsgrad=False,
+    wd=0.0,
     total_steps=0,
     warmup_proportion=0.1,
     min_lr=0.0,
@@ -27,7 +27,8 @@ def radam_reference(
     """tfa's `RectifiedAdam._resource_apply_dense` in float64 (Liu et al. 2020,
     Algorithm 2, plus tfa's warm-up and weight decay); returns weights, phases and
     the learning rate of each step. `lr` is a float or a function of the
-    iteration (0-based), as tfa's `_decayed_lr` evaluated a schedule."""
+    iteration (0-based), as tfa's `_decayed_lr` evaluated a schedule; the other
+    defaults are tfa's."""
     w, m, v, v_max = W0.copy(), np.zeros(2), np.zeros(2), np.zeros(2)
     rho_inf = 2.0 / (1.0 - beta_2) - 1.0
     path, rectified, rates = [], [], []
@@ -137,10 +138,6 @@ def test_warm_up_matches_tfa(case):
     expected, rectified, rates = radam_reference(
         steps,
         lr=0.05,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        sma_threshold=5.0,
         amsgrad=extra.get("amsgrad", False),
         wd=extra.get("weight_decay", 0.0),
         **warm_up,
@@ -158,11 +155,6 @@ def test_warm_up_applies_on_top_of_a_schedule():
     expected, _, rates = radam_reference(
         18,
         lr=lambda iteration: 0.05 * 0.5 ** (iteration / 4),
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        sma_threshold=5.0,
-        amsgrad=False,
         wd=0.01,
         **warm_up,
     )
@@ -217,11 +209,6 @@ def test_weight_decay_follows_the_warm_up_in_fit():
     _, _, rates = radam_reference(
         8,
         lr=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        sma_threshold=5.0,
-        amsgrad=False,
         wd=0.5,
         **warm_up,
     )
