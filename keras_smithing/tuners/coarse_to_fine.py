@@ -108,36 +108,22 @@ def check_no_bayesian_arguments(kwargs):
 class CoarseToFineOracle(keras_tuner.Oracle):
     """Random search that narrows its ranges round by round (coarse to fine).
 
-    Round 0 samples every hyperparameter at
-    random over its declared range (log-uniformly where it is declared with
-    `sampling="log"`). Each later round starts when `trials_per_round` more trials
-    have ended; it takes the `top_k` best trials so far as parents and draws each
-    new trial around one parent (the best is picked most often): every numeric
-    hyperparameter is sampled in a window of the current width centred on the
-    parent's value, in the hyperparameter's sampling space (so log ranges narrow in
-    decades), and the width shrinks by `shrink` per round. Within the windows, a
-    trial is the best of `candidates` uniform draws by expected improvement under
-    a Gaussian process fit on the completed trials nearest to the parent (a local
-    surrogate, as in trust-region Bayesian optimization). When the best trial's
-    value sits at the edge of the window it was drawn from, the optimum may lie
-    beyond: that hyperparameter's window is re-centred on it and widened by
-    `1 / shrink` instead. A value at the edge of the *declared* range raises a warning
-    once, since the declared range may be too narrow. When the search stalls in one
-    basin (for `restart_patience` rounds the best score improved by less than
-    `restart_tolerance` times the gap between the median and the best score of the
-    run), it restarts: full-width windows, and parents drawn only from the trials
-    since the restart, so the rest of the budget explores elsewhere instead of
-    polishing a local optimum. The best trial overall is kept. Categorical
-    hyperparameters are drawn with probabilities that favour the parents' values;
-    conditional hyperparameters are sampled only when active, as in KerasTuner's
-    random search. Duplicate configurations are redrawn, falling back to the whole
-    range.
+    The first round samples every hyperparameter at random over its declared
+    range (log-uniformly where it is declared with `sampling="log"`). Each
+    later round starts when `trials_per_round` more trials have ended and
+    draws its trials around the `top_k` best trials so far, in ranges that
+    narrow by `shrink` per round; among `candidates` draws, a model fit on the
+    trials so far picks the most promising one. A range follows the optimum
+    when the best value lies at its edge, and a warning says once when the
+    best value lies at the edge of the *declared* range, which may be too
+    narrow. When the search stalls (`restart_patience` rounds of too little
+    progress), it restarts over the full ranges, keeping its best trial.
+    Choices, booleans and conditional hyperparameters are searched too
+    (conditional ones only when active, as in KerasTuner's random search).
 
-    The rounds, windows and parents are part of the oracle's state, so a
-    search killed mid-way resumes with `overwrite=False` where it stopped, and
-    a chief oracle serves distributed workers as any KerasTuner oracle does
-    (a round starts as soon as enough trials ended, without waiting for
-    trials still running).
+    A search killed mid-way resumes with `overwrite=False` where it stopped,
+    and a chief oracle serves distributed workers as any KerasTuner oracle
+    does.
 
     Args:
         objective: A metric name, a `keras_tuner.Objective` (such as
@@ -190,6 +176,24 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         value is at their border); Eriksson et al., "Scalable Global
         Optimization via Local Bayesian Optimization", NeurIPS 2019 (a
         surrogate ranking candidates in a local window).
+
+    Example:
+
+    >>> import keras_tuner
+    >>> from keras_smithing.tuners import CoarseToFineOracle
+    >>> hp = keras_tuner.HyperParameters()
+    >>> _ = hp.Float("x", -5.0, 5.0)
+    >>> oracle = CoarseToFineOracle(max_trials=15, hyperparameters=hp, seed=0)
+    >>> class Quadratic(keras_tuner.Tuner):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         return (trial.hyperparameters.get("x") - 1.0) ** 2
+    >>> tuner = Quadratic(oracle, directory="oracle_demo", overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> len(oracle.trials)
+    15
+    >>> best = tuner.get_best_hyperparameters()[0]["x"]
+    >>> abs(best - 1.0) < 0.5
+    True
     """
 
     def __init__(
@@ -372,6 +376,17 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 stacklevel=2,
             )
 
+    # How a trial is drawn: its parent is one of the `top_k` best trials of the
+    # current run (the best most often). Each numeric hyperparameter is drawn
+    # in a window of the current width centred on the parent's value, in the
+    # hyperparameter's sampling space (so log ranges narrow in decades). With
+    # `candidates > 1`, a Gaussian process fit on the trials nearest to the
+    # parent ranks the candidates by expected improvement (a local surrogate,
+    # as in trust-region Bayesian optimization, Eriksson et al. 2019).
+    # `_narrow` shrinks a window by `shrink` per round, or widens it by
+    # `1 / shrink` when the best value sits at its edge; `_stalled` decides a
+    # restart (the run's best improved by less than `restart_tolerance` times
+    # the run's median-to-best gap in `restart_patience` rounds).
     def _sample(self, rng, local=True):
         """Draws values for the active hyperparameters, and the numeric windows."""
         completed = self._ranked_trials(current_run=False)
@@ -665,12 +680,32 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
 
     Example:
 
-    ```python
-    tuner = CoarseToFine(SmithingHyperModel((64,), 10), "val_accuracy",
-                         max_trials=30, directory="runs", project_name="digits")
-    tuner.search(x, y, validation_data=(x_val, y_val), epochs=10)
-    plot_search("runs/digits")
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.tuners import CoarseToFine
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(64, 4)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int32")
+    >>> def build_model(hp):
+    ...     model = keras.Sequential([
+    ...         keras.Input((4,)),
+    ...         keras.layers.Dense(hp.Int("units", 4, 16), activation="relu"),
+    ...         keras.layers.Dense(2, activation="softmax"),
+    ...     ])
+    ...     learning_rate = hp.Float("learning_rate", 1e-3, 1e-1, sampling="log")
+    ...     model.compile(keras.optimizers.Adam(learning_rate),
+    ...                   "sparse_categorical_crossentropy", metrics=["accuracy"])
+    ...     return model
+    >>> tuner = CoarseToFine(build_model, "val_accuracy", max_trials=3, seed=0,
+    ...                      directory="c2f_demo", overwrite=True)
+    >>> tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    >>> len(tuner.oracle.trials)
+    3
+    >>> sorted(tuner.get_best_hyperparameters()[0].values)
+    ['learning_rate', 'units']
+
+    Afterwards `plot_search(tuner.project_dir)` draws the search and
+    `read_records(tuner.project_dir)` returns every trial's record.
     """
 
     def __init__(

@@ -194,11 +194,20 @@ class SmithingHyperModel(keras_tuner.HyperModel):
 
     Example:
 
-    ```python
-    hypermodel = SmithingHyperModel(
-        (64,), 10, search_space={"skip": ["none", "residual"], "depth": 2})
-    tuner = CoarseToFine(hypermodel, "val_accuracy", max_trials=30)
-    ```
+    >>> import numpy as np
+    >>> from keras_smithing.tuners import CoarseToFine, SmithingHyperModel
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(64, 8)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int32")
+    >>> hypermodel = SmithingHyperModel(
+    ...     (8,), 2, search_space={"depth": 1, "width": (8, 32),
+    ...                            "skip": ["none", "residual"]})
+    >>> tuner = CoarseToFine(hypermodel, "val_accuracy", max_trials=2, seed=0,
+    ...                      directory="smithing", overwrite=True)
+    >>> tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0)
+    >>> best = tuner.get_best_hyperparameters()[0]
+    >>> best["depth"], best["skip"] in ("none", "residual")
+    (1, True)
     """
 
     DEFAULT_SPACE = {name: default for name, (_, default, _) in _SPACE.items()}

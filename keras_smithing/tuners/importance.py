@@ -126,6 +126,23 @@ def hyperparameter_importance(records, include_pruned=False, seed=0):
 
     Reference:
         Breiman, "Random Forests", Machine Learning 45, 2001.
+
+    Example:
+
+    >>> from keras_smithing.tuners import CoarseToFine
+    >>> class Bowl(CoarseToFine):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         x = trial.hyperparameters.Float("x", -5.0, 5.0)
+    ...         y = trial.hyperparameters.Float("y", -5.0, 5.0)
+    ...         return (x - 1.0) ** 2 + 0.01 * y**2
+    >>> tuner = Bowl(max_trials=12, seed=0, directory="bowl", overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> from keras_smithing.tuners import hyperparameter_importance
+    >>> importance = hyperparameter_importance(tuner.project_dir)
+    >>> list(importance)
+    ['x', 'y']
+    >>> round(sum(importance.values()), 6)
+    1.0
     """
     from sklearn.ensemble import RandomForestRegressor
 

@@ -23,11 +23,22 @@ class TrialTimer(keras.callbacks.Callback):
 
     Example:
 
-    ```python
-    tuner = keras_tuner.RandomSearch(
-        build_model, objective=CostAwareObjective("val_loss", time_weight=0.01))
-    tuner.search(x, y, validation_data=(xv, yv), callbacks=[TrialTimer()])
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.tuners import TrialTimer
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(32, 3)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> history = model.fit(x, y, epochs=2, verbose=0, callbacks=[TrialTimer()])
+    >>> len(history.history["trial_seconds"])
+    2
+
+    With another tuner: `keras_tuner.RandomSearch(build_model,
+    objective=CostAwareObjective("val_loss", time_weight=0.01))` and
+    `tuner.search(x, y, validation_data=(x_val, y_val),
+    callbacks=[TrialTimer()])`.
     """
 
     def on_train_begin(self, logs=None):
@@ -66,13 +77,17 @@ class CostAwareObjective(keras_tuner.Objective):
 
     Example:
 
-    ```python
-    objective = CostAwareObjective("val_loss", time_weight=0.01)
-    tuner = CoarseToFine(SmithingHyperModel((64,), 10), objective, max_trials=20)
-    ```
+    >>> from keras_smithing.tuners import CostAwareObjective
+    >>> objective = CostAwareObjective("val_loss", time_weight=0.01)
+    >>> objective.name
+    'cost_aware_val_loss'
+    >>> round(objective.get_value({"val_loss": 0.5, "trial_seconds": 10.0}), 3)
+    0.6
 
-    A hypermodel-free `run_trial` returns the metric and the time together:
-    `return {**metrics, objective.name: objective.get_value(metrics)}`.
+    Pass it as any tuner's objective: `CoarseToFine(build_model, objective,
+    max_trials=20)`. A hypermodel-free `run_trial` returns the metric and the
+    time together: `return {**metrics, objective.name:
+    objective.get_value(metrics)}`.
     """
 
     def __init__(self, metric="val_loss", time_weight=0.01, direction="min"):

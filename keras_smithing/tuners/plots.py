@@ -49,6 +49,23 @@ def plot_search(directory, path=None):
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from keras_smithing.tuners import CoarseToFine
+    >>> class Bowl(CoarseToFine):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         x = trial.hyperparameters.Float("x", -5.0, 5.0)
+    ...         y = trial.hyperparameters.Float("y", -5.0, 5.0)
+    ...         return (x - 1.0) ** 2 + 0.01 * y**2
+    >>> tuner = Bowl(max_trials=12, seed=0, directory="bowl", overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> from keras_smithing.tuners import plot_search
+    >>> figure = plot_search(tuner.project_dir, path="search.png")
+    >>> [axes.get_xlabel() for axes in figure.axes[:3]]
+    ['trial', 'x', 'y']
     """
     records, meta = read_records(directory)
     objective = meta.get("objective", {"name": "objective", "direction": "min"})
@@ -181,6 +198,23 @@ def plot_importance(records, path=None, max_axes=8, include_pruned=False, seed=0
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from keras_smithing.tuners import CoarseToFine
+    >>> class Bowl(CoarseToFine):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         x = trial.hyperparameters.Float("x", -5.0, 5.0)
+    ...         y = trial.hyperparameters.Float("y", -5.0, 5.0)
+    ...         return (x - 1.0) ** 2 + 0.01 * y**2
+    >>> tuner = Bowl(max_trials=12, seed=0, directory="bowl", overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> from keras_smithing.tuners import plot_importance
+    >>> figure = plot_importance(tuner.project_dir, path="importance.png")
+    >>> figure.axes[0].get_xlabel()
+    'importance (share)'
     """
     max_axes = check_int("max_axes", max_axes, minimum=1)
     records, meta = load_records(records)

@@ -93,10 +93,17 @@ class PercentilePruner:
 
     Example:
 
-    ```python
-    tuner = CoarseToFine(hypermodel, "val_accuracy", max_trials=16,
-                         pruner=PercentilePruner(25.0, n_startup_trials=3))
-    ```
+    >>> from keras_smithing.tuners import PercentilePruner
+    >>> pruner = PercentilePruner(25.0, n_startup_trials=3)
+    >>> completed = [{0: 0.50, 1: 0.70}, {0: 0.60, 1: 0.80}, {0: 0.40, 1: 0.65},
+    ...              {0: 0.55, 1: 0.75}]
+    >>> pruner.should_prune({0: 0.52}, completed, "max")
+    True
+    >>> pruner.should_prune({0: 0.52, 1: 0.79}, completed, "max")
+    False
+
+    In a search: `CoarseToFine(build_model, "val_accuracy", max_trials=16,
+    pruner=PercentilePruner(25.0, n_startup_trials=3))`.
     """
 
     def __init__(
@@ -199,11 +206,17 @@ class MedianPruner(PercentilePruner):
 
     Example:
 
-    ```python
-    tuner = CoarseToFine(hypermodel, "val_accuracy", max_trials=16,
-                         pruner=MedianPruner(n_startup_trials=3))
-    tuner.search(x, y, validation_data=(x_val, y_val), epochs=15)
-    ```
+    >>> from keras_smithing.tuners import MedianPruner
+    >>> pruner = MedianPruner(n_startup_trials=3)
+    >>> completed = [{0: 0.50, 1: 0.70}, {0: 0.60, 1: 0.80}, {0: 0.40, 1: 0.65}]
+    >>> pruner.should_prune({0: 0.45}, completed, "max")
+    True
+    >>> pruner.should_prune({0: 0.55}, completed, "max")
+    False
+
+    In a search: `CoarseToFine(build_model, "val_accuracy", max_trials=16,
+    pruner=MedianPruner(n_startup_trials=3))`, then `tuner.search(x, y,
+    validation_data=(x_val, y_val), epochs=15)`.
     """
 
     def __init__(

@@ -116,15 +116,21 @@ class TrialRecorder:
 
     Example:
 
-    ```python
-    class RecordedRandomSearch(TrialRecorder, keras_tuner.RandomSearch):
-        pass
+    >>> import keras_tuner
+    >>> from keras_smithing.tuners import TrialRecorder, read_records
+    >>> class RecordedRandomSearch(TrialRecorder, keras_tuner.RandomSearch):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         x = trial.hyperparameters.Float("x", -5.0, 5.0)
+    ...         return (x - 1.0) ** 2
+    >>> tuner = RecordedRandomSearch(max_trials=3, seed=1, directory="recorded",
+    ...                              overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> records, meta = read_records(tuner.project_dir)
+    >>> [record["status"] for record in records]
+    ['COMPLETED', 'COMPLETED', 'COMPLETED']
 
-    tuner = RecordedRandomSearch(build_model, "val_loss", max_trials=10,
-                                 directory="runs", project_name="random")
-    tuner.search(x, y, validation_data=(x_val, y_val), epochs=5)
-    records = read_records("runs/random")
-    ```
+    With a Keras hypermodel the same class records every epoch's metrics:
+    `RecordedRandomSearch(build_model, "val_loss", max_trials=10)`.
     """
 
     def __init__(self, *args, **kwargs):
@@ -329,6 +335,23 @@ def read_records(directory):
         to the per-epoch values of the first execution), `error`,
         `traceback`), and a dict with the search `space` (a
         `HyperParameters` config) and the `objective` (`name`, `direction`).
+
+    Example:
+
+    >>> from keras_smithing.tuners import CoarseToFine
+    >>> class Bowl(CoarseToFine):
+    ...     def run_trial(self, trial, **kwargs):
+    ...         x = trial.hyperparameters.Float("x", -5.0, 5.0)
+    ...         y = trial.hyperparameters.Float("y", -5.0, 5.0)
+    ...         return (x - 1.0) ** 2 + 0.01 * y**2
+    >>> tuner = Bowl(max_trials=12, seed=0, directory="bowl", overwrite=True)
+    >>> tuner.search(verbose=0)
+    >>> from keras_smithing.tuners import read_records
+    >>> records, meta = read_records(tuner.project_dir)
+    >>> len(records), records[0]["status"], sorted(records[0]["hyperparameters"])
+    (12, 'COMPLETED', ['x', 'y'])
+    >>> meta["objective"]["direction"]
+    'min'
     """
     path = os.path.join(directory, RECORDS_DB)
     if not os.path.exists(path):
