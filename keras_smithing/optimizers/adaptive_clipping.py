@@ -92,10 +92,25 @@ class AdaptiveGradientClipping(OptimizerWrapper):
 
     Example:
 
-    ```python
-    optimizer = AdaptiveGradientClipping(keras.optimizers.SGD(0.1, momentum=0.9))
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers import AdaptiveGradientClipping
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu"),
+    ...         keras.layers.Dense(3, activation="softmax"),
+    ...     ]
+    ... )
+    >>> optimizer = AdaptiveGradientClipping(
+    ...     keras.optimizers.SGD(0.1, momentum=0.9), clip_factor=0.01
+    ... )
+    >>> model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> int(optimizer.iterations)  # The inner optimizer's steps: 2 epochs of 4.
+    8
 
     Reference:
         Brock, De, Smith & Simonyan, "High-Performance Large-Scale Image

@@ -36,8 +36,9 @@ class LayerwiseLearningRate(OptimizerWrapper):
     """Scales the inner optimizer's learning rate per variable, by name pattern.
 
     Each trainable variable gets the factor of the first pattern (in dict order)
-    that `re.search` finds in its path (`variable.path`, e.g. `"dense_1/kernel"`),
-    or 1. The inner optimizer takes its step on every variable, then the step of a
+    that `re.search` finds in its path (`variable.path`, e.g.
+    `"sequential/dense_1/kernel"`: a layer's variables are matched by
+    `"dense_1/"`), or 1. The inner optimizer takes its step on every variable, then the step of a
     variable with factor `f != 1` is rescaled: `w <- w_old + f * (w_new - w_old)`.
     For every Keras optimizer whose update is linear in the learning rate (SGD with
     or without momentum or Nesterov, RMSprop, Adagrad, Adam, AdamW, Nadam, Adamax,
@@ -59,12 +60,30 @@ class LayerwiseLearningRate(OptimizerWrapper):
 
     Example:
 
-    ```python
-    optimizer = LayerwiseLearningRate(
-        keras.optimizers.Adam(1e-3),
-        multipliers={"^backbone_": 0.1, "^stem": 0.0},  # head keeps 1e-3
-    )
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers import LayerwiseLearningRate
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu", name="stem"),
+    ...         keras.layers.Dense(16, activation="relu", name="backbone"),
+    ...         keras.layers.Dense(3, activation="softmax", name="head"),
+    ...     ]
+    ... )
+    >>> stem_kernel = model.get_layer("stem").kernel.numpy()
+    >>> optimizer = LayerwiseLearningRate(
+    ...     keras.optimizers.Adam(1e-3),
+    ...     multipliers={"backbone/": 0.1, "stem/": 0.0},  # The head keeps 1e-3.
+    ... )
+    >>> model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> optimizer.factor(model.get_layer("backbone").kernel)
+    0.1
+    >>> bool(np.array_equal(model.get_layer("stem").kernel.numpy(), stem_kernel))
+    True
     """
 
     def __init__(self, optimizer, multipliers, name=None):

@@ -34,10 +34,22 @@ class Lookahead(OptimizerWrapper):
 
     Example:
 
-    ```python
-    optimizer = Lookahead(keras.optimizers.Adam(1e-3), sync_period=5)
-    model.compile(optimizer=optimizer, loss="mse")
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers import Lookahead
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(64, 8))
+    >>> y = x @ rng.normal(size=(8, 1))
+    >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    >>> optimizer = Lookahead(
+    ...     keras.optimizers.Adam(1e-2), sync_period=5, slow_step_size=0.5
+    ... )
+    >>> model.compile(optimizer=optimizer, loss="mse")
+    >>> history = model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    >>> int(optimizer.iterations)  # 5 epochs of 4 steps: 4 synchronizations.
+    20
+    >>> bool(history.history["loss"][-1] < history.history["loss"][0])
+    True
 
     Reference:
         Zhang, Lucas, Hinton & Ba, "Lookahead Optimizer: k steps forward, 1 step

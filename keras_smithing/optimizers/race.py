@@ -107,6 +107,22 @@ class RaceResult:
         trajectories: `{name: array (n + 1, 2)}`, the start and each step's
             point; shorter than `steps + 1` when an optimizer diverged.
         losses: `{name: array (n + 1,)}`, the function value along it.
+
+    Example:
+
+    >>> import keras
+    >>> from keras_smithing.optimizers import RaceResult, race
+    >>> result = race(
+    ...     [keras.optimizers.SGD(0.1, name="sgd"), keras.optimizers.Adam(0.1)],
+    ...     "valley",
+    ...     steps=50,
+    ... )
+    >>> isinstance(result, RaceResult)
+    True
+    >>> result.function.name, result.steps, sorted(result.trajectories)
+    ('valley', 50, ['adam', 'sgd'])
+    >>> result.losses["sgd"].shape
+    (51,)
     """
 
     function: RaceFunction
@@ -168,11 +184,19 @@ def race(
 
     Example:
 
-    ```python
-    result = race({"SGD": keras.optimizers.SGD(1e-3),
-                   "Adam": keras.optimizers.Adam(0.05)}, "rosenbrock",
-                  path="race.png")
-    ```
+    >>> import keras
+    >>> from keras_smithing.optimizers import race
+    >>> result = race(
+    ...     {"SGD": keras.optimizers.SGD(1e-3), "Adam": keras.optimizers.Adam(0.05)},
+    ...     "rosenbrock",
+    ...     steps=100,
+    ...     path="race.png",  # The contour plot, as plot_race draws it.
+    ... )
+    >>> result.trajectories["Adam"].shape  # The start and 100 steps.
+    (101, 2)
+    >>> losses = result.final_losses()
+    >>> bool(losses["Adam"] < losses["SGD"])
+    True
     """
     check_one_of("function", function, RACE_FUNCTIONS)
     test_function = RACE_FUNCTIONS[function]
@@ -246,6 +270,21 @@ def plot_race(result, path=None):
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import keras
+    >>> from keras_smithing.optimizers import plot_race, race
+    >>> result = race(
+    ...     {"momentum": keras.optimizers.SGD(1e-3, momentum=0.9), "adam": "adam"},
+    ...     "beale",
+    ...     steps=50,
+    ... )
+    >>> figure = plot_race(result, "beale.png")
+    >>> len(figure.axes)
+    1
     """
     _check_result(result)
     from matplotlib.figure import Figure
@@ -275,6 +314,22 @@ def animate_race(result, path, frames=40, fps=10):
 
     Returns:
         The matplotlib `Figure` of the last frame.
+
+    Example:
+
+    >>> import os
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import keras
+    >>> from keras_smithing.optimizers import animate_race, race
+    >>> result = race(
+    ...     {"rmsprop": keras.optimizers.RMSprop(0.05), "adam": "adam"},
+    ...     "saddle",
+    ...     steps=40,
+    ... )
+    >>> figure = animate_race(result, "saddle.gif", frames=10)
+    >>> os.path.exists("saddle.gif")
+    True
     """
     _check_result(result)
     from matplotlib.animation import PillowWriter

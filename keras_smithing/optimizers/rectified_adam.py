@@ -119,14 +119,25 @@ class RectifiedAdam(keras.optimizers.Optimizer):
 
     Example:
 
-    ```python
-    optimizer = RectifiedAdam(1e-3, weight_decay=1e-4)
-    # tfa's warm-up: up to 1e-3 in 1000 steps, then down to 1e-5 at step 10000.
-    optimizer = RectifiedAdam(
-        1e-3, total_steps=10000, warmup_proportion=0.1, min_lr=1e-5
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers import RectifiedAdam
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> # tfa's warm-up: up to 1e-3 in 10 steps, then down to 1e-5 at step 100.
+    >>> optimizer = RectifiedAdam(
+    ...     1e-3, total_steps=100, warmup_proportion=0.1, min_lr=1e-5,
+    ...     weight_decay=1e-4,
+    ... )
+    >>> model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # 8 steps.
+    >>> round(float(optimizer.warmed_up_learning_rate()), 6)  # Step 9's rate.
+    0.0009
+    >>> round(float(optimizer.learning_rate), 6)  # What callbacks read and set.
+    0.001
 
     Reference:
         Liu, Jiang, He, Chen, Liu, Gao & Han, "On the Variance of the Adaptive

@@ -69,11 +69,9 @@ class OneCycle(LearningRateSchedule):
     is at step `warmup_fraction * total_steps - 1`).
 
     Smith also cycles the momentum inversely (0.95 -> 0.85 -> 0.95). This schedule
-    does not: Keras optimizers hold `momentum` (SGD) and `beta_1` (Adam) as Python
-    floats that a compiled train step reads once, when it is traced, so changing
-    them during `fit` would need a new trace every step; Adam's bias correction
-    `1 - beta_1**t` also assumes a constant `beta_1`. Use a fixed momentum of about
-    0.9 (Smith reports most of the gain comes from the learning-rate cycle).
+    does not, and Keras optimizers keep `momentum` (SGD) and `beta_1` (Adam) fixed
+    during `fit`: use a fixed momentum of about 0.9 (Smith reports most of the
+    gain comes from the learning-rate cycle).
 
     Args:
         max_learning_rate: Float > 0, the peak learning rate (for instance
@@ -90,12 +88,23 @@ class OneCycle(LearningRateSchedule):
 
     Example:
 
-    ```python
-    schedule = keras_smithing.optimizers.schedules.OneCycle(
-        max_learning_rate=0.1, total_steps=epochs * steps_per_epoch
-    )
-    model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9), ...)
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers.schedules import OneCycle
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(80, 8)), rng.integers(0, 3, size=80)
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> epochs, steps_per_epoch = 2, 5  # 80 examples in batches of 16.
+    >>> schedule = OneCycle(max_learning_rate=0.1, total_steps=epochs * steps_per_epoch)
+    >>> optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+    >>> model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=epochs, batch_size=16, verbose=0)
+    >>> [round(float(schedule(step)), 4) for step in (0, 3, 6, 10)]  # Peak at 3.
+    [0.004, 0.1, 0.0611, 0.0]
+    >>> round(float(optimizer.learning_rate), 4)  # At the end of the cycle.
+    0.0
 
     Reference:
         Smith, "A disciplined approach to neural network hyper-parameters: Part 1 --
@@ -127,6 +136,11 @@ class OneCycle(LearningRateSchedule):
             "final_div_factor", final_div_factor, minimum=0.0
         )
         self.name = name
+
+    # No momentum cycle: Keras optimizers hold `momentum` (SGD) and `beta_1`
+    # (Adam) as Python floats that a compiled train step reads once, when it is
+    # traced, so changing them during `fit` would need a new trace every step;
+    # Adam's bias correction `1 - beta_1**t` also assumes a constant `beta_1`.
 
     def __call__(self, step):
         initial = self.max_learning_rate / self.div_factor
@@ -169,7 +183,8 @@ class CyclicalLearningRate(LearningRateSchedule):
     the amplitude halves every cycle) or `gamma**step` (`"exp_range"`). This is
     the formula of the paper, of TensorFlow Addons' `CyclicalLearningRate` and of
     PyTorch's `CyclicLR` (with `step_size_up == step_size_down`). The momentum is
-    not cycled (PyTorch's `cycle_momentum`), for the reasons given in `OneCycle`.
+    not cycled (PyTorch's `cycle_momentum`): Keras optimizers keep it fixed
+    during `fit`, as `OneCycle` explains.
 
     `scale_mode` picks what the scale is a function of, as in tfa and PyTorch:
     `"cycle"` (the cycle number above) or `"iterations"` (the step). By default
@@ -193,12 +208,25 @@ class CyclicalLearningRate(LearningRateSchedule):
 
     Example:
 
-    ```python
-    schedule = keras_smithing.optimizers.schedules.CyclicalLearningRate(
-        1e-3, 1e-2, step_size=4 * steps_per_epoch, mode="triangular2"
-    )
-    model.compile(optimizer=keras.optimizers.SGD(schedule), ...)
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers.schedules import CyclicalLearningRate
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> steps_per_epoch = 4  # 64 examples in batches of 16.
+    >>> schedule = CyclicalLearningRate(
+    ...     1e-3, 1e-2, step_size=2 * steps_per_epoch, mode="triangular2"
+    ... )
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(learning_rate=schedule),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> _ = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    >>> [round(float(schedule(step)), 4) for step in (0, 8, 16, 24)]
+    [0.001, 0.01, 0.001, 0.0055]
 
     Reference:
         Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
@@ -277,6 +305,28 @@ class ScaledSchedule(LearningRateSchedule):
         schedule: A `keras.optimizers.schedules.LearningRateSchedule` (or its
             serialized dict).
         scale: Float > 0, the initial multiplier.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.optimizers.schedules import ScaledSchedule
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> cosine = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100)
+    >>> schedule = ScaledSchedule(cosine)
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(learning_rate=schedule),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> _ = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    >>> _ = schedule.scale.assign(0.1)  # "Divide the learning rate by 10".
+    >>> _ = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    >>> round(float(schedule(0)), 4), round(float(cosine(0)), 4)
+    (0.01, 0.1)
     """
 
     def __init__(self, schedule, scale=1.0):

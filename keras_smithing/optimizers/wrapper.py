@@ -23,9 +23,9 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     Follows `keras.optimizers.LossScaleOptimizer`: the wrapper owns a few variables
     of its own, the inner optimizer does the gradient step through its public
     `apply`, and the learning rate, iteration count, loss scaling and final values
-    (EMA) are the inner optimizer's. `variables` lists the wrapper's variables then
-    the inner optimizer's, so `.keras` files and `stateless_apply` (JAX) carry both.
-    The variables' constraints are applied after the wrapper's rule.
+    (EMA) are the inner optimizer's, and both optimizers' variables are saved in
+    `.keras` files. The variables' constraints are applied after the wrapper's
+    rule.
     Subclasses implement `wrapped_apply(grads, trainable_variables)`.
 
     Args:
@@ -45,6 +45,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         if not self.inner_optimizer.built:
             self.inner_optimizer.build(var_list)
 
+    # The wrapper's variables, then the inner optimizer's: `.keras` files and
+    # JAX's `stateless_apply` carry both.
     @property
     def variables(self):
         return super().variables + self.inner_optimizer.variables
