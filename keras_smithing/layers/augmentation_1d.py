@@ -115,10 +115,20 @@ class RandomShift1D(_SignalAugmentation):
 
     Example:
 
-    >>> inputs = keras.Input((40,))
-    >>> x = keras.layers.Pipeline([RandomShift1D(4), RandomJitter(0.1)])(inputs)
-    >>> x = keras.layers.Dense(100, activation="relu")(x)
-    >>> model = keras.Model(inputs, keras.layers.Dense(10)(x))
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import RandomJitter, RandomShift1D
+    >>> augment = keras.layers.Pipeline([RandomShift1D(4), RandomJitter(0.1)])
+    >>> model = keras.Sequential([keras.Input((40,)), augment, keras.layers.Dense(10)])
+
+    In training each signal is shifted circularly; at inference nothing changes:
+
+    >>> signal = np.arange(6, dtype="float32").reshape(1, 6)
+    >>> shifted = keras.ops.convert_to_numpy(RandomShift1D(2)(signal, training=True))
+    >>> print(sorted(shifted[0]) == sorted(signal[0]))
+    True
+    >>> print(bool(keras.ops.all(RandomShift1D(2)(signal) == signal)))
+    True
     """
 
     def __init__(self, max_shift, fill="wrap", seed=None, **kwargs):
@@ -183,6 +193,18 @@ class RandomScale1D(_SignalAugmentation):
 
     Returns:
         A tensor of the input's shape and dtype.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import RandomScale1D
+    >>> layer = RandomScale1D((0.8, 1.2))
+    >>> model = keras.Sequential([keras.Input((40,)), layer, keras.layers.Dense(10)])
+    >>> signals = np.ones((3, 40), dtype="float32")
+    >>> scaled = keras.ops.convert_to_numpy(layer(signals, training=True))
+    >>> print(scaled.min() >= 0.8, scaled.max() <= 1.2, np.ptp(scaled, axis=1))
+    True True [0. 0. 0.]
     """
 
     def __init__(self, range, seed=None, **kwargs):
@@ -228,6 +250,18 @@ class RandomTimeWarp1D(_SignalAugmentation):
 
     Returns:
         A tensor of the input's shape and dtype.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import RandomTimeWarp1D
+    >>> layer = RandomTimeWarp1D(0.2)
+    >>> model = keras.Sequential([keras.Input((40,)), layer, keras.layers.Dense(10)])
+    >>> ramp = np.linspace(0, 1, 40, dtype="float32")[None]
+    >>> warped = keras.ops.convert_to_numpy(layer(ramp, training=True))
+    >>> print(warped[0, 0], warped[0, -1], bool(np.all(np.diff(warped) >= 0)))
+    0.0 1.0 True
     """
 
     def __init__(self, max_warp, num_knots=4, seed=None, **kwargs):
@@ -294,6 +328,20 @@ class RandomJitter(_SignalAugmentation):
 
     Returns:
         A tensor of the input's shape and dtype.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import RandomJitter
+    >>> layer = RandomJitter(0.1)
+    >>> model = keras.Sequential([keras.Input((40,)), layer, keras.layers.Dense(10)])
+    >>> signals = np.zeros((100, 40), dtype="float32")
+    >>> noisy = keras.ops.convert_to_numpy(layer(signals, training=True))
+    >>> print(round(float(noisy.std()), 2))
+    0.1
+    >>> print(bool(keras.ops.all(layer(signals) == signals)))
+    True
     """
 
     def __init__(self, stddev, seed=None, **kwargs):
@@ -335,6 +383,20 @@ class RandomFeatureMask(keras.layers.Layer):
 
     Returns:
         A tensor of the input's shape and dtype.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import RandomFeatureMask
+    >>> layer = RandomFeatureMask(0.25)
+    >>> model = keras.Sequential([keras.Input((20,)), layer, keras.layers.Dense(1)])
+    >>> features = np.ones((500, 20), dtype="float32")
+    >>> masked = keras.ops.convert_to_numpy(layer(features, training=True))
+    >>> print(np.unique(masked), 0.2 < (masked == 0).mean() < 0.3)
+    [0. 1.] True
+    >>> print(bool(keras.ops.all(layer(features) == features)))
+    True
 
     Reference:
         Vincent et al., "Extracting and Composing Robust Features with Denoising

@@ -100,8 +100,7 @@ class DropBlock2D(keras.layers.Layer):
     example's kept activations are rescaled by (its number of activations) /
     (its number kept). At inference, and whenever `rate=0`, it is the identity.
     The height and width may be unknown until the layer runs
-    (`keras.Input((None, None, channels))`): the seed probability is then
-    solved inside the graph.
+    (`keras.Input((None, None, channels))`).
 
     Args:
         rate: Float in [0, 1). Expected fraction of activations to drop.
@@ -118,8 +117,8 @@ class DropBlock2D(keras.layers.Layer):
 
     Call arguments:
         inputs: 4D tensor `(batch, height, width, channels)` (channels last).
-        training: Python boolean. Whether to drop blocks (also done inside
-            `keras_smithing.layers.stochastic.sampling_scope`, for `mc_predict`).
+        training: Python boolean. Whether to drop blocks (also done under
+            `keras_smithing.mc_predict`).
 
     Returns:
         A tensor of the shape of `inputs`.
@@ -130,8 +129,23 @@ class DropBlock2D(keras.layers.Layer):
 
     Example:
 
-    >>> x = keras.Input((32, 32, 16))
-    >>> y = DropBlock2D(rate=0.1, block_size=7)(x)
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import DropBlock2D
+    >>> inputs = keras.Input((32, 32, 3))
+    >>> x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    >>> x = DropBlock2D(rate=0.1, block_size=7)(x)
+
+    In training about `rate` of each feature map is dropped, in whole blocks, and
+    each example's kept activations are rescaled; at inference nothing changes:
+
+    >>> features = np.ones((2, 32, 32, 16), dtype="float32")
+    >>> layer = DropBlock2D(rate=0.1, block_size=7)
+    >>> dropped = keras.ops.convert_to_numpy(layer(features, training=True))
+    >>> print(round(float((dropped == 0).mean()), 1), round(float(dropped.mean()), 3))
+    0.1 1.0
+    >>> print(bool(keras.ops.all(layer(features) == features)))
+    True
     """
 
     stochastic = True
@@ -174,7 +188,9 @@ class DropBlock2D(keras.layers.Layer):
         if self.data_format == "channels_first":
             x = keras.ops.transpose(x, (0, 2, 3, 1))
         terms = self._mask_terms(x.shape)
-        if terms is None:  # A height or width unknown until the graph runs.
+        if terms is None:
+            # A height or width unknown until the graph runs: the seed
+            # probability is solved inside the graph.
             shape = keras.ops.shape(x)
             terms = _dynamic_terms(self.rate, self.block_size, shape[1], shape[2])
         gamma, valid = terms

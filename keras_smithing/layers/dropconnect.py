@@ -77,8 +77,8 @@ class DropConnectDense(keras.layers.Dense):
     batch (cheap: one mask the size of the kernel); `mask_per_example=True` draws
     one per example, as in the paper, at the memory cost of a kernel per example.
     The bias is never dropped. At inference (and whenever `rate=0`) the layer is
-    exactly `keras.layers.Dense`. The mask uses 8 random bits per weight when
-    `rate` is a multiple of 1/256 (fastest), 16 otherwise (see the module).
+    exactly `keras.layers.Dense`. A `rate` that is a multiple of 1/256 (0.5,
+    0.25, ...) is the fastest.
 
     Args:
         units: Positive int, dimensionality of the output space.
@@ -93,8 +93,8 @@ class DropConnectDense(keras.layers.Dense):
 
     Call arguments:
         inputs: Tensor of rank >= 2, features on the last axis.
-        training: Python boolean. Whether to drop weights (also done inside
-            `keras_smithing.layers.stochastic.sampling_scope`, for `mc_predict`).
+        training: Python boolean. Whether to drop weights (also done under
+            `keras_smithing.mc_predict`).
 
     Returns:
         A tensor of shape `inputs.shape[:-1] + (units,)`.
@@ -105,8 +105,21 @@ class DropConnectDense(keras.layers.Dense):
 
     Example:
 
-    >>> layer = DropConnectDense(64, rate=0.5, activation="relu", seed=0)
-    >>> y = layer(np.ones((8, 32)), training=True)
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import DropConnectDense
+    >>> hidden = DropConnectDense(64, rate=0.5, activation="relu")
+    >>> model = keras.Sequential([keras.Input((32,)), hidden, keras.layers.Dense(10)])
+
+    At inference the layer is a plain `Dense`; in training the kept weights are
+    doubled (`rate=0.5`), so the output is right on average:
+
+    >>> layer = DropConnectDense(4, rate=0.5, kernel_initializer="ones")
+    >>> x = np.ones((1, 100), dtype="float32")
+    >>> print(keras.ops.convert_to_numpy(layer(x)))
+    [[100. 100. 100. 100.]]
+    >>> print(bool(keras.ops.any(layer(x, training=True) != 100)))
+    True
     """
 
     stochastic = True
@@ -174,11 +187,9 @@ class DropConnect(keras.layers.Wrapper):
     `Conv2D`, the `recurrent_kernel` of an `LSTM`, ...) is zeroed with probability
     `rate` and the kept entries are scaled by `1 / (1 - rate)`. One mask is drawn
     per call, so an RNN uses the same recurrent mask at every step of a sequence
-    (the weight-dropped LSTM of Merity et al.). The wrapped layer's variables are
-    never modified: it is called inside a `keras.StatelessScope` that maps the
-    named weights to their masked values, and only its own state updates (seed
-    generators, moving statistics) are written back. At inference (and whenever
-    `rate=0`) the wrapper calls the layer unchanged.
+    (the weight-dropped LSTM of Merity et al.). The wrapped layer's weights are
+    never modified. At inference (and whenever `rate=0`) the wrapper calls the
+    layer unchanged.
 
     Args:
         layer: The `keras.layers.Layer` to wrap.
@@ -193,9 +204,8 @@ class DropConnect(keras.layers.Wrapper):
 
     Call arguments:
         inputs: The wrapped layer's inputs.
-        training: Python boolean. Whether to drop weights (also done inside
-            `keras_smithing.layers.stochastic.sampling_scope`, for `mc_predict`);
-            passed on to the wrapped layer.
+        training: Python boolean. Whether to drop weights (also done under
+            `keras_smithing.mc_predict`); passed on to the wrapped layer.
 
     Returns:
         The wrapped layer's outputs.
@@ -207,10 +217,17 @@ class DropConnect(keras.layers.Wrapper):
 
     Example:
 
-    >>> lstm = DropConnect(
-    ...     keras.layers.LSTM(32), rate=0.5, weight_names=("recurrent_kernel",)
-    ... )
-    >>> y = lstm(np.ones((4, 10, 8)), training=True)
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import DropConnect
+    >>> lstm = keras.layers.LSTM(32)
+    >>> lstm = DropConnect(lstm, rate=0.5, weight_names=("recurrent_kernel",))
+    >>> model = keras.Sequential([keras.Input((10, 8)), lstm, keras.layers.Dense(1)])
+    >>> x = np.random.default_rng(0).normal(size=(4, 10, 8)).astype("float32")
+    >>> print(bool(keras.ops.all(model(x) == model(x))))  # inference
+    True
+    >>> print(bool(keras.ops.all(model(x, training=True) == model(x, training=True))))
+    False
     """
 
     stochastic = True
@@ -254,6 +271,10 @@ class DropConnect(keras.layers.Wrapper):
         self._check_weight_names()
 
     def _masked_call(self, inputs, kwargs):
+        # The wrapped layer runs inside a `keras.StatelessScope` that maps the
+        # named weights to their masked values, so its variables are never
+        # modified; only its own state updates (seed generators, moving
+        # statistics) are written back.
         values = []
         for variable in self.layer.variables:
             value = variable.value

@@ -54,8 +54,19 @@ class GhostBatchNormalization(keras.layers.BatchNormalization):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import GhostBatchNormalization
     >>> layer = GhostBatchNormalization(virtual_batch_size=32)
-    >>> y = layer(keras.ops.ones((256, 10)), training=True)
+    >>> model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(16), layer])
+
+    In training each ghost batch of 32 is normalized with its own statistics:
+
+    >>> x = np.random.default_rng(0).normal(size=(128, 16)).astype("float32")
+    >>> x[:32] += 5.0  # The first ghost batch has another mean.
+    >>> ghosts = keras.ops.convert_to_numpy(layer(x, training=True)).reshape(4, 32, 16)
+    >>> print(np.allclose(ghosts.mean(axis=1), 0, atol=1e-4))
+    True
     """
 
     def __init__(self, virtual_batch_size, axis=-1, **kwargs):

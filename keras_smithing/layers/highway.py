@@ -135,10 +135,15 @@ class Highway(_HighwayBase):
 
     Example:
 
-    >>> x = keras.Input((64,))
-    >>> y = x
-    >>> for _ in range(30):
-    ...     y = Highway(transform_bias_initializer=keras.initializers.Constant(-3.0))(y)
+    >>> import keras
+    >>> from keras_smithing.layers import Highway
+    >>> inputs = keras.Input((64,))
+    >>> x = inputs
+    >>> for _ in range(30):  # For 50 layers or more, pass Constant(-3.0).
+    ...     x = Highway(transform_bias_initializer=keras.initializers.Constant(-2.0))(x)
+    >>> model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    >>> print(x.shape, model.output_shape)
+    (None, 64) (None, 10)
     """
 
     def _make_sublayers(self, channels):
@@ -191,7 +196,14 @@ class ConvHighway2D(_HighwayBase):
 
     Example:
 
-    >>> y = ConvHighway2D(3)(keras.Input((28, 28, 16)))
+    >>> import keras
+    >>> from keras_smithing.layers import ConvHighway2D
+    >>> inputs = keras.Input((28, 28, 1))
+    >>> x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    >>> for _ in range(10):
+    ...     x = ConvHighway2D(kernel_size=3)(x)
+    >>> print(x.shape)
+    (None, 28, 28, 16)
     """
 
     def __init__(self, kernel_size=3, activation="relu", data_format=None, **kwargs):

@@ -44,6 +44,22 @@ class MCDropout(keras.layers.Dropout):
 
     Reference:
         Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import MCDropout
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)),
+    ...     keras.layers.Dense(64, activation="relu"),
+    ...     MCDropout(0.5),
+    ...     keras.layers.Dense(1),
+    ... ])
+    >>> x = np.ones((1, 4), dtype="float32")
+    >>> first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    >>> print(bool(first[0, 0] != second[0, 0]))  # Dropout is on in `predict` too.
+    True
     """
 
     stochastic = True
@@ -123,6 +139,10 @@ def _samplers(model):
                 "rate > 0, `MCDropout`, ...), declare `stochastic = True` on a "
                 "layer of your own that samples, or use `model.predict`."
             )
+        # Keras's own stochastic layers sample in a graph of the Functional or
+        # Sequential model rebuilt around the same layers. Out of that reach
+        # (a subclassed model, a custom layer), the model is called with
+        # `training=True` instead, refused when other layers depend on it.
         network, rebuilt = sampling_network(
             model,
             samples=is_stochastic,
@@ -155,20 +175,17 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
     DropConnect, DropBlock2D, StochasticDepth, ...). Everything else runs in
     inference mode: BatchNormalization uses its moving statistics and augmentation
     layers stay off, unlike the common `model(x, training=True)` recipe, which
-    normalizes with batch statistics. The samples are drawn vectorised: the input
-    is stacked `num_samples` times along the batch axis and run in one compiled
-    forward pass, split into several when there are more than `batch_size` rows.
+    normalizes with batch statistics. All the samples run in one compiled forward
+    pass (several when there are more than `batch_size` rows).
 
-    Keras's own stochastic layers are made to sample by rebuilding the graph of a
-    Functional or Sequential model around the same layers; this pack's layers
-    sample in any model. When Keras dropout layers are out of that reach (inside
-    a subclassed model or a custom layer), the model is called with
-    `training=True` instead, which is right only when none of its other layers
-    behaves differently in training: if it holds BatchNormalization, augmentation
-    layers, `MixUp`, `SpectralNormalization`, `WeightNormalization` or a layer of
-    your own that takes `training` without declaring `stochastic = True`,
-    `mc_predict` raises a `ValueError` instead (use `MCDropout`, which samples
-    whatever `training` is, or build the model with the Functional API).
+    This pack's layers sample in any model, Keras's dropout layers in Functional
+    and Sequential models. Keras dropout inside a subclassed model or a custom
+    layer samples only when none of the model's other layers behaves differently
+    in training: if it holds BatchNormalization, augmentation layers, `MixUp`,
+    `SpectralNormalization`, `WeightNormalization` or a layer of your own that
+    takes `training` without declaring `stochastic = True`, `mc_predict` raises a
+    `ValueError` (use `MCDropout`, which samples whatever `training` is, or build
+    the model with the Functional API).
 
     Args:
         model: A built `keras.Model` with at least one stochastic layer.
@@ -193,14 +210,28 @@ def mc_predict(model, x, num_samples=30, batch_size=None):
 
     Example:
 
-    >>> result = mc_predict(model, x_test, num_samples=30)
-    >>> uncertain = np.argsort(result.predictive_entropy)[-10:]
+    >>> import keras
+    >>> import numpy as np
+    >>> import keras_smithing
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)),
+    ...     keras.layers.Dense(32, activation="relu"),
+    ...     keras.layers.Dropout(0.5),
+    ...     keras.layers.Dense(3, activation="softmax"),
+    ... ])
+    >>> x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    >>> result = keras_smithing.mc_predict(model, x, num_samples=20)
+    >>> print(result.samples.shape, result.mean.shape, result.predictive_entropy.shape)
+    (20, 5, 3) (5, 3) (5,)
+    >>> most_uncertain = np.argsort(result.predictive_entropy)[-2:]
     """
     num_samples = check_int("num_samples", num_samples)
     max_rows = 8192 if batch_size is None else check_int("batch_size", batch_size)
     if not isinstance(model, keras.Model) or not model.built:
         raise invalid_argument("model", model, "a built keras.Model")
     x = check_array_structure("x", x)
+    # Vectorised: the input is stacked `groups` times along the batch axis and run
+    # in one compiled forward pass, split into several above `max_rows` rows.
     samples = draw_samples(
         lambda groups, first: _sampler(model, groups), x, num_samples, max_rows
     )

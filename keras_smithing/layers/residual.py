@@ -70,8 +70,15 @@ class ResidualBlock(keras.layers.Layer):
 
     Example:
 
-    >>> x = keras.Input((32, 32, 16))
-    >>> y = ResidualBlock(32, strides=2, stochastic_depth=0.1)(x)
+    >>> import keras
+    >>> from keras_smithing.layers import ResidualBlock
+    >>> inputs = keras.Input((32, 32, 16))
+    >>> x = ResidualBlock(32, strides=2, stochastic_depth=0.1)(inputs)
+    >>> x = ResidualBlock(32, dropout=0.2)(x)
+    >>> print(x.shape)
+    (None, 16, 16, 32)
+    >>> print(ResidualBlock(64)(keras.Input((20,))).shape)  # Dense layers
+    (None, 64)
     """
 
     def __init__(

@@ -25,8 +25,8 @@ class StochasticDepth(keras.layers.Layer):
     Call arguments:
         inputs: List `[shortcut, residual]` of two tensors of the same shape, the
             batch axis first.
-        training: Python boolean. Whether to drop branches (also done inside
-            `keras_smithing.layers.stochastic.sampling_scope`, for `mc_predict`).
+        training: Python boolean. Whether to drop branches (also done under
+            `keras_smithing.mc_predict`).
 
     Returns:
         A tensor of the shape of `shortcut`.
@@ -36,9 +36,22 @@ class StochasticDepth(keras.layers.Layer):
 
     Example:
 
-    >>> x = keras.Input((8,))
-    >>> branch = keras.layers.Dense(8, activation="relu")(x)
-    >>> y = StochasticDepth(0.2)([x, branch])
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import StochasticDepth
+    >>> inputs = keras.Input((8,))
+    >>> branch = keras.layers.Dense(8, activation="relu")(inputs)
+    >>> model = keras.Model(inputs, StochasticDepth(0.2)([inputs, branch]))
+
+    In training each example's branch is dropped or doubled (`rate=0.5`); at
+    inference the layer adds it:
+
+    >>> layer = StochasticDepth(0.5)
+    >>> shortcut, residual = np.zeros((100, 4), "float32"), np.ones((100, 4), "float32")
+    >>> print(np.unique(layer([shortcut, residual], training=True)))
+    [0. 2.]
+    >>> print(np.unique(layer([shortcut, residual])))
+    [1.]
     """
 
     stochastic = True

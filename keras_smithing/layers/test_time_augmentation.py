@@ -148,10 +148,8 @@ def tta_predict(
     transform weighs the same, so a list of deterministic transforms gives exactly
     the mean prediction over them. Random transforms must be layers (their
     `SeedGenerator` makes them reproducible); functions must use `keras.ops`.
-
-    The copies are drawn vectorised, as in `mc_predict`: the input is stacked
-    `num_samples` times along the batch axis and run in one compiled forward pass,
-    split into several when there are more than `batch_size` rows.
+    All the copies run in one compiled forward pass (several when there are more
+    than `batch_size` rows), as in `mc_predict`.
 
     Monte-Carlo dropout composes in two ways: `mc_dropout=True` also samples every
     stochastic layer `mc_predict` samples (Keras's Dropout family, this pack's
@@ -190,15 +188,31 @@ def tta_predict(
 
     Example:
 
-    >>> inputs = keras.Input((40,))
-    >>> x = RandomShift1D(4, seed=0)(inputs)
-    >>> x = keras.layers.Dense(100, activation="relu")(x)
-    >>> model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-    >>> # ... model.fit(x_train, y_train) ...
-    >>> result = tta_predict(model, x_test, num_samples=32)
+    A model that augments its own input (trained with `model.fit` as usual):
+
+    >>> import keras
+    >>> import numpy as np
+    >>> import keras_smithing
+    >>> from keras_smithing.layers import RandomShift1D
+    >>> model = keras.Sequential([
+    ...     keras.Input((40,)),
+    ...     RandomShift1D(4),
+    ...     keras.layers.Dense(10, activation="softmax"),
+    ... ])
+    >>> x = np.random.default_rng(0).normal(size=(8, 40)).astype("float32")
+    >>> result = keras_smithing.tta_predict(model, x, num_samples=16)
     >>> labels = result.mean.argmax(axis=-1)
-    >>> flips = [lambda x: x, lambda x: keras.ops.flip(x, axis=2)]
-    >>> result = tta_predict(image_model, images, num_samples=2, transforms=flips)
+    >>> print(result.samples.shape, labels.shape)
+    (16, 8, 10) (8,)
+
+    With deterministic `transforms` (here each signal and its mirror image), the
+    result is the mean prediction over them:
+
+    >>> mirror = [lambda s: s, lambda s: keras.ops.flip(s, axis=1)]
+    >>> result = keras_smithing.tta_predict(model, x, num_samples=2, transforms=mirror)
+    >>> both = model.predict(x, verbose=0) + model.predict(x[:, ::-1], verbose=0)
+    >>> print(np.allclose(result.mean, both / 2, atol=1e-6))
+    True
     """
     num_samples = check_int("num_samples", num_samples)
     max_rows = 8192 if batch_size is None else check_int("batch_size", batch_size)
@@ -207,6 +221,8 @@ def tta_predict(
     transforms = _check_transforms(transforms)
     mc_dropout = check_bool("mc_dropout", mc_dropout)
     x = check_array_structure("x", x)
+    # Vectorised as in `mc_predict`: the input is stacked once per copy along the
+    # batch axis and run in one compiled pass, split above `max_rows` rows.
     cached = _samplers(model, transforms, mc_dropout)
     samples = draw_samples(
         lambda groups, first: _sampler(model, cached, groups, first),

@@ -44,17 +44,10 @@ class WeightNormalization(keras.layers.Wrapper):
     layer's pre-activations start with zero mean and unit variance per channel.
     A channel whose first-batch pre-activations do not vary (a batch of one
     example, or of identical ones) gets scale 1 instead, only the mean removed.
-    The data-dependent values live in non-trainable offsets added to `g` and to
-    the bias (`g_offset`, `bias_offset`): a state update, like batch norm's
-    moving statistics, so it happens inside `model.fit` on every backend (JAX
-    keeps no assignment to a trainable variable made in a train step), and
-    the gradients of `g` and the bias are those of the plain
-    reparameterization. The choice "first batch or not" is a non-trainable
-    `initialized` variable read with `ops.cond`, not Python state, so it
-    survives `tf.function`, XLA (`jit_compile=True`), mixed precision
-    (statistics in float32) and `MirroredStrategy` (each replica initializes
-    from its shard; the offsets then aggregate by mean), and it is saved with
-    the model (a reloaded model does not re-initialize).
+    The initialization runs inside `model.fit` on every backend, with
+    `jit_compile=True`, mixed precision and `MirroredStrategy` (each replica
+    initializes from its shard), and it is saved with the model: a reloaded
+    model does not re-initialize.
 
     Args:
         layer: A layer with a `kernel` weight: `Dense`, `Conv1D`/`Conv2D`/
@@ -88,20 +81,32 @@ class WeightNormalization(keras.layers.Wrapper):
 
     Example:
 
-    >>> layer = WeightNormalization(keras.layers.Dense(64, activation="relu"))
-    >>> y = layer(keras.ops.ones((8, 16)), training=True)
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import WeightNormalization
+    >>> layer = WeightNormalization(keras.layers.Dense(4))
+    >>> model = keras.Sequential([keras.Input((16,)), layer, keras.layers.ReLU()])
+
+    The first training call (the first step of `fit`) standardizes the
+    pre-activations of its batch:
+
+    >>> x = np.random.default_rng(0).normal(3.0, 2.0, (256, 16)).astype("float32")
+    >>> y = keras.ops.convert_to_numpy(layer(x, training=True))
+    >>> print(np.allclose(y.mean(axis=0), 0, atol=1e-4), np.allclose(y.std(axis=0), 1))
+    True True
 
     For deployment, `remove()` folds the normalization into the wrapped layer;
     a whole Sequential or Functional model is stripped by cloning it (the clone
     shares the layers, so it predicts exactly what the model predicts):
 
-    >>> model = keras.Sequential([keras.Input((16,)), layer])
     >>> plain = keras.models.clone_model(
     ...     model,
     ...     clone_function=lambda l: (
     ...         l.remove() if isinstance(l, WeightNormalization) else l
     ...     ),
     ... )
+    >>> print(np.allclose(plain.predict(x, verbose=0), model.predict(x, verbose=0)))
+    True
     """
 
     def __init__(self, layer, data_init=True, **kwargs):
@@ -158,6 +163,15 @@ class WeightNormalization(keras.layers.Wrapper):
                 "recurrent_g", self._owner.recurrent_kernel
             )
         if self.data_init:
+            # The data init lives in non-trainable offsets added to `g` and to the
+            # bias: a state update, like batch norm's moving statistics, so it
+            # happens inside `fit` on every backend (JAX keeps no assignment to a
+            # trainable variable made in a train step), and the gradients of `g`
+            # and the bias are those of the plain reparameterization. "First
+            # batch or not" is the `initialized` variable, read with `ops.cond`
+            # (not Python state), so it survives `tf.function`, XLA and
+            # distribution strategies (replicas initialize from their shards; the
+            # offsets aggregate by mean), and it is saved with the model.
             self.initialized = self.add_weight(
                 name="initialized",
                 shape=(),
@@ -331,7 +345,7 @@ class WeightNormalization(keras.layers.Wrapper):
         layer computes what the wrapper computed (for deployment: no `g`, no
         norm at run time). The wrapper is left consistent (its `g` becomes the
         new kernel's norm, its offsets zero): it too computes the same thing.
-        To strip a whole model, use `remove_weight_normalization(model)`.
+        To strip a whole model, clone it (see the class example).
 
         Returns:
             The wrapped layer, with its weights replaced.
