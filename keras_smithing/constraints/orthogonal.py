@@ -19,14 +19,23 @@ class Orthogonal(keras.constraints.Constraint):
     The projection costs one SVD of the kernel per training step; it is computed
     in float32 and cast back to the kernel's dtype.
 
-    Example:
-        >>> rnn = keras.layers.SimpleRNN(
-        ...     16, recurrent_initializer="orthogonal", recurrent_constraint=Orthogonal()
-        ... )
-
     Reference:
         Saxe, McClelland & Ganguli, "Exact solutions to the nonlinear dynamics of
         learning in deep linear neural networks", ICLR 2014.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.constraints import Orthogonal
+    >>> rnn = keras.layers.SimpleRNN(16, recurrent_constraint=Orthogonal())
+    >>> model = keras.Sequential([keras.Input((5, 3)), rnn, keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> rng = np.random.default_rng(0)
+    >>> _ = model.fit(rng.normal(size=(32, 5, 3)), rng.normal(size=(32, 1)), verbose=0)
+    >>> w = keras.ops.convert_to_numpy(rnn.cell.recurrent_kernel)
+    >>> print(np.allclose(w.T @ w, np.eye(16), atol=1e-4))
+    True
     """
 
     def __call__(self, w):

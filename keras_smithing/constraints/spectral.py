@@ -23,9 +23,18 @@ class SpectralNormBound(keras.constraints.Constraint):
         max_value: Positive float, the largest allowed spectral norm.
 
     Example:
-        >>> rnn = keras.layers.SimpleRNN(
-        ...     16, recurrent_constraint=SpectralNormBound(1.0)
-        ... )
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.constraints import SpectralNormBound
+    >>> rnn = keras.layers.SimpleRNN(16, recurrent_constraint=SpectralNormBound(0.5))
+    >>> model = keras.Sequential([keras.Input((5, 3)), rnn, keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> rng = np.random.default_rng(0)
+    >>> _ = model.fit(rng.normal(size=(32, 5, 3)), rng.normal(size=(32, 1)), verbose=0)
+    >>> w = keras.ops.convert_to_numpy(rnn.cell.recurrent_kernel)
+    >>> print(np.linalg.norm(w, ord=2) <= 0.5 + 1e-5)  # Orthogonal init: 1.0.
+    True
     """
 
     def __init__(self, max_value):

@@ -30,9 +30,19 @@ class ScaledIdentity(keras.initializers.Identity):
         Rectified Linear Units", arXiv:1504.00941, 2015.
 
     Example:
-        >>> rnn = keras.layers.SimpleRNN(
-        ...     32, activation="relu", recurrent_initializer=ScaledIdentity(1.0)
-        ... )
+
+    >>> import keras
+    >>> from keras_smithing.initializers import ScaledIdentity
+    >>> rnn = keras.layers.SimpleRNN(
+    ...     32, activation="relu", recurrent_initializer=ScaledIdentity(0.95)
+    ... )
+    >>> model = keras.Sequential([keras.Input((100, 1)), rnn, keras.layers.Dense(1)])
+    >>> print(keras.ops.convert_to_numpy(ScaledIdentity(0.5)((2, 2))))
+    [[0.5 0. ]
+     [0.  0.5]]
+    >>> print(keras.ops.convert_to_numpy(ScaledIdentity()((2, 6))))  # A GRU's.
+    [[1. 0. 1. 0. 1. 0.]
+     [0. 1. 0. 1. 0. 1.]]
     """
 
     def __init__(self, gain=1.0):

@@ -40,6 +40,21 @@ class LSUVLayerReport:
         initial_std: Std of the layer's pre-activation output on the batch after
             the orthogonal pre-initialization (NaN when skipped).
         final_std: Std after the last rescaling (NaN when skipped).
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.initializers import lsuv_init
+    >>> model = keras.Sequential([
+    ...     keras.Input((20,)),
+    ...     keras.layers.Dense(32, activation="relu", name="hidden"),
+    ...     keras.layers.Dense(3, name="logits"),
+    ... ])
+    >>> x = np.random.default_rng(0).normal(size=(256, 20)).astype("float32")
+    >>> first = lsuv_init(model, x, seed=0)[0]
+    >>> print(first.name, first.status, abs(first.final_std - 1.0) <= 0.1)
+    hidden converged True
     """
 
     name: str
@@ -100,8 +115,20 @@ def lsuv_init(model, x_batch, target_std=1.0, tol=0.1, max_iter=10, seed=None):
         Mishkin & Matas, "All you need is a good init", ICLR 2016.
 
     Example:
-        >>> report = lsuv_init(model, x_train[:256])
-        >>> [(r.name, round(r.final_std, 2)) for r in report]
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.initializers import lsuv_init
+    >>> model = keras.Sequential([
+    ...     keras.Input((20,)),
+    ...     keras.layers.Dense(32, activation="relu"),
+    ...     keras.layers.Dense(32, activation="relu"),
+    ...     keras.layers.Dense(3),
+    ... ])
+    >>> x = np.random.default_rng(0).normal(size=(256, 20)).astype("float32")
+    >>> report = lsuv_init(model, x, seed=0)  # Then compile and fit as usual.
+    >>> print([r.status for r in report])
+    ['converged', 'converged', 'converged']
     """
     model = check_built_model("model", model)
     x_batch = check_model_inputs("x_batch", x_batch, model)

@@ -33,7 +33,15 @@ class SVDOrthogonal(keras.initializers.Orthogonal):
         learning in deep linear neural networks", ICLR 2014.
 
     Example:
-        >>> layer = keras.layers.Dense(8, kernel_initializer=SVDOrthogonal(seed=1))
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.initializers import SVDOrthogonal
+    >>> layer = keras.layers.Dense(8, kernel_initializer=SVDOrthogonal(seed=1))
+    >>> layer.build((None, 16))
+    >>> kernel = keras.ops.convert_to_numpy(layer.kernel)
+    >>> print(kernel.shape, np.allclose(kernel.T @ kernel, np.eye(8), atol=1e-5))
+    (16, 8) True
     """
 
     def __init__(self, gain=1.0, seed=None):
