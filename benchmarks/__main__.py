@@ -1,17 +1,17 @@
 """Runs benchmarks/bench_*.py and reports ratios against same-run baselines.
 
-Usage: python -m benchmarks [--quick] [--only NAME_OR_SUBSTRING] [--no-readme]
+Usage: python -m benchmarks [--quick] [--only NAME_OR_SUBSTRING] [--no-pages]
                             [--by-backend [--jit-compile]]
 
 Each module's rows are stored in benchmarks/results.json (committed) with the mode,
 date and machine they were measured in, so `--only` re-measures one module and keeps
-the others. benchmarks/RESULTS.md and the README's benchmark section are rewritten
+the others. docs/benchmarks.md's table and the README's headline figures are rewritten
 from the stored rows. A quick run never replaces a stored full-mode module.
 
 `--by-backend` stores the rows in benchmarks/backends.json instead, under the device
 and the active Keras backend (plus "jit" with `--jit-compile`, which compiles every
 model with `jit_compile=True`: XLA, or `torch.compile` on PyTorch), and rewrites the
-README's per-backend table; `python -m benchmarks.backends` runs every combination.
+per-backend table of docs/benchmarks.md; `python -m benchmarks.backends` runs every combination.
 """
 
 import argparse
@@ -23,9 +23,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks.report import backends_markdown, device_name
+from benchmarks.report import backends_markdown, device_name, headline_markdown
 from benchmarks.timing import JIT_COMPILE_VARIABLE
-from tools.readme import machine_line, markdown_table, replace_readme_section
+from tools.pages import machine_line, markdown_table, replace_section
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
@@ -83,7 +83,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-pages", action="store_true")
     parser.add_argument("--by-backend", action="store_true")
     parser.add_argument("--jit-compile", action="store_true")
     args = parser.parse_args()
@@ -108,17 +108,17 @@ def main():
         BACKEND_RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
         text = backends_markdown(stored)
         print(text)
-        if not args.no_readme:
-            replace_readme_section("backends", text)
+        if not args.no_pages:
+            replace_section("backends", text)
         return
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(_measure(names, args.quick, results))
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     text = results_markdown(results)
     print(text)
-    if not args.no_readme:
-        (HERE / "RESULTS.md").write_text("# Benchmark results\n\n" + text + "\n")
-        replace_readme_section("benchmarks", text)
+    if not args.no_pages:
+        replace_section("benchmarks", text)
+        replace_section("headlines", headline_markdown(results))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ Runs `python -m benchmarks --by-backend` once per combination, each in its own
 process: TensorFlow with Keras's default compilation and with `jit_compile=True`
 (XLA), JAX, and PyTorch. On a GPU machine this is the one command to run (quick mode
 by default: under 8 minutes on one GPU); on CPU it records the CPU rows. Each run's
-rows land in benchmarks/backends.json under the device and backend, and the README's
-per-backend table is rewritten.
+rows land in benchmarks/backends.json under the device and backend, and the per-backend
+table of docs/benchmarks.md is rewritten.
 
 Each backend runs in the first of these interpreters that can import it:
 `$SMITHING_TF_PYTHON` / `$SMITHING_MULTI_PYTHON` (set by `make bench-backends` to

@@ -1,9 +1,9 @@
-"""Benchmark-specific Markdown: the device name and the per-backend table (the README
-sections themselves are written by tools/readme.py)."""
+"""Benchmark-specific Markdown: the device name, the per-backend table and the README's
+headline figures (the sections themselves are written by tools/pages.py)."""
 
 import keras
 
-from tools.readme import markdown_table
+from tools.pages import markdown_table
 
 
 def device_name():
@@ -56,4 +56,52 @@ def backends_markdown(stored):
         + "; ".join(runs)
         + ".\n\n"
         + markdown_table(rows, ["benchmark vs baseline", *variants, "target"])
+    )
+
+
+# The README's headline figures: (benchmark prefix, baseline prefix).
+# Each must match one stored row; a renamed benchmark fails the writer and its test.
+HEADLINES = (
+    ("mc_predict, 30 samples", "loop of 30"),
+    ("tta_predict, 16 copies", "loop of 16"),
+    ("DropConnectDense train step, rate 0.5", "Dense+Dropout"),
+    ("LayerNormLSTM train step", "RNN(LSTMCell)"),
+    ("digits MLP, 16 trials x 15 epochs: epochs", "CoarseToFine"),
+    ("Hartmann-6: trials", "Optuna TPE"),
+    ("RBM PCD fit", "sklearn BernoulliRBM (float32"),
+)
+
+
+def _headline_row(results, benchmark, baseline):
+    rows = [
+        row
+        for result in results.values()
+        for row in result["rows"]
+        if row["benchmark"].startswith(benchmark)
+        and row["baseline"].startswith(baseline)
+    ]
+    if not rows:
+        raise ValueError(
+            f"No stored benchmark row starts with {benchmark!r} against {baseline!r}: "
+            "update HEADLINES in benchmarks/report.py to the row's new name."
+        )
+    return rows[0]
+
+
+def headline_markdown(results):
+    """The README's short table of headline ratios, read from the stored rows."""
+    lines = [
+        "| benchmark | baseline | ratio | target |",
+        "|---|---|---|---|",
+    ]
+    for benchmark, baseline in HEADLINES:
+        row = _headline_row(results, benchmark, baseline)
+        target = row.get("target") or ""
+        lines.append(
+            f"| {row['benchmark']} | {row['baseline']} | {row['ratio']:.3g} "
+            f"| {target} |"
+        )
+    return (
+        "From `make bench` on a 2-core CPU (candidate / baseline, both measured in the "
+        "same run; below 1 is faster or fewer):\n\n" + "\n".join(lines)
     )

@@ -7,10 +7,10 @@ autoencoder (`GreedyLayerwisePretraining(method="dae")` inside `model.fit`), and
 as a single-stage alternative, a `HybridRBMClassifier` (discriminative +
 alpha * generative). Pretraining sees all training images without labels; every
 model fine-tunes with Adam and early stopping on the validation split, and is
-scored on the test split. A fifth arm fine-tunes the DBN "gently", as the README
+scored on the test split. A fifth arm fine-tunes the DBN "gently", as the user guide
 recommends: `LayerwiseLearningRate` scales the pretrained layers' learning rate by
 0.1 while the new output layer learns at the full rate. Prints mean +- std test accuracy over the seeds; the
-README quotes the table whatever it shows.
+gallery quotes the table whatever it shows.
 """
 
 import keras

@@ -1,4 +1,4 @@
-"""The README's support matrix, generated from what the test suite observed.
+"""The support matrix (docs/backends.md), generated from what the test suite observed.
 
 The `check_*` functions of tests/harness.py call `record(objects, capability)` after
 each step that succeeded, for every keras_smithing object involved (wrapped layers,
@@ -8,7 +8,7 @@ writes its records to `<dir>/<backend>-<worker>-<pid>.json` at the end of the
 session.
 
 `python -m tests.support_matrix write DIR` merges such files into
-docs/support/matrix.json and rewrites the README's support section from it (`make
+docs/support/matrix.json and rewrites its section of docs/backends.md from it (`make
 support`); `python -m tests.support_matrix check DIR` fails when the committed matrix
 claims a capability that the records in DIR do not show (CI runs it).
 """
@@ -123,7 +123,7 @@ def merge(directory):
 
 
 def markdown(matrix):
-    """The README section: one row per registered object, one column per backend."""
+    """The docs section: one row per registered object, one column per backend."""
     import keras_smithing  # noqa: F401  (registers every object)
 
     names = sorted(
@@ -181,13 +181,13 @@ def main(command, directory):
         for backend, name, capability in missing:
             print(f"claimed but not observed on {backend}: {name} {capability}")
         return 1 if missing else 0
-    from tools.readme import replace_readme_section
+    from tools.pages import replace_section
 
     matrix = json.loads(MATRIX.read_text()) if MATRIX.exists() else {}
     matrix.update(merge(directory))
     MATRIX.parent.mkdir(parents=True, exist_ok=True)
     MATRIX.write_text(json.dumps(matrix, indent=1, sort_keys=True) + "\n")
-    replace_readme_section("support", markdown(matrix))
+    replace_section("support", markdown(matrix))
     return 0
 
 

@@ -489,11 +489,11 @@ def test_bad_inputs_raise_a_clear_error_naming_the_argument():
     assert not failures, "\n".join(failures)
 
 
-def test_readme_states_how_many_bad_inputs_are_tried():
+def test_the_guide_states_how_many_bad_inputs_are_tried():
     count = sum(len(cases) for cases in BAD_INPUTS.values())
-    readme = (ROOT / "README.md").read_text()
-    stated = re.search(r"(\d+) bad inputs to (\d+) public", readme)
-    assert stated, "README does not state the bad-input count"
+    guide = (ROOT / "docs" / "guide" / "index.md").read_text()
+    stated = re.search(r"(\d+) bad inputs to (\d+) public", guide)
+    assert stated, "docs/guide/index.md does not state the bad-input count"
     assert (int(stated[1]), int(stated[2])) == (count, len(BAD_INPUTS))
 
 

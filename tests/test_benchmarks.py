@@ -6,6 +6,7 @@ import sys
 import types
 
 import benchmarks.__main__ as runner
+from tools.pages import read_section
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -19,10 +20,8 @@ def _row(name, ratio):
             "ratio": ratio, "target": None}  # fmt: skip
 
 
-def test_readme_table_is_generated_from_the_committed_results():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- benchmarks:start -->")[1]
-    section = section.split("<!-- benchmarks:end -->")[0]
+def test_docs_table_is_generated_from_the_committed_results():
+    section = read_section("benchmarks")
     results = json.loads(runner.RESULTS.read_text())
     assert section.strip() == runner.results_markdown(results).strip()
     assert sorted(results) == sorted(
@@ -47,7 +46,7 @@ def test_only_remeasures_one_module_and_quick_keeps_full_rows(monkeypatch, tmp_p
         (tmp_path / f"{name}.py").touch()
     monkeypatch.setattr(runner, "HERE", tmp_path)
     monkeypatch.setattr(runner, "RESULTS", results)
-    monkeypatch.setattr("sys.argv", ["benchmarks", "--quick", "--no-readme"])
+    monkeypatch.setattr("sys.argv", ["benchmarks", "--quick", "--no-pages"])
     runner.main()
     stored = json.loads(results.read_text())
     assert stored["bench_a"]["rows"][0]["ratio"] == 2.0  # full rows kept
@@ -57,12 +56,10 @@ def test_only_remeasures_one_module_and_quick_keeps_full_rows(monkeypatch, tmp_p
     assert f"bench_b in quick mode on {runner.machine_line()}" in text
 
 
-def test_readme_backend_table_is_generated_from_the_committed_results():
+def test_docs_backend_table_is_generated_from_the_committed_results():
     from benchmarks.report import backends_markdown
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- backends:start -->")[1]
-    section = section.split("<!-- backends:end -->")[0]
+    section = read_section("backends")
     stored = json.loads(runner.BACKEND_RESULTS.read_text())
     assert section.strip() == backends_markdown(stored).strip()
     backends = {variant.split(" · ")[1] for variant in stored}

@@ -73,18 +73,17 @@ def test_gallery_names_each_entrys_setting_and_all_its_figures(monkeypatch):
             "c.py": {"setting": "full", "seconds": 40.0, "value": 7},
         }
     )
-    assert "(docs/gallery/one.png)" in text and "(docs/gallery/two.png)" in text
+    assert "(gallery/one.png)" in text and "(gallery/two.png)" in text
     assert "three.png" not in text and "Not run" not in text
     assert "**Two figures** (`examples/a.py`, quick setting, 3 s) — A." in text
     assert "(`examples/c.py`, full setting, 40 s) — C 7." in text
 
 
-def test_readme_gallery_is_generated_from_the_committed_evidence():
+def test_docs_gallery_is_generated_from_the_committed_evidence():
     from tools import evidence
-    from tools.readme import machine_line
+    from tools.pages import machine_line, read_section
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- gallery:start -->")[1].split("<!-- gallery:end -->")[0]
+    section = read_section("gallery")
     generated = evidence.gallery_markdown(json.loads(EVIDENCE.read_text()))
     # The first paragraph names the machine and date of the run; the rest must match.
     assert (
@@ -113,7 +112,7 @@ def test_a_quick_run_keeps_a_stored_full_entry(monkeypatch, tmp_path):
     monkeypatch.setattr(evidence, "GALLERY", tmp_path)
     monkeypatch.setattr(evidence, "OUTPUT", tmp_path / "output")
     monkeypatch.setattr(evidence, "run_example", fake_run)
-    monkeypatch.setattr("sys.argv", ["evidence.py", "--quick", "--no-readme"])
+    monkeypatch.setattr("sys.argv", ["evidence.py", "--quick", "--no-pages"])
     evidence.main()
     stored = json.loads((tmp_path / "evidence.json").read_text())
     assert ran == ["b.py"]

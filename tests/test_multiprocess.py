@@ -13,7 +13,7 @@ pytestmark = [
     pytest.mark.multiprocess,
     pytest.mark.skipif(
         keras.backend.backend() != "jax",
-        reason="multi-process training with Keras 3 runs on JAX (see the README)",
+        reason="multi-process training with Keras 3 runs on JAX (see docs/guide/multi-machine.md)",
     ),
 ]
 

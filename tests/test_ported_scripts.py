@@ -1,7 +1,7 @@
 """Real public scripts that used tfa, tfmot, keras-contrib or KerasTuner, ported.
 
 Each test names its source (repository and path), keeps the original's model,
-optimizer and callback setup, converts it as README.md's migration notes say,
+optimizer and callback setup, converts it as docs/migration.md says,
 replaces the data set by seeded synthetic data of the original shapes (fewer
 examples and epochs), and asserts the numbers that show the port still means
 what the original meant, against a NumPy transcription of the original
@@ -137,7 +137,7 @@ def test_swa_and_average_model_checkpoint_fashion_mnist(tmp_path):
     # tfa's SWA.average_op, transcribed: at each snapshot,
     # average = (average * num_snapshots + var) / (num_snapshots + 1).
     # (tfa took its snapshots every `average_period` steps, the port at epoch
-    # ends: the README's row says so.)
+    # ends: the migration guide's row says so.)
     averages = [np.zeros_like(w, dtype="float64") for w in snapshots.weights[0]]
     for count, weights in enumerate(snapshots.weights):
         averages = [(a * count + w) / (count + 1) for a, w in zip(averages, weights)]
@@ -384,7 +384,7 @@ def test_layer_norm_lstm_cell_docstring_example():
     ]
     x = inputs.astype("float64")
     # tfa's gate and state normalizations, with the raw cell state carried (the
-    # README's stated difference): every step matches.
+    # the migration guide's stated difference): every step matches.
     expected, h, c = tfa_layer_norm_lstm(x, weights, carry_normalized=False)
     np.testing.assert_allclose(harness.to_numpy(outputs), expected, atol=1e-5)
     np.testing.assert_allclose(harness.to_numpy(memory_state), h, atol=1e-5)

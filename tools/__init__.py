@@ -1,1 +1,1 @@
-"""Repository tooling: measure, then write the README's generated sections."""
+"""Repository tooling: measure, then write the generated sections of the README and the docs."""

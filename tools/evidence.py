@@ -1,12 +1,12 @@
-"""Runs every example, collects its numbers, and writes the README's evidence gallery.
+"""Runs every example, collects its numbers, and writes the docs' evidence gallery.
 
-Usage: python -m tools.evidence [--quick] [--only SUBSTRING] [--no-readme]
+Usage: python -m tools.evidence [--quick] [--only SUBSTRING] [--no-pages]
 (from the repository root; `make evidence` runs it)
 
 Each example prints, as its last line, a JSON object of what it measured. This runner
 stores them all in docs/gallery/evidence.json, copies each example's figures into
-docs/gallery/ (both committed, so the README can show them and a fresh checkout can
-rebuild the gallery) and rewrites the README's gallery section: one figure and one
+docs/gallery/ (both committed, so the docs can show them and a fresh checkout can
+rebuild the gallery) and rewrites the gallery section of docs/gallery.md: one figure and one
 sentence per seed claim, every number in the sentence read from the JSON, never typed
 by hand. A quick run never replaces a stored full-setting entry or its figure.
 """
@@ -21,7 +21,7 @@ import sys
 import time
 
 from tools.gallery import CLAIMS
-from tools.readme import machine_line, replace_readme_section
+from tools.pages import machine_line, replace_section
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -60,7 +60,7 @@ def gallery_markdown(evidence):
         if numbers is None:
             continue
         images = "\n".join(
-            f"![{claim.title}](docs/gallery/{pathlib.Path(path).name})"
+            f"![{claim.title}](gallery/{pathlib.Path(path).name})"
             for path in claim.figures
         )
         parts.append(
@@ -75,7 +75,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-pages", action="store_true")
     args = parser.parse_args()
     OUTPUT.mkdir(exist_ok=True)
     GALLERY.mkdir(parents=True, exist_ok=True)
@@ -108,8 +108,8 @@ def main():
             source = ROOT / figure
             if claim.script in ran and source.exists():
                 shutil.copy(source, GALLERY / source.name)
-    if not args.no_readme:
-        replace_readme_section("gallery", gallery_markdown(evidence))
+    if not args.no_pages:
+        replace_section("gallery", gallery_markdown(evidence))
     if failures:
         sys.exit("\n\n".join(failures))
 

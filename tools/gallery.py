@@ -1,7 +1,7 @@
 """The seed notes' claims, each tied to the example that measures it.
 
 `tools/evidence.py` fills each sentence from the example's printed JSON, so every
-number in the README's gallery is measured, never typed. Where the numbers do not
+number in the docs' gallery is measured, never typed. Where the numbers do not
 support a claim, the sentence says so.
 """
 

@@ -249,8 +249,8 @@ def process_count():
     """The number of processes training together (1 unless JAX runs multi-process).
 
     Keras 3 trains across processes (hosts) through `keras.distribution` on JAX;
-    TensorFlow's multi-worker strategy does not run Keras 3's `fit` (see the
-    README, "Beyond one machine") and PyTorch has no distribution API in Keras.
+    TensorFlow's multi-worker strategy does not run Keras 3's `fit` (see
+    docs/guide/multi-machine.md) and PyTorch has no distribution API in Keras.
     """
     if keras.backend.backend() != "jax":
         return 1

@@ -1,4 +1,6 @@
-"""The README stays true: every registered object is in its table, its quick start runs."""
+"""The README and the docs pages stay true: every registered object is in the trick
+table, the quick start runs, the migration rows hold, and the README's headline figures
+are the stored ones."""
 
 import importlib
 import inspect
@@ -12,23 +14,25 @@ import pytest
 
 import keras_smithing as ks
 from tests import harness
+from tools.pages import read_section
 
-README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
-
-
-def _section(name):
-    return README.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
+ROOT = pathlib.Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+TRICKS = ROOT / "docs" / "guide" / "index.md"
+MIGRATION = (ROOT / "docs" / "migration.md").read_text()
 
 
 def test_every_registered_object_is_in_the_trick_table():
-    table = _section("tricks")
+    table = read_section("tricks", TRICKS)
     registered = {
         key.split(">", 1)[1]
         for key in keras.saving.get_custom_objects()
         if key.startswith("keras_smithing>")
     }
     missing = sorted(name for name in registered if name not in table)
-    assert not missing, f"registered objects missing from the README table: {missing}"
+    assert not missing, (
+        f"registered objects missing from {TRICKS.name}'s table: {missing}"
+    )
 
 
 def test_both_setup_commands_are_documented():
@@ -36,7 +40,9 @@ def test_both_setup_commands_are_documented():
 
 
 def test_quick_start_runs(tmp_path, monkeypatch):
-    code = re.search(r"## Quick start\s+```python\n(.*?)```", README, re.S).group(1)
+    code = re.search(
+        r"<!-- quickstart:start -->\s+```python\n(.*?)```", README, re.S
+    ).group(1)
     code = code.replace("epochs=20", "epochs=2")
     monkeypatch.chdir(tmp_path)
     namespace = {}
@@ -51,7 +57,9 @@ def test_quick_start_runs(tmp_path, monkeypatch):
 
 def _migration_rows():
     section = re.search(
-        r"## Migrating from TensorFlow Addons\n(.*?)\n## ", README, re.S
+        r"## From TensorFlow Addons\n(.*?)\nThe constructors side by side",
+        MIGRATION,
+        re.S,
     )
     rows = [line.split(" | ") for line in section.group(1).splitlines()]
     peers = ("| `tfa.", "| `tfmot.", "| `keras_contrib.", "| `keras_tuner.")
@@ -225,7 +233,7 @@ def test_tfmot_pruning_row_holds():
 
 def _migration_code(peer):
     code = re.search(
-        r"The constructors side by side.*?```python\n(.*?)```", README, re.S
+        r"The constructors side by side.*?```python\n(.*?)```", MIGRATION, re.S
     ).group(1)
     return code.split("# keras_smithing")[int(peer == "keras_smithing")]
 
@@ -259,12 +267,12 @@ def test_keras_tuner_rows_constructors_run(tmp_path, monkeypatch):
     }
     # KerasTuner's side is valid KerasTuner code (constructed, not searched).
     kerastuner_code = _migration_code("keras_tuner").split("tuner.search")[0]
-    exec(compile(kerastuner_code, "README KerasTuner", "exec"), dict(namespace))
+    exec(compile(kerastuner_code, "migration KerasTuner", "exec"), dict(namespace))
     ours = _migration_code("keras_smithing")
     ours = ours.replace("max_trials=30", "max_trials=2").replace(
         "epochs=30", "epochs=1"
     )
-    exec(compile(ours, "README keras_smithing", "exec"), namespace)
+    exec(compile(ours, "migration keras_smithing", "exec"), namespace)
     trials = namespace["tuner"].oracle.trials.values()
     assert len(trials) == 2
     assert all(trial.score is not None for trial in trials)
@@ -309,3 +317,19 @@ def test_tfmot_row_prunes_what_tfmot_prunes_by_default():
     lstm_weights = [p for p in pruning.masks if "/lstm/" in p]
     assert any("recurrent_kernel" in p for p in lstm_weights), lstm_weights
     assert not any("bias" in p for p in pruning.masks)
+
+
+def test_readme_headline_figures_are_the_stored_ones():
+    import json
+
+    from benchmarks.report import headline_markdown
+
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert read_section("headlines") == headline_markdown(results).strip()
+
+
+def test_readme_is_a_newcomers_page():
+    lines = README.count("\n")
+    assert lines <= 250, f"README.md has {lines} lines: move detail into docs/ pages"
+    for page in re.findall(r"\]\((docs/[^)#]+)", README):
+        assert (ROOT / page).exists(), f"README links to {page}, which does not exist"
