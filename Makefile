@@ -7,7 +7,7 @@ TF_EXTRA ?= cpu
 STAMP := $(VENV)/.installed-$(TF_EXTRA)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-jax test-torch test-multiprocess support lint bench-backends bench-gpu format bench evidence clean
+.PHONY: demo test test-slow test-jax test-torch test-multiprocess support lint bench-backends bench-gpu format bench evidence docs docs-check clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
 
 # pytest exits 5 when no test carries the mark: that is not a failure.
 test-slow: $(STAMP)
@@ -42,10 +42,10 @@ $(MULTI_STAMP): setup.cfg pyproject.toml
 
 # The backend-agnostic suite (tests marked `distributed` skip on PyTorch).
 test-jax: $(MULTI_STAMP)
-	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
 
 test-torch: $(MULTI_STAMP)
-	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
 
 # Two JAX processes on localhost train together (free ports found at run time):
 # every object and callback of the pack, checked process against process.
@@ -57,9 +57,9 @@ test-multiprocess: $(MULTI_STAMP)
 SUPPORT_DIR ?= .support
 support: $(STAMP) $(MULTI_STAMP)
 	rm -rf $(SUPPORT_DIR)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
-	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) $(PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) KERAS_BACKEND=jax $(MULTI_PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
+	SMITHING_SUPPORT_DIR=$(SUPPORT_DIR) SMITHING_TORCH_COMPILE=1 KERAS_BACKEND=torch $(MULTI_PY) -m pytest -m "not slow and not multiprocess and not docs" $(PYTEST_ARGS)
 	$(PY) -m tests.support_matrix write $(SUPPORT_DIR)
 
 lint: $(STAMP)
@@ -92,5 +92,27 @@ EVIDENCE ?= full
 evidence: $(STAMP) $(MULTI_STAMP)
 	SMITHING_JAX_PYTHON=$(MULTI_PY) $(PY) -m tools.evidence $(if $(filter quick,$(EVIDENCE)),--quick,)
 
+# The documentation site, with no network: tools.docs writes the API pages and the
+# benchmark plots (git-ignored), then Sphinx builds docs/_build/html with every
+# warning an error (-n: a broken cross-reference to our objects too; -E: all pages
+# re-read, so a warning is never hidden by an earlier build). Open
+# docs/_build/html/index.html.
+DOCS_STAMP := $(VENV)/.installed-docs
+DOCS_HTML := docs/_build/html
+$(DOCS_STAMP): $(STAMP) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e ".[$(TF_EXTRA),docs]"
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(PY) -m tools.docs
+	$(PY) -m sphinx -E -W --keep-going -n -q -b html docs $(DOCS_HTML)
+
+# The built site in headless Chromium (from Debian's packages): the index, an API
+# page, the gallery's images, navigation and search.
+docs-check: $(DOCS_STAMP)
+	tools/install_chromium.sh
+	$(MAKE) docs
+	$(PY) -m pytest -m docs -s $(PYTEST_ARGS) tests/test_docs_site.py
+
 clean:
-	rm -rf $(VENV) $(MULTI_VENV) $(SUPPORT_DIR) examples/output benchmarks/output .pytest_cache
+	rm -rf $(VENV) $(MULTI_VENV) $(SUPPORT_DIR) examples/output benchmarks/output .pytest_cache docs/_build docs/_generated docs/api
