@@ -59,6 +59,30 @@ class PrecheltEarlyStopping(keras.callbacks.EarlyStopping):
     Reference:
         Prechelt, "Early Stopping — but when?", in Neural Networks: Tricks of the
         Trade, 1998.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import PrecheltEarlyStopping
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.normal(size=(64, 1))  # Pure noise.
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(64, activation="relu"),
+    ...         keras.layers.Dense(1),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    >>> stopper = PrecheltEarlyStopping("GL", threshold=5.0)
+    >>> history = model.fit(
+    ...     x, y, validation_split=0.25, epochs=100, callbacks=[stopper], verbose=0
+    ... )
+    >>> stopper.stopped, len(history.history["loss"]) < 100
+    (True, True)
+    >>> stopper.best_epoch < stopper.stopped_epoch  # The best weights are back.
+    True
     """
 
     def __init__(

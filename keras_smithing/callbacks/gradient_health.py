@@ -51,10 +51,9 @@ class GradientHealth(keras.callbacks.Callback):
     """Watches per-layer weight, gradient and activation statistics during `fit`.
 
     Keras callbacks never see the training gradients, so every `every_n_batches`
-    batches (and once before training) this callback evaluates the model's
-    compiled loss on a fixed `probe_data` batch in inference mode and
-    differentiates it with the backend's autodiff (`GradientTape` on TensorFlow,
-    `jax.grad` on JAX). The model needs no change. For every layer with trainable
+    batches (and once before training) this callback takes the gradient of the
+    model's compiled loss on a fixed `probe_data` batch, in inference mode. The
+    model needs no change. For every layer with trainable
     weights it records the weight norm, the gradient norm and the update/weight
     ratio `||W_after - W_before|| / ||W_before||` of the last optimizer step
     (healthy values are around 1e-3); for every layer output it records the
@@ -96,9 +95,32 @@ class GradientHealth(keras.callbacks.Callback):
             a dict `{layer_name: [values]}`.
 
     Example:
-        >>> health = GradientHealth((x_train[:256], y_train[:256]), plot_path="g.png")
-        >>> model.fit(x_train, y_train, epochs=5, callbacks=[health])
-        >>> health.history["gradient_norm"]["dense"]
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import GradientHealth
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu", name="hidden"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> health = GradientHealth(
+    ...     (x[:32], y[:32]), every_n_batches=4, plot_path="gradients.png"
+    ... )
+    >>> history = model.fit(
+    ...     x, y, epochs=2, batch_size=16, callbacks=[health], verbose=0
+    ... )
+    >>> health.history["step"]  # Before training, then every 4 batches.
+    [0, 4, 8]
+    >>> sorted(health.history["gradient_norm"])  # One list per layer.
+    ['hidden', 'output']
+    >>> history.history["gradient_health_vanishing"]  # 1.0 when flagged.
+    [0.0, 0.0]
     """
 
     def __init__(
@@ -169,6 +191,7 @@ class GradientHealth(keras.callbacks.Callback):
         self._activations = keras.Model(
             inputs, [layer.output for layer in self._watched]
         )
+        # The backend's autodiff: `GradientTape` on TensorFlow, `jax.grad` on JAX.
         self._gradients = gradient_function(model)
         self._prepared_for = (model, model.loss)
 

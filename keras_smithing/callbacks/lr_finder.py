@@ -34,6 +34,32 @@ class LRFinderResult:
         warmup_steps: The moving average's warm-up (`num_steps // 20`, at
             least 1): the smoothed minimum is sought after it, so that one
             lucky first batch cannot stand for the whole curve.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import LRFinderResult, find_learning_rate
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 8))
+    >>> y = np.argmax(x @ rng.normal(size=(8, 3)), axis=1)  # Learnable labels.
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    >>> result = find_learning_rate(model, x, y, num_steps=60, seed=0)
+    >>> isinstance(result, LRFinderResult)
+    True
+    >>> len(result.losses) == len(result.learning_rates) == len(result.smoothed_losses)
+    True
+    >>> schedule = result.one_cycle(total_steps=80)  # A OneCycle for 10 epochs.
+    >>> schedule.max_learning_rate == result.one_cycle_max_lr
+    True
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(learning_rate=schedule, momentum=0.9),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> _ = model.fit(x, y, epochs=10, batch_size=32, verbose=0)
     """
 
     learning_rates: np.ndarray
@@ -86,6 +112,25 @@ def plot_lr_finder(result, path=None):
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import find_learning_rate, plot_lr_finder
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 8))
+    >>> y = np.argmax(x @ rng.normal(size=(8, 3)), axis=1)  # Learnable labels.
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    >>> result = find_learning_rate(model, x, y, num_steps=60, seed=0)
+    >>> figure = plot_lr_finder(result, "lr_finder.png")  # Or result.plot(...).
+    >>> len(figure.axes)
+    1
     """
     if not isinstance(result, LRFinderResult):
         raise invalid_argument(
@@ -246,16 +291,23 @@ def find_learning_rate(
 
     Example:
 
-    ```python
-    result = keras_smithing.find_learning_rate(model, x_train, y_train)
-    result.plot("lr_finder.png")
-    model.optimizer.learning_rate = result.suggested_lr
-    # Or a one-cycle run (Smith, 2018) peaking at result.one_cycle_max_lr:
-    model.compile(
-        optimizer=keras.optimizers.SGD(result.one_cycle(epochs * steps), momentum=0.9),
-        loss=...,
-    )
-    ```
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import find_learning_rate
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 8))
+    >>> y = np.argmax(x @ rng.normal(size=(8, 3)), axis=1)  # Learnable labels.
+    >>> model = keras.Sequential(
+    ...     [keras.Input((8,)), keras.layers.Dense(3, activation="softmax")]
+    ... )
+    >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    >>> result = find_learning_rate(model, x, y, num_steps=60, seed=0)
+    >>> bool(1e-7 < result.suggested_lr < 10.0)
+    True
+    >>> model.optimizer.learning_rate = result.suggested_lr  # The model is untouched.
+    >>> history = model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    >>> bool(history.history["loss"][-1] < history.history["loss"][0])
+    True
 
     Reference:
         Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.

@@ -21,13 +21,10 @@ class ReduceLROnPlateau(ReduceLROnPlateauBase):
     `ScaledSchedule` when training begins and multiplies its scale instead, so the
     schedule's shape (warm-up, cosine, ...) is kept and the whole remaining
     schedule is lowered. Any schedule works, the user's own unregistered
-    subclasses included (the optimizer's schedule object is wrapped, never
-    rebuilt from its config). A reduction sets the current effective learning rate to
-    `max(lr * factor, min_lr)` (no reduction once it is at `min_lr`). After a
-    reduction the compiled train function is rebuilt, since backends that compile
-    the step (JAX) read the scale when they trace it. Wrapped optimizers
-    (`LossScaleOptimizer`, `Lookahead`, `LayerwiseLearningRate`) are unwrapped to
-    the one that owns the learning rate.
+    subclasses included. A reduction sets the current effective learning rate to
+    `max(lr * factor, min_lr)` (no reduction once it is at `min_lr`). Wrapped
+    optimizers (`LossScaleOptimizer`, `Lookahead`, `LayerwiseLearningRate`) are
+    unwrapped to the one that owns the learning rate.
 
     Args:
         monitor: The quantity to watch.
@@ -38,6 +35,37 @@ class ReduceLROnPlateau(ReduceLROnPlateauBase):
         min_delta: Threshold for counting a change as an improvement.
         cooldown: Number of epochs to wait after a reduction.
         min_lr: Lower bound of the learning rate.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import ReduceLROnPlateau
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu", name="hidden"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> cosine = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=1000)
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(learning_rate=cosine),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> # A large `min_delta` makes every epoch after the first a plateau here.
+    >>> reduce_lr = ReduceLROnPlateau(
+    ...     monitor="loss", factor=0.1, patience=1, min_delta=100.0
+    ... )
+    >>> _ = model.fit(
+    ...     x, y, epochs=3, batch_size=16, callbacks=[reduce_lr], verbose=0
+    ... )
+    >>> round(float(reduce_lr.scaled_schedule.scale.numpy()), 4)  # Two reductions.
+    0.01
+    >>> round(float(model.optimizer.learning_rate), 4)  # The cosine, lowered.
+    0.001
     """
 
     def __init__(
@@ -88,6 +116,7 @@ class ReduceLROnPlateau(ReduceLROnPlateauBase):
         new_lr = max(old_lr * self.factor, self.min_lr)
         scale = self.scaled_schedule.scale
         scale.assign(ops.convert_to_numpy(scale) * new_lr / old_lr)
+        # Backends that compile the step (JAX) read the scale when they trace it.
         self.model.make_train_function(force=True)
         if self.verbose > 0:
             print(

@@ -192,7 +192,30 @@ def recompute_batch_norm_statistics(model, data, num_batches=None, *, batch_size
         BatchNorm", 2021 (precise BN).
 
     Example:
-        >>> recompute_batch_norm_statistics(model, x_train)  # before evaluate()
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import recompute_batch_norm_statistics
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(3.0, 2.0, size=(64, 8))
+    >>> y = rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.BatchNormalization(name="bn"),
+    ...         keras.layers.Dense(3, activation="softmax"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> updated = recompute_batch_norm_statistics(model, x)  # Before evaluate().
+    >>> [layer.name for layer in updated]
+    ['bn']
+    >>> bn = model.get_layer("bn")
+    >>> bool(np.allclose(bn.moving_mean.numpy(), x.mean(axis=0), atol=1e-4))
+    True
+    >>> bool(np.allclose(bn.moving_variance.numpy(), x.var(axis=0), atol=1e-4))
+    True
     """
     if num_batches is not None:
         num_batches = check_int("num_batches", num_batches)
@@ -274,8 +297,33 @@ class PreciseBatchNorm(keras.callbacks.Callback):
         batch_size: Integer >= 1, batch size used when `data` is arrays.
 
     Example:
-        >>> model.fit(x, y, validation_data=(xv, yv),
-        ...           callbacks=[PreciseBatchNorm(x)])
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import PreciseBatchNorm
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(3.0, 2.0, size=(64, 8))
+    >>> y = rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.BatchNormalization(name="bn"),
+    ...         keras.layers.Dense(3, activation="softmax"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(
+    ...     x[:48],
+    ...     y[:48],
+    ...     validation_data=(x[48:], y[48:]),  # Measured with precise statistics.
+    ...     epochs=2,
+    ...     batch_size=16,
+    ...     callbacks=[PreciseBatchNorm(x[:48])],
+    ...     verbose=0,
+    ... )
+    >>> moving_mean = model.get_layer("bn").moving_mean.numpy()
+    >>> bool(np.allclose(moving_mean, x[:48].mean(axis=0), atol=1e-4))
+    True
     """
 
     def __init__(self, data, num_batches=None, every_n_epochs=1, batch_size=128):

@@ -73,6 +73,33 @@ class SWA(keras.callbacks.Callback):
     Reference:
         Izmailov, Podoprikhin, Garipov, Vetrov & Wilson, "Averaging Weights Leads
         to Wider Optima and Better Generalization", UAI 2018.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import SWA
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu"),
+    ...         keras.layers.BatchNormalization(),
+    ...         keras.layers.Dense(3, activation="softmax"),
+    ...     ]
+    ... )
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> swa = SWA(start_epoch=2, batchnorm_data=x, filepath="swa.weights.h5")
+    >>> _ = model.fit(x, y, epochs=5, batch_size=16, callbacks=[swa], verbose=0)
+    >>> swa.num_averaged  # Epochs 2, 3 and 4 (0-based): the model holds their mean.
+    3
+    >>> swa_loss = model.evaluate(x, y, verbose=0)
+    >>> model.set_weights(swa.final_weights)  # Back to the last iterate.
+    >>> model.load_weights("swa.weights.h5")  # The average again.
     """
 
     def __init__(

@@ -23,9 +23,7 @@ class TimeStopping(keras.callbacks.Callback):
     training stops. A long epoch therefore overruns the budget by at most one
     training step (one execution with `steps_per_execution`) plus the epoch's
     validation, rather than by the rest of the epoch as with a check at epoch ends
-    only (TensorFlow Addons's `TimeStopping`). The check runs in
-    `on_train_batch_begin`, which keeps Keras's asynchronous dispatch of batch
-    logs.
+    only (TensorFlow Addons's `TimeStopping`).
 
     With `restore_best_weights=True` the model ends with the weights of the epoch
     with the best `monitor` value, tracked by a `keras.callbacks.EarlyStopping`
@@ -56,8 +54,29 @@ class TimeStopping(keras.callbacks.Callback):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import TimeStopping
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu", name="hidden"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     >>> stop = TimeStopping(seconds=3600, restore_best_weights=True)
-    >>> model.fit(x, y, validation_split=0.1, epochs=1000, callbacks=[stop])
+    >>> _ = model.fit(
+    ...     x, y, validation_split=0.25, epochs=3, callbacks=[stop], verbose=0
+    ... )
+    >>> print(stop.stopped_epoch)  # The hour was not spent.
+    None
+    >>> stop = TimeStopping(seconds=1e-6)  # A budget spent before the first batch.
+    >>> history = model.fit(x, y, epochs=1000, callbacks=[stop], verbose=0)
+    >>> len(history.history["loss"]), stop.stopped_epoch, stop.stopped_batch
+    (1, 0, 0)
     """
 
     def __init__(
@@ -111,6 +130,8 @@ class TimeStopping(keras.callbacks.Callback):
         # collective for ever.
         return bool(broadcast_from_first_process(spent))
 
+    # At batch begin rather than batch end: a batch-end hook makes Keras wait
+    # for every batch's logs, which ends its asynchronous dispatch.
     def on_train_batch_begin(self, batch, logs=None):
         if self.stopped_epoch is None and self._spent():
             self.stopped_epoch, self.stopped_batch = self.epoch, batch

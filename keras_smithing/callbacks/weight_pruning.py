@@ -180,10 +180,8 @@ class WeightPruning(keras.callbacks.Callback):
       weights, and `h_ii` is the mean over the micro-batches of the squared
       gradient. With `probe_batch_size=1` that is the mean squared per-example
       gradient, the empirical Fisher; larger micro-batches cost fewer gradient
-      evaluations but square batch means. The gradients come from the active
-      backend's autodiff (`keras_smithing.utils.backend.gradient_function`). A
-      fixed probe set is needed because Keras callbacks never see the training
-      batches or their gradients.
+      evaluations but square batch means. A fixed probe set is needed because
+      Keras callbacks never see the training batches or their gradients.
 
     What is pruned by default, in every trainable layer (nested models and
     wrappers included), is what tfmot's `prune_low_magnitude` prunes: the `kernel`
@@ -204,8 +202,8 @@ class WeightPruning(keras.callbacks.Callback):
     lets the zeros regrow.
 
     The epoch logs (and so `History`) get `pruning_sparsity`, the fraction of
-    zeros over everything pruned (counted on the masks, which costs no read of
-    the weights); `sparsity()` counts the pruned weights that are exactly zero.
+    everything pruned that the masks hold at zero; `sparsity()` counts the pruned
+    weights that are exactly zero.
     `history` records each update.
 
     Args:
@@ -237,8 +235,32 @@ class WeightPruning(keras.callbacks.Callback):
         masks: Dict `{variable path: boolean keep-mask}` (NumPy arrays).
 
     Example:
-        >>> pruning = WeightPruning(0.9, start_epoch=2, end_epoch=12, frequency=20)
-        >>> model.fit(x_train, y_train, epochs=20, callbacks=[pruning])
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.callbacks import WeightPruning
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)), rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((8,)),
+    ...         keras.layers.Dense(16, activation="relu", name="hidden"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> # Prune to 50 % over epochs 0 and 1, then train one more epoch.
+    >>> pruning = WeightPruning(0.5, start_epoch=0, end_epoch=2, frequency=2)
+    >>> history = model.fit(
+    ...     x, y, epochs=3, batch_size=16, callbacks=[pruning], verbose=0
+    ... )
+    >>> pruning.sparsity()  # Of the kernels; biases are not pruned.
+    0.5
+    >>> [round(s, 4) for s in history.history["pruning_sparsity"]]
+    [0.4375, 0.5, 0.5]
+    >>> kernel = model.get_layer("hidden").kernel.numpy()
+    >>> int(np.sum(kernel == 0)), kernel.size
+    (64, 128)
 
     Reference:
         Zhu & Gupta, "To prune, or not to prune: exploring the efficacy of pruning
@@ -448,6 +470,7 @@ class WeightPruning(keras.callbacks.Callback):
             self._probe_x = self._probe_inputs(model)
             index = {id(v): i for i, v in enumerate(model.trainable_variables)}
             self._weight_index = [index[id(w)] for w in weights]
+            # The active backend's autodiff of the compiled loss.
             self._gradients = gradient_function(model)
         self._weights = weights
         self.masks = {w.path: np.ones(w.shape, dtype=bool) for w in weights}
