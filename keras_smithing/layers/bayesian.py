@@ -18,9 +18,8 @@ Three estimators of the training-time output, all unbiased:
   its noise is `(batch, units)`, where the other two draw a kernel-sized Gaussian
   every step (on CPU that draw costs about as much as the matmuls).
 
-The layers implement the pack's stochastic-layer contract
-(`keras_smithing.layers.stochastic`): they sample in training and under
-`keras_smithing.mc_predict`, and use the posterior mean in every other call.
+The layers sample in training and under `keras_smithing.mc_predict`, and use
+the posterior mean in every other call.
 
 Reference:
     Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
@@ -217,11 +216,9 @@ class _BayesianLayer(keras.layers.Layer):
         return ops.cast(2 * bits - 1, self.compute_dtype)
 
     def _grouped_linear(self, inputs, kernels):
-        """`_linear` with kernel `kernels[g]` on sample group `g` of `inputs`.
-
-        See `stochastic.sample_groups`: inside `mc_predict` the batch holds
-        `kernels.shape[0]` stacked copies of the data, each needing its own draw.
-        """
+        """`_linear` with kernel `kernels[g]` on sample group `g` of `inputs`."""
+        # See `stochastic.sample_groups`: inside `mc_predict` the batch holds
+        # `kernels.shape[0]` stacked copies of the data, each needing its own draw.
         if kernels.shape[0] == 1:
             return self._linear(inputs, kernels[0])
         return merge_groups(self._linear_per_group(split_groups(inputs), kernels))
@@ -289,73 +286,119 @@ class _BayesianLayer(keras.layers.Layer):
         }
 
 
-_COMMON_ARGS = """
-        prior_stddev: Float > 0, the standard deviation of the zero-mean Gaussian
-            prior on every kernel weight; or a pair `(sigma_1, sigma_2)` for
-            Blundell et al.'s scale-mixture prior
-            `pi * N(0, sigma_1^2) + (1 - pi) * N(0, sigma_2^2)`, whose KL is
-            estimated from one posterior sample per call.
-        prior_mixture_weight: Float in [0, 1], `pi` of the scale-mixture prior
-            (ignored for a Gaussian prior).
-        posterior_init_stddev: Float > 0, the initial posterior standard
-            deviation of every kernel weight.
-        kl_weight: Float >= 0, the factor of the KL term added to the loss.
-            **Pass `1 / num_training_examples`**: Keras averages the data loss
-            over the examples, so this makes the loss the negative ELBO per
-            example. If None, the layer warns and uses 1, which over-regularizes
-            every model trained on more than one example.
-        estimator: `"flipout"` (default), `"local_reparameterization"` or
-            `"reparameterization"`: how the training-time output is sampled.
-        activation: Activation function (name or callable), None for linear.
-        use_bias: Whether to add a bias. The bias is a point estimate (no
-            posterior, no KL term), as in TensorFlow Probability.
-        kernel_initializer: Initializer of the posterior means.
-        bias_initializer: Initializer of the bias.
-        seed: Python integer seed of the weight noise.
-        **kwargs: Base layer keyword arguments (`name`, `dtype`)."""
-
-_COMMON_CALL_ARGS = """
-        training: Python boolean. Samples when true or inside
-            `keras_smithing.mc_predict`; otherwise uses the posterior mean."""
-
-
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class BayesianDense(_BayesianLayer):
     """Densely connected layer with a Gaussian posterior over its kernel.
 
-    Training minimizes the negative ELBO: the KL term (times `kl_weight`) is added
-    to the model's losses at every call. Training-time outputs are sampled with
-    the chosen `estimator`; inference uses the posterior mean, and
-    `keras_smithing.mc_predict` draws posterior samples.
+    Each kernel weight has a posterior `N(mu, softplus(rho)^2)`, and training
+    fits `mu` and `rho` by minimizing the negative ELBO: at every call the layer
+    adds `kl_weight * KL(posterior || prior)` to the model's losses, which
+    Keras adds to the data loss. In training, the outputs are computed with
+    sampled weights (the `estimator` says how); in inference they use the
+    posterior means, so `predict` is deterministic. Under
+    `keras_smithing.mc_predict` the layer samples again, and the spread of the
+    sampled predictions measures the model's uncertainty.
 
     Args:
-        units: Positive integer, dimensionality of the output space.{args}
+        units: Positive integer, dimensionality of the output space.
+        prior_stddev: Float > 0, the standard deviation of the zero-mean
+            Gaussian prior on every kernel weight; or a pair
+            `(sigma_1, sigma_2)` of floats > 0 for Blundell et al.'s
+            scale-mixture prior `pi * N(0, sigma_1^2) + (1 - pi) * N(0, sigma_2^2)`,
+            whose KL term is estimated from one posterior sample per call.
+            Default: 1.0.
+        prior_mixture_weight: Float in [0, 1], the `pi` of the scale-mixture
+            prior (unused with a Gaussian prior). Default: 0.5.
+        posterior_init_stddev: Float > 0, the initial posterior standard
+            deviation of every kernel weight. Default: 0.01.
+        kl_weight: Float >= 0, the factor of the KL term added to the loss.
+            Pass `1 / num_training_examples`: Keras averages the data loss over
+            the examples, so the loss is then the negative ELBO per example.
+            If None (the default), the layer warns and uses 1, which
+            over-regularizes every model trained on more than one example.
+        estimator: How the training outputs are sampled. `"flipout"` (the
+            default, Wen et al. 2018): one weight perturbation per batch, made
+            different for each example by random signs; low-variance gradients
+            for a second matmul. `"local_reparameterization"` (Kingma et al.
+            2015): the outputs are sampled directly, independently per example;
+            the fastest. `"reparameterization"` (Blundell et al. 2015): one
+            weight sample for the whole batch; the noisiest gradients.
+        activation: Activation function (name or callable). Default: None
+            (linear).
+        use_bias: Boolean, whether to add a bias. The bias is a point estimate
+            (no posterior, no KL term), as in TensorFlow Probability.
+            Default: `True`.
+        kernel_initializer: Initializer of the posterior means.
+            Default: `"glorot_uniform"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        seed: Optional integer, the random seed of the weight noise.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
 
     Call arguments:
-        inputs: Tensor of shape `(batch, ..., input_dim)`.{call_args}
+        inputs: Tensor of shape `(batch, ..., input_dim)`.
+        training: Python boolean. Samples when true or inside
+            `keras_smithing.mc_predict`; otherwise uses the posterior means.
 
     Returns:
         A tensor of shape `(batch, ..., units)`.
 
     Reference:
         Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
-        Wen et al., "Flipout", ICLR 2018.
+        Wen et al., "Flipout: Efficient Pseudo-Independent Weight Perturbations
+        on Mini-Batches", ICLR 2018.
+        Kingma, Salimans & Welling, "Variational Dropout and the Local
+        Reparameterization Trick", NeurIPS 2015.
 
     Example:
 
-    >>> x, y = np.random.rand(500, 8), np.random.randint(0, 3, 500)
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing import mc_predict
+    >>> from keras_smithing.layers import BayesianDense
+    >>> x, y = np.random.rand(200, 8), np.random.randint(0, 3, 200)
     >>> model = keras.Sequential([
     ...     keras.Input((8,)),
     ...     BayesianDense(32, activation="relu", kl_weight=1 / len(x)),
     ...     BayesianDense(3, activation="softmax", kl_weight=1 / len(x)),
     ... ])
-    >>> model.compile("adam", "sparse_categorical_crossentropy")
-    >>> history = model.fit(x, y, epochs=1, verbose=0)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> history = model.fit(x, y, epochs=2, verbose=0)
+    >>> result = mc_predict(model, x[:5], num_samples=20)  # Posterior samples.
+    >>> result.samples.shape
+    (20, 5, 3)
+    >>> bool((result.std > 0).all())  # Their spread: the model's uncertainty.
+    True
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(
+        self,
+        units,
+        prior_stddev=1.0,
+        prior_mixture_weight=0.5,
+        posterior_init_stddev=0.01,
+        kl_weight=None,
+        estimator="flipout",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
         self.units = check_int("units", units, minimum=1)
-        super().__init__(**kwargs)
+        super().__init__(
+            prior_stddev=prior_stddev,
+            prior_mixture_weight=prior_mixture_weight,
+            posterior_init_stddev=posterior_init_stddev,
+            kl_weight=kl_weight,
+            estimator=estimator,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            seed=seed,
+            **kwargs,
+        )
 
     def build(self, input_shape):
         check_rank(
@@ -390,6 +433,16 @@ class _BayesianConv(_BayesianLayer):
         padding="valid",
         dilation_rate=1,
         data_format=None,
+        prior_stddev=1.0,
+        prior_mixture_weight=0.5,
+        posterior_init_stddev=0.01,
+        kl_weight=None,
+        estimator="flipout",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
         **kwargs,
     ):
         self.filters = check_int("filters", filters, minimum=1)
@@ -402,7 +455,19 @@ class _BayesianConv(_BayesianLayer):
             data_format or keras.config.image_data_format(),
             ("channels_last", "channels_first"),
         )
-        super().__init__(**kwargs)
+        super().__init__(
+            prior_stddev=prior_stddev,
+            prior_mixture_weight=prior_mixture_weight,
+            posterior_init_stddev=posterior_init_stddev,
+            kl_weight=kl_weight,
+            estimator=estimator,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            seed=seed,
+            **kwargs,
+        )
 
     def _int_tuple(self, name, value):
         values = (value,) * self.rank if isinstance(value, int) else tuple(value)
@@ -454,33 +519,92 @@ class _BayesianConv(_BayesianLayer):
         }
 
 
-_CONV_ARGS = """
-        filters: Positive integer, the number of output channels.
-        kernel_size: Integer or tuple of {rank} integers, the window size.
-        strides: Integer or tuple of {rank} integers, the strides.
-        padding: `"valid"` or `"same"`.
-        dilation_rate: Integer or tuple of {rank} integers, the dilation.
-        data_format: `"channels_last"` or `"channels_first"`; defaults to
-            `keras.config.image_data_format()`."""
-
-
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class BayesianConv1D(_BayesianConv):
-    """1-D convolution with a Gaussian posterior over its kernel.
+    """1D convolution layer with a Gaussian posterior over its kernel.
 
-    The convolutional counterpart of `BayesianDense` (same posterior, prior, KL
-    term and estimators; Flipout signs are drawn per example and channel).
+    The convolutional counterpart of `BayesianDense`: each kernel weight has a
+    posterior `N(mu, softplus(rho)^2)`, and training fits `mu` and `rho` by
+    minimizing the negative ELBO (at every call the layer adds
+    `kl_weight * KL(posterior || prior)` to the model's losses). In training,
+    the outputs are computed with sampled kernels (the `estimator` says how); in
+    inference they use the posterior means, so `predict` is deterministic. Under
+    `keras_smithing.mc_predict` the layer samples again, and the spread of the
+    sampled predictions measures the model's uncertainty.
 
-    Args:{conv_args}{args}
+    Args:
+        filters: Positive integer, the number of output channels.
+        kernel_size: Integer or tuple of 1 integers, the size of the
+            convolution window.
+        strides: Integer or tuple of 1 integers, the strides of the
+            convolution. Default: 1.
+        padding: `"valid"` (no padding, the default) or `"same"` (zero padding
+            that keeps the number of steps when the strides are 1).
+        dilation_rate: Integer or tuple of 1 integers, the dilation rate of
+            the convolution. Default: 1.
+        data_format: `"channels_last"` or `"channels_first"`, the position of
+            the channels axis; defaults to `keras.config.image_data_format()`.
+        prior_stddev: Float > 0, the standard deviation of the zero-mean
+            Gaussian prior on every kernel weight; or a pair
+            `(sigma_1, sigma_2)` of floats > 0 for Blundell et al.'s
+            scale-mixture prior `pi * N(0, sigma_1^2) + (1 - pi) * N(0, sigma_2^2)`,
+            whose KL term is estimated from one posterior sample per call.
+            Default: 1.0.
+        prior_mixture_weight: Float in [0, 1], the `pi` of the scale-mixture
+            prior (unused with a Gaussian prior). Default: 0.5.
+        posterior_init_stddev: Float > 0, the initial posterior standard
+            deviation of every kernel weight. Default: 0.01.
+        kl_weight: Float >= 0, the factor of the KL term added to the loss.
+            Pass `1 / num_training_examples`: Keras averages the data loss over
+            the examples, so the loss is then the negative ELBO per example.
+            If None (the default), the layer warns and uses 1, which
+            over-regularizes every model trained on more than one example.
+        estimator: How the training outputs are sampled. `"flipout"` (the
+            default, Wen et al. 2018): one kernel perturbation per batch, made
+            different for each example by random signs per channel;
+            low-variance gradients for a second convolution.
+            `"local_reparameterization"` (Kingma et al. 2015): the outputs are
+            sampled directly, independently per example; the fastest.
+            `"reparameterization"` (Blundell et al. 2015): one kernel sample for
+            the whole batch; the noisiest gradients.
+        activation: Activation function (name or callable). Default: None
+            (linear).
+        use_bias: Boolean, whether to add a bias. The bias is a point estimate
+            (no posterior, no KL term), as in TensorFlow Probability.
+            Default: `True`.
+        kernel_initializer: Initializer of the posterior means.
+            Default: `"glorot_uniform"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        seed: Optional integer, the random seed of the weight noise.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
 
     Call arguments:
-        inputs: Tensor of shape `(batch, steps, channels)` (channels_last).{call_args}
+        inputs: Tensor of shape `(batch, steps, channels)`, or
+            `(batch, channels, steps)` with `"channels_first"`.
+        training: Python boolean. Samples when true or inside
+            `keras_smithing.mc_predict`; otherwise uses the posterior means.
 
     Returns:
-        A tensor of shape `(batch, new_steps, filters)` (channels_last).
+        A tensor of shape `(batch, new_steps, filters)`, or
+        `(batch, filters, new_steps)` with `"channels_first"`.
 
     Reference:
-        Wen et al., "Flipout", ICLR 2018 (convolutional Flipout).
+        Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
+        Wen et al., "Flipout: Efficient Pseudo-Independent Weight Perturbations
+        on Mini-Batches", ICLR 2018 (convolutional Flipout).
+        Kingma, Salimans & Welling, "Variational Dropout and the Local
+        Reparameterization Trick", NeurIPS 2015.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_smithing.layers import BayesianConv1D
+    >>> layer = BayesianConv1D(8, 3, activation="relu", kl_weight=1 / 1000)
+    >>> y = layer(np.random.rand(4, 20, 2))
+    >>> tuple(y.shape)
+    (4, 18, 8)
+    >>> len(layer.losses)  # The weighted KL term, added at every call.
+    1
     """
 
     rank = 1
@@ -488,34 +612,95 @@ class BayesianConv1D(_BayesianConv):
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class BayesianConv2D(_BayesianConv):
-    """2-D convolution with a Gaussian posterior over its kernel.
+    """2D convolution layer with a Gaussian posterior over its kernel.
 
-    The convolutional counterpart of `BayesianDense` (same posterior, prior, KL
-    term and estimators; Flipout signs are drawn per example and channel).
+    The convolutional counterpart of `BayesianDense`: each kernel weight has a
+    posterior `N(mu, softplus(rho)^2)`, and training fits `mu` and `rho` by
+    minimizing the negative ELBO (at every call the layer adds
+    `kl_weight * KL(posterior || prior)` to the model's losses). In training,
+    the outputs are computed with sampled kernels (the `estimator` says how); in
+    inference they use the posterior means, so `predict` is deterministic. Under
+    `keras_smithing.mc_predict` the layer samples again, and the spread of the
+    sampled predictions measures the model's uncertainty.
 
-    Args:{conv_args}{args}
+    Args:
+        filters: Positive integer, the number of output channels.
+        kernel_size: Integer or tuple of 2 integers, the size of the
+            convolution window.
+        strides: Integer or tuple of 2 integers, the strides of the
+            convolution. Default: 1.
+        padding: `"valid"` (no padding, the default) or `"same"` (zero padding
+            that keeps the height and width when the strides are 1).
+        dilation_rate: Integer or tuple of 2 integers, the dilation rate of
+            the convolution. Default: 1.
+        data_format: `"channels_last"` or `"channels_first"`, the position of
+            the channels axis; defaults to `keras.config.image_data_format()`.
+        prior_stddev: Float > 0, the standard deviation of the zero-mean
+            Gaussian prior on every kernel weight; or a pair
+            `(sigma_1, sigma_2)` of floats > 0 for Blundell et al.'s
+            scale-mixture prior `pi * N(0, sigma_1^2) + (1 - pi) * N(0, sigma_2^2)`,
+            whose KL term is estimated from one posterior sample per call.
+            Default: 1.0.
+        prior_mixture_weight: Float in [0, 1], the `pi` of the scale-mixture
+            prior (unused with a Gaussian prior). Default: 0.5.
+        posterior_init_stddev: Float > 0, the initial posterior standard
+            deviation of every kernel weight. Default: 0.01.
+        kl_weight: Float >= 0, the factor of the KL term added to the loss.
+            Pass `1 / num_training_examples`: Keras averages the data loss over
+            the examples, so the loss is then the negative ELBO per example.
+            If None (the default), the layer warns and uses 1, which
+            over-regularizes every model trained on more than one example.
+        estimator: How the training outputs are sampled. `"flipout"` (the
+            default, Wen et al. 2018): one kernel perturbation per batch, made
+            different for each example by random signs per channel;
+            low-variance gradients for a second convolution.
+            `"local_reparameterization"` (Kingma et al. 2015): the outputs are
+            sampled directly, independently per example; the fastest.
+            `"reparameterization"` (Blundell et al. 2015): one kernel sample for
+            the whole batch; the noisiest gradients.
+        activation: Activation function (name or callable). Default: None
+            (linear).
+        use_bias: Boolean, whether to add a bias. The bias is a point estimate
+            (no posterior, no KL term), as in TensorFlow Probability.
+            Default: `True`.
+        kernel_initializer: Initializer of the posterior means.
+            Default: `"glorot_uniform"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        seed: Optional integer, the random seed of the weight noise.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
 
     Call arguments:
-        inputs: Tensor of shape `(batch, height, width, channels)`
-            (channels_last).{call_args}
+        inputs: Tensor of shape `(batch, height, width, channels)`, or
+            `(batch, channels, height, width)` with `"channels_first"`.
+        training: Python boolean. Samples when true or inside
+            `keras_smithing.mc_predict`; otherwise uses the posterior means.
 
     Returns:
-        A tensor of shape `(batch, new_height, new_width, filters)`
-        (channels_last).
+        A tensor of shape `(batch, new_height, new_width, filters)`, or
+        `(batch, filters, new_height, new_width)` with `"channels_first"`.
 
     Reference:
-        Wen et al., "Flipout", ICLR 2018 (convolutional Flipout).
+        Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015.
+        Wen et al., "Flipout: Efficient Pseudo-Independent Weight Perturbations
+        on Mini-Batches", ICLR 2018 (convolutional Flipout).
+        Kingma, Salimans & Welling, "Variational Dropout and the Local
+        Reparameterization Trick", NeurIPS 2015.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import BayesianConv2D
+    >>> layer = BayesianConv2D(4, 3, padding="same", kl_weight=1 / 1000)
+    >>> x = np.random.rand(2, 8, 8, 3)
+    >>> y = keras.ops.convert_to_numpy(layer(x))
+    >>> y.shape
+    (2, 8, 8, 4)
+    >>> # Inference uses the posterior means; training samples a kernel.
+    >>> bool(np.array_equal(y, keras.ops.convert_to_numpy(layer(x))))
+    True
+    >>> bool(np.array_equal(y, keras.ops.convert_to_numpy(layer(x, training=True))))
+    False
     """
 
     rank = 2
-
-
-BayesianDense.__doc__ = BayesianDense.__doc__.format(
-    args=_COMMON_ARGS, call_args=_COMMON_CALL_ARGS
-)
-for _cls in (BayesianConv1D, BayesianConv2D):
-    _cls.__doc__ = _cls.__doc__.format(
-        conv_args=_CONV_ARGS.format(rank=_cls.rank),
-        args=_COMMON_ARGS,
-        call_args=_COMMON_CALL_ARGS,
-    )

@@ -1,7 +1,5 @@
 """Layer-normalized recurrent cells (Ba et al. 2016) and their RNN layers."""
 
-import inspect
-
 import keras
 from keras import ops
 
@@ -9,13 +7,11 @@ from keras_smithing.utils.validation import check_float, check_rate, invalid_arg
 
 
 def _scaled_norm(x, gamma, epsilon):
-    """`gamma * (x - mean) / sqrt(var + epsilon)` over the last axis, float32.
+    """`gamma * (x - mean) / sqrt(var + epsilon)` over the last axis, float32."""
 
-    The gradient is written in closed form: inside a recurrence the layer norm
-    runs at every step, and autodiff's gradient of the moments costs more passes
-    over the gates than the LSTM step itself.
-    """
-
+    # The gradient is written in closed form: inside a recurrence the layer norm
+    # runs at every step, and autodiff's gradient of the moments costs more passes
+    # over the gates than the LSTM step itself.
     @ops.custom_gradient
     def normalize(x, gamma):
         centered = x - ops.mean(x, axis=-1, keepdims=True)
@@ -55,15 +51,18 @@ class _StepLayerNormalization(keras.layers.LayerNormalization):
         return ops.cast(outputs, self.compute_dtype)
 
 
-# TensorFlow Addons' names (`tfa.rnn.LayerNormSimpleRNNCell`) for our arguments.
+# TensorFlow Addons' names (`tfa.rnn.LayerNormSimpleRNNCell`) of our arguments.
+# They are read from `**kwargs`, the way Keras accepts a retired name.
 _TFA_ALIASES = {
     "layernorm_epsilon": "norm_epsilon",
     "gamma_initializer": "norm_gamma_initializer",
     "gamma_regularizer": "norm_gamma_regularizer",
     "gamma_constraint": "norm_gamma_constraint",
 }
+# The defaults of the cells' signatures: an alias may replace an argument left at
+# its default, never one the caller set.
 _NORM_DEFAULTS = {
-    "norm_epsilon": None,
+    "norm_epsilon": 1e-3,
     "norm_gamma_initializer": "ones",
     "norm_gamma_regularizer": None,
     "norm_gamma_constraint": None,
@@ -71,6 +70,11 @@ _NORM_DEFAULTS = {
     "norm_beta_regularizer": None,
     "norm_beta_constraint": None,
 }
+_SHIFT_ARGUMENTS = (
+    "norm_beta_initializer",
+    "norm_beta_regularizer",
+    "norm_beta_constraint",
+)
 _KINDS = {
     "initializer": (keras.initializers, "an initializer (name, instance or config)"),
     "regularizer": (
@@ -79,21 +83,6 @@ _KINDS = {
     ),
     "constraint": (keras.constraints, "a constraint (name, instance, config or None)"),
 }
-
-
-def _resolve_aliases(arguments, aliases):
-    """Replaces TensorFlow Addons' argument names by ours; both at once is an error."""
-    for alias, name in _TFA_ALIASES.items():
-        if alias not in aliases:
-            continue
-        if arguments[name] != _NORM_DEFAULTS[name]:
-            raise invalid_argument(
-                alias,
-                aliases[alias],
-                f"either `{alias}` (TensorFlow Addons' name) or `{name}`, not both",
-            )
-        arguments[name] = aliases[alias]
-    return arguments
 
 
 def _get(name, value):
@@ -105,9 +94,58 @@ def _get(name, value):
         raise invalid_argument(name, value, expected) from None
 
 
+def _norm_arguments(kwargs, **arguments):
+    """The validated normalization arguments; TensorFlow Addons' names are popped
+    from `kwargs` and replace ours (both at once is an error)."""
+    for alias, name in _TFA_ALIASES.items():
+        if alias not in kwargs:
+            continue
+        value = kwargs.pop(alias)
+        if arguments[name] != _NORM_DEFAULTS[name]:
+            raise invalid_argument(
+                alias,
+                value,
+                f"either `{alias}` (TensorFlow Addons' name) or `{name}`, not both",
+            )
+        arguments[name] = value
+    checked = {
+        "norm_epsilon": check_float(
+            "norm_epsilon", arguments.pop("norm_epsilon"), minimum=0
+        )
+    }
+    for name, value in arguments.items():
+        checked[name] = _get(name, value)
+    return checked
+
+
+def _reject_shift_arguments(owner, kwargs):
+    """`norm_beta_*` passed where no normalization has a shift, as the pack's error."""
+    for name in _SHIFT_ARGUMENTS:
+        if name in kwargs:
+            raise invalid_argument(
+                name,
+                kwargs[name],
+                f"no `norm_beta_*` argument ({owner}'s normalizations have no "
+                "shift: the cell's bias plays it)",
+            )
+
+
+def _check_use_cudnn(use_cudnn):
+    # No cuDNN kernel computes a layer-normalized step, so "auto" and False both
+    # run the backend's RNN loop (as Keras's LSTM does where cuDNN is not
+    # available); True asks for what cannot be done.
+    if use_cudnn is False or (isinstance(use_cudnn, str) and use_cudnn == "auto"):
+        return
+    raise invalid_argument(
+        "use_cudnn",
+        use_cudnn,
+        "'auto' or False (there is no cuDNN kernel for a layer-normalized step)",
+    )
+
+
 class _LayerNormCell:
     """Mixin: the normalization arguments, the LayerNormalization sublayers and
-    dropout masks. `norm_beta_*` exist only where a normalization has a shift."""
+    the dropout of one step."""
 
     _norm_arguments = (
         "norm_gamma_initializer",
@@ -115,32 +153,13 @@ class _LayerNormCell:
         "norm_gamma_constraint",
     )
 
-    def __init__(self, units, **kwargs):
-        arguments = {
-            name: kwargs.pop(name, default)
-            for name, default in _NORM_DEFAULTS.items()
-            if name == "norm_epsilon" or name in self._norm_arguments
-        }
-        aliases = {a: kwargs.pop(a) for a in list(kwargs) if a in _TFA_ALIASES}
-        for name in kwargs:
-            if name in _NORM_DEFAULTS:
-                raise invalid_argument(
-                    name,
-                    kwargs[name],
-                    f"no `norm_beta_*` argument ({type(self).__name__}'s "
-                    "normalizations have no shift: the cell's bias plays it)",
-                )
-        arguments = _resolve_aliases(arguments, aliases)
-        epsilon = arguments.pop("norm_epsilon")
-        self.norm_epsilon = check_float(
-            "norm_epsilon", 1e-3 if epsilon is None else epsilon, minimum=0
-        )
-        for name, value in arguments.items():
-            setattr(self, name, _get(name, value))
-        for name in ("dropout", "recurrent_dropout"):
-            check_rate(name, kwargs.get(name, 0.0))
-        super().__init__(units, **kwargs)
-        self.dropout_mask_count = None  # One mask for the fused projection.
+    def _init_norm(self, kwargs, dropout, recurrent_dropout, **arguments):
+        """Validates and sets the normalization arguments, before the Keras cell
+        is initialized (which would clip a bad dropout rate silently)."""
+        for name, value in _norm_arguments(kwargs, **arguments).items():
+            setattr(self, name, value)
+        check_rate("dropout", dropout)
+        check_rate("recurrent_dropout", recurrent_dropout)
 
     def _norm(self, name, center):
         # Computes in float32 and casts back (mixed precision).
@@ -182,35 +201,127 @@ class _LayerNormCell:
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
-    """SimpleRNN cell with layer normalization of the summed inputs.
+    """SimpleRNN cell whose summed inputs are layer-normalized at every step.
 
-    `h_t = activation(LN(x_t W + h_{t-1} U) + b)`: the pre-activation is
-    normalized over the units at every step (float32 math), then the bias acts as
-    the normalization's shift. Normalizing per example and per step (unlike batch
-    norm) keeps the recurrence well scaled whatever the sequence length and batch
-    size. Use it as `keras.layers.RNN(cell)` or through `LayerNormSimpleRNN`.
+    The cell computes `h_t = activation(LN(x_t W + h_{t-1} U) + b)`: the
+    pre-activation is normalized over the units with a learned gain, and the bias
+    `b` acts as the normalization's shift. The statistics are those of each
+    example at each step, so training and inference normalize alike, whatever
+    the batch size and the sequence length; only `dropout` and
+    `recurrent_dropout` differ, applied in training only. The normalization is
+    computed in float32 under mixed precision. Use the cell in
+    `keras.layers.RNN`, or use the `LayerNormSimpleRNN` layer.
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        {norm_arguments}
-        **kwargs: The `keras.layers.SimpleRNNCell` arguments (`activation`,
-            `use_bias`, initializers, regularizers, constraints, `dropout`,
-            `recurrent_dropout`, `seed`) and base layer arguments.
+        activation: Activation function (name or callable) applied to the
+            normalized pre-activation. Default: `"tanh"`. `None` is linear.
+        use_bias: Boolean, whether to add the bias `b`. Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the bias.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the bias.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        seed: Optional integer, the random seed of the dropout masks.
+        norm_epsilon: Float > 0 added to the variance in the normalization.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the normalization's gain.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gain.
+        norm_gamma_constraint: Optional constraint on the gain.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
+            TensorFlow Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
 
     Call arguments:
-        sequence: 2D tensor `(batch, features)`, one time step.
-        states: List with the previous output `(batch, units)`.
+        sequence: 2D tensor `(batch, features)`, the inputs of one time step.
+        states: The previous output `(batch, units)`, alone or in a list.
         training: Python boolean, whether dropout is applied.
 
     Returns:
-        `(output, [output])`.
+        A pair `(output, new_states)`: the output `(batch, units)`, and the same
+        tensor as the new state, in the structure of `states`.
 
     Reference:
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormSimpleRNNCell
+    >>> cells = [LayerNormSimpleRNNCell(16), LayerNormSimpleRNNCell(8)]
+    >>> rnn = keras.layers.RNN(cells, return_sequences=True)  # A stack of two.
+    >>> tuple(rnn(np.random.rand(2, 10, 4)).shape)
+    (2, 10, 8)
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
+        **kwargs,
+    ):
+        _reject_shift_arguments(type(self).__name__, kwargs)
+        self._init_norm(
+            kwargs,
+            dropout,
+            recurrent_dropout,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
+        )
+        super().__init__(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            **kwargs,
+        )
+        # One dropout mask for the one input projection.
+        self.dropout_mask_count = None
         self.norm = self._norm("norm", center=False)
 
     def build(self, input_shape):
@@ -230,49 +341,152 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
-    """LSTM cell with layer normalization (Ba et al. 2016, eqs. 20-22).
+    """LSTM cell with layer-normalized gates and cell state (Ba et al. 2016).
 
-    `(i, f, g, o) = LN(x_t W) + LN(h_{t-1} U) + b`,
-    `c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)`,
-    `h_t = sigmoid(o) * tanh(LN(c_t))`. The two gate normalizations are over all
-    `4 * units` pre-activations and have a gain only (the bias `b` is their
-    shift); the cell-state normalization has gain and shift. The carried state
-    `c_t` itself stays unnormalized, as in the paper. All normalization math is
-    float32. Use it as `keras.layers.RNN(cell)` or through `LayerNormLSTM`.
+    The cell computes `(i, f, g, o) = LN(x_t W) + LN(h_{t-1} U) + b`,
+    `c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)` and
+    `h_t = sigmoid(o) * tanh(LN(c_t))` (eqs. 20-22 of the paper, with Keras's
+    `activation` and `recurrent_activation` in place of `tanh` and `sigmoid`).
+    The two gate normalizations span all `4 * units` pre-activations and have a
+    gain only (the bias `b` is their shift); the normalization of the cell state
+    has a gain and a shift, and the carried state `c_t` itself stays
+    unnormalized, as in the paper. The statistics are those of each example at
+    each step, so training and inference normalize alike, whatever the batch
+    size; only `dropout` and `recurrent_dropout` differ, applied in training
+    only. The normalizations are computed in float32 under mixed precision. Use
+    the cell in `keras.layers.RNN`, or use the `LayerNormLSTM` layer.
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        {norm_arguments}
+        activation: Activation function (name or callable) of the candidate
+            `g` and of the output. Default: `"tanh"`. `None` is linear.
+        recurrent_activation: Activation function of the gates `i`, `f` and
+            `o`. Default: `"sigmoid"`. `None` is linear.
+        use_bias: Boolean, whether to add the bias `b`. Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        unit_forget_bias: Boolean, whether to add 1 to the forget gate's bias
+            at initialization (then `bias_initializer` initializes the rest
+            with zeros), as Jozefowicz et al. (2015) recommend. Default: `True`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the bias.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the bias.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        seed: Optional integer, the random seed of the dropout masks.
+        norm_epsilon: Float > 0 added to the variance in the normalizations.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the three normalizations' gains.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gains.
+        norm_gamma_constraint: Optional constraint on the gains.
         norm_beta_initializer: Initializer of the cell-state normalization's
-            shift.
+            shift. Default: `"zeros"`.
         norm_beta_regularizer: Optional regularizer of that shift.
-        norm_beta_constraint: Optional constraint of that shift.
-        **kwargs: The `keras.layers.LSTMCell` arguments (`activation`,
-            `recurrent_activation`, `use_bias`, `unit_forget_bias`,
-            initializers, regularizers, constraints, `dropout`,
-            `recurrent_dropout`, `seed`) and base layer arguments.
+        norm_beta_constraint: Optional constraint on that shift.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
+            TensorFlow Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
 
     Call arguments:
-        inputs: 2D tensor `(batch, features)`, one time step.
-        states: List `[h, c]` of the previous output and carry.
+        inputs: 2D tensor `(batch, features)`, the inputs of one time step.
+        states: List `[h, c]` of the previous output and cell state, each
+            `(batch, units)`.
         training: Python boolean, whether dropout is applied.
 
     Returns:
-        `(h, [h, c])`.
+        A pair `(h, [h, c])`: the output and the new states, each
+        `(batch, units)`.
 
     Reference:
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormLSTMCell
+    >>> rnn = keras.layers.RNN(LayerNormLSTMCell(16), return_state=True)
+    >>> output, h, c = rnn(np.random.rand(2, 10, 4))
+    >>> tuple(output.shape), tuple(c.shape)
+    ((2, 16), (2, 16))
     """
 
-    _norm_arguments = (
-        *_LayerNormCell._norm_arguments,
-        "norm_beta_initializer",
-        "norm_beta_regularizer",
-        "norm_beta_constraint",
-    )
+    _norm_arguments = (*_LayerNormCell._norm_arguments, *_SHIFT_ARGUMENTS)
 
-    def __init__(self, units, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
+        norm_beta_initializer="zeros",
+        norm_beta_regularizer=None,
+        norm_beta_constraint=None,
+        **kwargs,
+    ):
+        self._init_norm(
+            kwargs,
+            dropout,
+            recurrent_dropout,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
+            norm_beta_initializer=norm_beta_initializer,
+            norm_beta_regularizer=norm_beta_regularizer,
+            norm_beta_constraint=norm_beta_constraint,
+        )
+        super().__init__(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            **kwargs,
+        )
+        # One dropout mask for the fused projection of the four gates.
+        self.dropout_mask_count = None
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
         self.state_norm = self._norm("state_norm", center=True)
@@ -303,41 +517,148 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
 class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
     """GRU cell (reset-after form) with layer-normalized input and recurrent terms.
 
-    `x_t W` and `h_{t-1} U` (each `3 * units` wide) are layer-normalized (gain
-    only, float32 math) before their biases are added; the gates then follow
-    `keras.layers.GRUCell` with `reset_after=True`:
+    The projections `x_t W` and `h_{t-1} U` (each `3 * units` wide) are
+    layer-normalized with a learned gain before their biases `b` and `b'` are
+    added; the gates then follow `keras.layers.GRUCell` with `reset_after=True`:
     `z, r = sigmoid(.)`, `n = tanh(LN(x W)_n + b_n + r * (LN(h U)_n + b'_n))`,
-    `h_t = z * h_{t-1} + (1 - z) * n`. Use it as `keras.layers.RNN(cell)` or
-    through `LayerNormGRU`.
+    `h_t = z * h_{t-1} + (1 - z) * n`. The statistics are those of each example
+    at each step, so training and inference normalize alike, whatever the batch
+    size; only `dropout` and `recurrent_dropout` differ, applied in training
+    only. The normalizations are computed in float32 under mixed precision. Use
+    the cell in `keras.layers.RNN`, or use the `LayerNormGRU` layer.
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        {norm_arguments}
-        **kwargs: The `keras.layers.GRUCell` arguments (`activation`,
-            `recurrent_activation`, `use_bias`, initializers, regularizers,
-            constraints, `dropout`, `recurrent_dropout`, `seed`) and base layer
-            arguments. `reset_after` must stay True.
+        activation: Activation function (name or callable) of the candidate
+            `n`. Default: `"tanh"`. `None` is linear.
+        recurrent_activation: Activation function of the gates `z` and `r`.
+            Default: `"sigmoid"`. `None` is linear.
+        use_bias: Boolean, whether to add the biases `b` and `b'`.
+            Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the biases. Default: `"zeros"`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the biases.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the biases.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        reset_after: Must be `True` (the default): the cell is the reset-after
+            GRU. Accepted so that `keras.layers.GRUCell` code runs unchanged;
+            `False` raises a `ValueError`.
+        seed: Optional integer, the random seed of the dropout masks.
+        norm_epsilon: Float > 0 added to the variance in the normalizations.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the two normalizations' gains.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gains.
+        norm_gamma_constraint: Optional constraint on the gains.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`).
+            TensorFlow Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
 
     Call arguments:
-        inputs: 2D tensor `(batch, features)`, one time step.
-        states: List with the previous output `(batch, units)`.
+        inputs: 2D tensor `(batch, features)`, the inputs of one time step.
+        states: The previous output `(batch, units)`, alone or in a list.
         training: Python boolean, whether dropout is applied.
 
     Returns:
-        `(h, [h])`.
+        A pair `(h, new_states)`: the output `(batch, units)`, and the same
+        tensor as the new state, in the structure of `states`.
 
     Reference:
-        Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016;
-        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder",
-        EMNLP 2014.
+        Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder
+        for Statistical Machine Translation", EMNLP 2014.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormGRUCell
+    >>> rnn = keras.layers.RNN(LayerNormGRUCell(16, dropout=0.2, seed=1))
+    >>> x = np.random.rand(2, 10, 4)
+    >>> y = keras.ops.convert_to_numpy(rnn(x))
+    >>> y.shape
+    (2, 16)
+    >>> # Dropout applies in training only: inference is deterministic.
+    >>> bool(np.array_equal(y, keras.ops.convert_to_numpy(rnn(x))))
+    True
+    >>> bool(np.array_equal(y, keras.ops.convert_to_numpy(rnn(x, training=True))))
+    False
     """
 
-    def __init__(self, units, **kwargs):
-        if kwargs.get("reset_after", True) is not True:
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reset_after=True,
+        seed=None,
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
+        **kwargs,
+    ):
+        if reset_after is not True:
             raise invalid_argument(
-                "reset_after", kwargs["reset_after"], "True (the reset-after GRU)"
+                "reset_after", reset_after, "True (the reset-after GRU)"
             )
-        super().__init__(units, **kwargs)
+        _reject_shift_arguments(type(self).__name__, kwargs)
+        self._init_norm(
+            kwargs,
+            dropout,
+            recurrent_dropout,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
+        )
+        super().__init__(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after,
+            seed=seed,
+            **kwargs,
+        )
+        # One dropout mask for the fused projection of the three gates.
+        self.dropout_mask_count = None
         self.kernel_norm = self._norm("kernel_norm", center=False)
         self.recurrent_norm = self._norm("recurrent_norm", center=False)
 
@@ -366,44 +687,174 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
         return h, [h] if nested else h
 
 
-_LAYER_ARGUMENTS = set(inspect.signature(keras.layers.Layer.__init__).parameters)
-
-
-def _cell_arguments(cell_class):
-    names = set()
-    for klass in cell_class.__mro__:
-        if "__init__" in vars(klass):
-            names |= set(inspect.signature(klass.__init__).parameters)
-    return (
-        (names | set(_TFA_ALIASES) | set(_NORM_DEFAULTS))
-        - _LAYER_ARGUMENTS
-        - {"self", "kwargs"}
-    )
-
-
 class _LayerNormRNN(keras.layers.RNN):
     """`keras.layers.RNN` around a layer-normalized cell, with a flat config."""
 
-    cell_class = None
+    def get_config(self):
+        # The cell's arguments are the layer's, as in `keras.layers.LSTM`'s config.
+        config = super().get_config()
+        del config["cell"]
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        activity_regularizer = keras.regularizers.serialize(self.activity_regularizer)
+        return {**config, **cell_config, "activity_regularizer": activity_regularizer}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _pop_tfa_aliases(kwargs):
+    """Removes TensorFlow Addons' argument names from `kwargs` and returns them."""
+    return {alias: kwargs.pop(alias) for alias in _TFA_ALIASES if alias in kwargs}
+
+
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class LayerNormSimpleRNN(_LayerNormRNN):
+    """Fully-connected RNN whose summed inputs are layer-normalized at every step.
+
+    A drop-in replacement for `keras.layers.SimpleRNN` running a
+    `LayerNormSimpleRNNCell`: `h_t = activation(LN(x_t W + h_{t-1} U) + b)`,
+    which keeps the recurrence well scaled over long sequences. The statistics
+    are those of each example at each step, so training and inference normalize
+    alike, whatever the batch size; only `dropout` and `recurrent_dropout`
+    differ, applied in training only. Masking, `return_sequences`,
+    `return_state`, `go_backwards`, `stateful` and `unroll` behave as in
+    `keras.layers.SimpleRNN`. It replaces
+    `keras.layers.RNN(tfa.rnn.LayerNormSimpleRNNCell(...))` of TensorFlow Addons.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation function (name or callable) applied to the
+            normalized pre-activation. Default: `"tanh"`. `None` is linear.
+        use_bias: Boolean, whether to add the bias `b` (the normalization's
+            shift). Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the bias.
+        activity_regularizer: Optional regularizer of the layer's output.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the bias.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        return_sequences: Boolean, whether to return the whole output sequence
+            rather than the last output. Default: `False`.
+        return_state: Boolean, whether to return the last state after the
+            output. Default: `False`.
+        go_backwards: Boolean, whether to process the sequence backwards (and
+            return the reversed sequence). Default: `False`.
+        stateful: Boolean, whether the last state of each example of a batch is
+            the initial state of the same example in the next batch (needs a
+            fixed batch size). Default: `False`.
+        unroll: Boolean, whether to unroll the loop: faster for short
+            sequences, more memory. Default: `False`.
+        seed: Optional integer, the random seed of the dropout masks.
+        norm_epsilon: Float > 0 added to the variance in the normalization.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the normalization's gain.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gain.
+        norm_gamma_constraint: Optional constraint on the gain.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`)
+            and `keras.layers.RNN`'s `zero_output_for_mask`. TensorFlow
+            Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
+
+    Call arguments:
+        sequences: 3D tensor `(batch, timesteps, features)`.
+        initial_state: Optional list with the initial state `(batch, units)`;
+            zeros by default.
+        mask: Optional boolean tensor `(batch, timesteps)`, False at the steps
+            to skip.
+        training: Python boolean, whether dropout is applied.
+
+    Returns:
+        The last output `(batch, units)`, or with `return_sequences` every
+        output `(batch, timesteps, units)`; with `return_state`, a list of that
+        and the last state `(batch, units)`.
+
+    Reference:
+        Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormSimpleRNN
+    >>> # TensorFlow Addons' `layernorm_epsilon` is accepted for `norm_epsilon`.
+    >>> rnn = LayerNormSimpleRNN(8, return_sequences=True, layernorm_epsilon=1e-5)
+    >>> tuple(rnn(np.random.rand(2, 10, 4)).shape)
+    (2, 10, 8)
+    >>> rnn.get_config()["norm_epsilon"]
+    1e-05
+    """
 
     def __init__(
         self,
         units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
         stateful=False,
         unroll=False,
+        seed=None,
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
         **kwargs,
     ):
-        cell_names = _cell_arguments(self.cell_class)
-        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_names}
-        cell = self.cell_class(
+        _reject_shift_arguments(type(self).__name__, kwargs)
+        cell = LayerNormSimpleRNNCell(
             units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="cell",
-            **cell_kwargs,
+            **_pop_tfa_aliases(kwargs),
         )
         super().__init__(
             cell,
@@ -412,93 +863,377 @@ class _LayerNormRNN(keras.layers.RNN):
             go_backwards=go_backwards,
             stateful=stateful,
             unroll=unroll,
+            activity_regularizer=activity_regularizer,
             **kwargs,
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            cell_config.pop(key, None)
-        return {**config, **cell_config}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+@keras.saving.register_keras_serializable(package="keras_smithing")
+class LayerNormLSTM(_LayerNormRNN):
+    """Long Short-Term Memory layer with layer normalization (Ba et al. 2016).
 
-
-# The cells' normalization arguments, shared by their docstrings.
-_NORM_ARGUMENTS_DOC = """norm_epsilon: Float > 0 added to the variance in layer normalization;
-            defaults to 1e-3. `layernorm_epsilon` (TensorFlow Addons' name) is
-            accepted instead.
-        norm_gamma_initializer: Initializer of the normalization gain(s)
-            (`gamma_initializer` is accepted instead).
-        norm_gamma_regularizer: Optional regularizer of the gain(s)
-            (`gamma_regularizer` is accepted instead).
-        norm_gamma_constraint: Optional constraint of the gain(s)
-            (`gamma_constraint` is accepted instead)."""
-
-_LAYER_DOC = """{summary}
-
-    A `keras.layers.RNN` around a `{cell}`: masking, `return_sequences`,
-    `return_state`, `go_backwards`, `stateful` and `unroll` behave as in
-    `keras.layers.{keras_layer}` (there is no cuDNN path).
+    A drop-in replacement for `keras.layers.LSTM` running a `LayerNormLSTMCell`:
+    the gate pre-activations and the cell state's output path are
+    layer-normalized at every step, which keeps the recurrence well scaled and
+    usually makes training faster and steadier. The statistics are those of
+    each example at each step, so training and inference normalize alike,
+    whatever the batch size; only `dropout` and `recurrent_dropout` differ,
+    applied in training only. Masking, `return_sequences`, `return_state`,
+    `go_backwards`, `stateful` and `unroll` behave as in `keras.layers.LSTM`.
+    No cuDNN kernel computes a layer-normalized step: the layer always runs the
+    backend's RNN loop. It replaces TensorFlow Addons'
+    `keras.layers.RNN(tfa.rnn.LayerNormLSTMCell(...))`.
 
     Args:
         units: Positive integer, dimensionality of the output space.
-        return_sequences: Boolean, return the full sequence or the last output.
-        return_state: Boolean, also return the last state(s).
-        go_backwards: Boolean, process the sequence backwards.
-        stateful: Boolean, carry each batch's last states over to the next
-            batch (needs a fixed batch size).
-        unroll: Boolean, unroll the loop (short sequences only).
-        **kwargs: The cell's arguments (`norm_epsilon`, `activation`,
-            initializers, `dropout`, `recurrent_dropout`, `seed`, ...) and base
-            layer arguments.
+        activation: Activation function (name or callable) of the candidate
+            and of the output. Default: `"tanh"`. `None` is linear.
+        recurrent_activation: Activation function of the input, forget and
+            output gates. Default: `"sigmoid"`. `None` is linear.
+        use_bias: Boolean, whether to add a bias to the gates. Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the bias. Default: `"zeros"`.
+        unit_forget_bias: Boolean, whether to add 1 to the forget gate's bias
+            at initialization (then `bias_initializer` initializes the rest
+            with zeros), as Jozefowicz et al. (2015) recommend. Default: `True`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the bias.
+        activity_regularizer: Optional regularizer of the layer's output.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the bias.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        seed: Optional integer, the random seed of the dropout masks.
+        return_sequences: Boolean, whether to return the whole output sequence
+            rather than the last output. Default: `False`.
+        return_state: Boolean, whether to return the last states after the
+            output. Default: `False`.
+        go_backwards: Boolean, whether to process the sequence backwards (and
+            return the reversed sequence). Default: `False`.
+        stateful: Boolean, whether the last states of each example of a batch
+            are the initial states of the same example in the next batch (needs
+            a fixed batch size). Default: `False`.
+        unroll: Boolean, whether to unroll the loop: faster for short
+            sequences, more memory. Default: `False`.
+        use_cudnn: `"auto"` (default) or `False`; both run the backend's RNN
+            loop, since no cuDNN kernel computes a layer-normalized step.
+            Accepted so that code written for `keras.layers.LSTM` runs
+            unchanged; `True` raises a `ValueError`.
+        norm_epsilon: Float > 0 added to the variance in the normalizations.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the three normalizations' gains.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gains.
+        norm_gamma_constraint: Optional constraint on the gains.
+        norm_beta_initializer: Initializer of the cell-state normalization's
+            shift. Default: `"zeros"`.
+        norm_beta_regularizer: Optional regularizer of that shift.
+        norm_beta_constraint: Optional constraint on that shift.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`)
+            and `keras.layers.RNN`'s `zero_output_for_mask`. TensorFlow
+            Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
 
     Call arguments:
         sequences: 3D tensor `(batch, timesteps, features)`.
-        initial_state: Optional list of initial state tensors.
-        mask: Optional boolean tensor `(batch, timesteps)`.
+        initial_state: Optional list `[h, c]` of the initial output and cell
+            state, each `(batch, units)`; zeros by default.
+        mask: Optional boolean tensor `(batch, timesteps)`, False at the steps
+            to skip.
         training: Python boolean, whether dropout is applied.
+
+    Returns:
+        The last output `(batch, units)`, or with `return_sequences` every
+        output `(batch, timesteps, units)`; with `return_state`, a list of that
+        and the last states `h` and `c`, each `(batch, units)`.
 
     Reference:
         Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
 
     Example:
 
-    >>> y = {name}(32, return_sequences=True)(keras.Input((40, 1)))
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormLSTM
+    >>> x, y = np.random.rand(32, 10, 3), np.random.rand(32, 1)
+    >>> model = keras.Sequential([
+    ...     keras.Input((10, 3)),
+    ...     LayerNormLSTM(16, dropout=0.1),
+    ...     keras.layers.Dense(1),
+    ... ])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> history = model.fit(x, y, epochs=1, verbose=0)
+    >>> model.predict(x, verbose=0).shape
+    (32, 1)
     """
 
-
-@keras.saving.register_keras_serializable(package="keras_smithing")
-class LayerNormSimpleRNN(_LayerNormRNN):
-    cell_class = LayerNormSimpleRNNCell
-
-
-@keras.saving.register_keras_serializable(package="keras_smithing")
-class LayerNormLSTM(_LayerNormRNN):
-    cell_class = LayerNormLSTMCell
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        use_cudnn="auto",
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
+        norm_beta_initializer="zeros",
+        norm_beta_regularizer=None,
+        norm_beta_constraint=None,
+        **kwargs,
+    ):
+        _check_use_cudnn(use_cudnn)
+        cell = LayerNormLSTMCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
+            norm_beta_initializer=norm_beta_initializer,
+            norm_beta_regularizer=norm_beta_regularizer,
+            norm_beta_constraint=norm_beta_constraint,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="cell",
+            **_pop_tfa_aliases(kwargs),
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
 class LayerNormGRU(_LayerNormRNN):
-    cell_class = LayerNormGRUCell
+    """Gated recurrent unit layer with layer normalization (Ba et al. 2016).
 
+    A drop-in replacement for `keras.layers.GRU` (reset-after form) running a
+    `LayerNormGRUCell`: the input and recurrent projections are
+    layer-normalized at every step, which keeps the recurrence well scaled and
+    usually makes training faster and steadier. The statistics are those of
+    each example at each step, so training and inference normalize alike,
+    whatever the batch size; only `dropout` and `recurrent_dropout` differ,
+    applied in training only. Masking, `return_sequences`, `return_state`,
+    `go_backwards`, `stateful` and `unroll` behave as in `keras.layers.GRU`. No
+    cuDNN kernel computes a layer-normalized step: the layer always runs the
+    backend's RNN loop.
 
-for _cell in (LayerNormSimpleRNNCell, LayerNormLSTMCell, LayerNormGRUCell):
-    _cell.__doc__ = _cell.__doc__.replace("{norm_arguments}", _NORM_ARGUMENTS_DOC)
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation function (name or callable) of the candidate.
+            Default: `"tanh"`. `None` is linear.
+        recurrent_activation: Activation function of the update and reset
+            gates. Default: `"sigmoid"`. `None` is linear.
+        use_bias: Boolean, whether to add the input and recurrent biases.
+            Default: `True`.
+        kernel_initializer: Initializer of the `kernel` matrix, which projects
+            the inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of the `recurrent_kernel` matrix,
+            which projects the previous output. Default: `"orthogonal"`.
+        bias_initializer: Initializer of the biases. Default: `"zeros"`.
+        kernel_regularizer: Optional regularizer of the `kernel` matrix.
+        recurrent_regularizer: Optional regularizer of the `recurrent_kernel`
+            matrix.
+        bias_regularizer: Optional regularizer of the biases.
+        activity_regularizer: Optional regularizer of the layer's output.
+        kernel_constraint: Optional constraint on the `kernel` matrix.
+        recurrent_constraint: Optional constraint on the `recurrent_kernel`
+            matrix.
+        bias_constraint: Optional constraint on the biases.
+        dropout: Float in [0, 1), the fraction of the inputs dropped in
+            training. Default: 0.
+        recurrent_dropout: Float in [0, 1), the fraction of the previous output
+            dropped in training. Default: 0.
+        seed: Optional integer, the random seed of the dropout masks.
+        return_sequences: Boolean, whether to return the whole output sequence
+            rather than the last output. Default: `False`.
+        return_state: Boolean, whether to return the last state after the
+            output. Default: `False`.
+        go_backwards: Boolean, whether to process the sequence backwards (and
+            return the reversed sequence). Default: `False`.
+        stateful: Boolean, whether the last state of each example of a batch is
+            the initial state of the same example in the next batch (needs a
+            fixed batch size). Default: `False`.
+        unroll: Boolean, whether to unroll the loop: faster for short
+            sequences, more memory. Default: `False`.
+        reset_after: Must be `True` (the default): the layer is the reset-after
+            GRU. Accepted so that code written for `keras.layers.GRU` runs
+            unchanged; `False` raises a `ValueError`.
+        use_cudnn: `"auto"` (default) or `False`; both run the backend's RNN
+            loop, since no cuDNN kernel computes a layer-normalized step.
+            Accepted so that code written for `keras.layers.GRU` runs
+            unchanged; `True` raises a `ValueError`.
+        norm_epsilon: Float > 0 added to the variance in the normalizations.
+            Default: 1e-3.
+        norm_gamma_initializer: Initializer of the two normalizations' gains.
+            Default: `"ones"`.
+        norm_gamma_regularizer: Optional regularizer of the gains.
+        norm_gamma_constraint: Optional constraint on the gains.
+        **kwargs: Base layer keyword arguments (`name`, `dtype`, `trainable`)
+            and `keras.layers.RNN`'s `zero_output_for_mask`. TensorFlow
+            Addons' names `layernorm_epsilon`, `gamma_initializer`,
+            `gamma_regularizer` and `gamma_constraint` are accepted in place of
+            `norm_epsilon` and `norm_gamma_*`.
 
-for _layer, _summary in (
-    (LayerNormSimpleRNN, "Fully-connected RNN with layer normalization."),
-    (LayerNormLSTM, "Layer-normalized LSTM."),
-    (LayerNormGRU, "Gated recurrent unit with layer normalization."),
-):
-    _layer.__doc__ = _LAYER_DOC.format(
-        summary=_summary,
-        cell=_layer.cell_class.__name__,
-        keras_layer=_layer.__name__.removeprefix("LayerNorm"),
-        name=_layer.__name__,
-    )
+    Call arguments:
+        sequences: 3D tensor `(batch, timesteps, features)`.
+        initial_state: Optional list with the initial state `(batch, units)`;
+            zeros by default.
+        mask: Optional boolean tensor `(batch, timesteps)`, False at the steps
+            to skip.
+        training: Python boolean, whether dropout is applied.
+
+    Returns:
+        The last output `(batch, units)`, or with `return_sequences` every
+        output `(batch, timesteps, units)`; with `return_state`, a list of that
+        and the last state `(batch, units)`.
+
+    Reference:
+        Ba, Kiros & Hinton, "Layer Normalization", arXiv:1607.06450, 2016.
+        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder
+        for Statistical Machine Translation", EMNLP 2014.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.layers import LayerNormGRU
+    >>> x = np.random.rand(2, 6, 3)
+    >>> x[1, 4:] = 0.0  # The second sequence has 4 steps, then padding.
+    >>> gru = LayerNormGRU(8)
+    >>> model = keras.Sequential([keras.Input((6, 3)), keras.layers.Masking(), gru])
+    >>> y = model.predict(x, verbose=0)
+    >>> y.shape
+    (2, 8)
+    >>> # The padded steps are skipped: the output is that of the 4 real steps.
+    >>> unpadded = keras.ops.convert_to_numpy(gru(x[1:, :4]))
+    >>> bool(np.allclose(y[1:], unpadded, atol=1e-5))
+    True
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        reset_after=True,
+        use_cudnn="auto",
+        norm_epsilon=1e-3,
+        norm_gamma_initializer="ones",
+        norm_gamma_regularizer=None,
+        norm_gamma_constraint=None,
+        **kwargs,
+    ):
+        _check_use_cudnn(use_cudnn)
+        _reject_shift_arguments(type(self).__name__, kwargs)
+        cell = LayerNormGRUCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after,
+            seed=seed,
+            norm_epsilon=norm_epsilon,
+            norm_gamma_initializer=norm_gamma_initializer,
+            norm_gamma_regularizer=norm_gamma_regularizer,
+            norm_gamma_constraint=norm_gamma_constraint,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="cell",
+            **_pop_tfa_aliases(kwargs),
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)

@@ -342,7 +342,7 @@ def test_tensorflow_addons_names_are_aliases():
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        ({"norm_epsilon": 1e-3, "layernorm_epsilon": 1e-5}, "layernorm_epsilon"),
+        ({"norm_epsilon": 1e-4, "layernorm_epsilon": 1e-5}, "layernorm_epsilon"),
         ({"layernorm_epsilon": -1.0}, "norm_epsilon"),
         ({"norm_gamma_initializer": "nope"}, "norm_gamma_initializer"),
         ({"gamma_initializer": 3}, "norm_gamma_initializer"),
