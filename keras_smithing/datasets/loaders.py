@@ -25,6 +25,16 @@ class Splits:
         x_val, y_val: Validation inputs and labels.
         x_test, y_test: Test inputs and labels.
         num_classes: Number of classes.
+
+    Example:
+
+    >>> from keras_smithing.datasets import load_digits
+    >>> splits = load_digits()
+    >>> print(splits.x_train.shape, splits.y_val.shape, splits.num_classes)
+    (1079, 64) (359,) 10
+    >>> (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
+    >>> print(x_test.dtype, y_test.dtype)
+    float32 int32
     """
 
     x_train: np.ndarray
@@ -106,6 +116,16 @@ def load_digits(validation_fraction=0.2, test_fraction=0.2, num_labeled=None, se
 
     Returns:
         A `Splits` with `x_*` of shape `(n, 64)` (float32) and `y_*` (int32).
+
+    Example:
+
+    >>> from keras_smithing.datasets import load_digits
+    >>> (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_digits()
+    >>> print(x_train.shape, x_val.shape, x_test.shape)
+    (1079, 64) (359, 64) (359, 64)
+    >>> few = load_digits(num_labeled=100)  # 10 per class; the same val and test.
+    >>> print(few.x_train.shape, few.x_val.shape, few.x_test.shape)
+    (100, 64) (359, 64) (359, 64)
     """
     from sklearn.datasets import load_digits as sklearn_load_digits
 
@@ -160,6 +180,15 @@ def load_mnist1d(validation_fraction=0.2, num_labeled=None, seed=0, num_samples=
     Returns:
         A `Splits` with `x_*` of shape `(n, 40)` (float32) and `y_*` (int32). Add a
         channel axis (`x[..., None]`) for Conv1D or RNN layers.
+
+    Example:
+
+    >>> from keras_smithing.datasets import load_mnist1d
+    >>> (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_mnist1d()
+    >>> print(x_train.shape, x_val.shape, x_test.shape)
+    (3000, 40) (1000, 40) (1000, 40)
+    >>> print(x_train[..., None].shape)  # For Conv1D or RNN layers.
+    (3000, 40, 1)
     """
     num_samples = check_int("num_samples", num_samples, minimum=100)
     validation_fraction, _ = _check_fractions(validation_fraction, None)
@@ -180,7 +209,15 @@ def load_mnist1d(validation_fraction=0.2, num_labeled=None, seed=0, num_samples=
 
 
 def load_dataset(name, **kwargs):
-    """Loads a dataset by name: "digits" or "mnist1d" (keyword arguments passed on)."""
+    """Loads a dataset by name: "digits" or "mnist1d" (keyword arguments passed on).
+
+    Example:
+
+    >>> from keras_smithing.datasets import load_dataset
+    >>> splits = load_dataset("digits", num_labeled=200, seed=1)
+    >>> print(splits.x_train.shape, splits.num_classes)
+    (200, 64) 10
+    """
     loaders = {"digits": load_digits, "mnist1d": load_mnist1d}
     if name not in loaders:
         raise invalid_argument("name", name, f"one of {sorted(loaders)}")

@@ -17,6 +17,17 @@ class Reliability:
         count: Number of examples in each bin.
         ece: Expected calibration error: the count-weighted mean of
             `|accuracy - confidence|` over the bins.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_smithing.utils import reliability
+    >>> probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    >>> curve = reliability(probabilities, np.array([0, 1, 1, 1]), bins=5)
+    >>> print(curve.confidence, curve.accuracy, curve.count)
+    [0.65 0.85] [0.5 1. ] [2 2]
+    >>> print(round(curve.ece, 2))
+    0.15
     """
 
     confidence: np.ndarray
@@ -46,8 +57,11 @@ def reliability(probabilities, labels, bins=10):
 
     Example:
 
-    >>> r = reliability(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]))
-    >>> round(r.ece, 2)
+    >>> import numpy as np
+    >>> from keras_smithing.utils import reliability
+    >>> probabilities = np.array([[0.9, 0.1], [0.2, 0.8]])  # E.g. mc_predict(...).mean
+    >>> curve = reliability(probabilities, np.array([0, 0]))
+    >>> print(round(curve.ece, 2))  # Confident in a wrong answer: poorly calibrated.
     0.45
     """
     bins = check_int("bins", bins)

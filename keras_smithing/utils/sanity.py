@@ -19,6 +19,23 @@ class OverfitReport:
         steps: Number of updates made.
         num_examples: Size of the tiny dataset.
         message: One sentence saying what happened and, on failure, what to check.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.utils import overfit_tiny_batch
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])
+    >>> report = overfit_tiny_batch(
+    ...     model, x, y, num_examples=4, steps=20, optimizer=keras.optimizers.Adam(0.1),
+    ...     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    ... )
+    >>> print(report.passed, report.final_loss < report.initial_loss, report.steps)
+    True True 20
+    >>> print(report.message)
+    Training loss went from ... to ... <= 0.05 on 4 examples in 20 steps: ...
     """
 
     passed: bool
@@ -62,6 +79,24 @@ def overfit_tiny_batch(
 
     Returns:
         An `OverfitReport`.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.utils import overfit_tiny_batch
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    >>> model = keras.Sequential([
+    ...     keras.Input((8,)),
+    ...     keras.layers.Dense(32, activation="relu"),
+    ...     keras.layers.Dense(3, activation="softmax"),
+    ... ])
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy"
+    ... )
+    >>> print(overfit_tiny_batch(model, x, y, num_examples=8, steps=20).passed)
+    True
     """
     num_examples = check_int("num_examples", num_examples, minimum=1)
     steps = check_int("steps", steps, minimum=1)

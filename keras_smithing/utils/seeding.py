@@ -16,6 +16,20 @@ def set_seed(seed):
 
     Returns:
         The seed, as an `int`.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> import keras_smithing
+    >>> def fresh_model():
+    ...     return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    >>> keras_smithing.set_seed(42)
+    42
+    >>> first = fresh_model().get_weights()[0]
+    >>> _ = keras_smithing.set_seed(42)
+    >>> print(np.array_equal(fresh_model().get_weights()[0], first))
+    True
     """
     seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
     keras.utils.set_random_seed(seed)
