@@ -92,7 +92,7 @@ class WeightNormalization(keras.layers.Wrapper):
 
     >>> x = np.random.default_rng(0).normal(3.0, 2.0, (256, 16)).astype("float32")
     >>> y = keras.ops.convert_to_numpy(layer(x, training=True))
-    >>> print(np.allclose(y.mean(axis=0), 0, atol=1e-4), np.allclose(y.std(axis=0), 1))
+    >>> print(np.allclose(y.mean(0), 0, atol=1e-4), np.allclose(y.std(0), 1))
     True True
 
     For deployment, `remove()` folds the normalization into the wrapped layer;

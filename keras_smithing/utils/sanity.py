@@ -28,9 +28,10 @@ class OverfitReport:
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 3, 64)
     >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])
+    >>> loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    >>> optimizer = keras.optimizers.Adam(0.1)
     >>> report = overfit_tiny_batch(
-    ...     model, x, y, num_examples=4, steps=20, optimizer=keras.optimizers.Adam(0.1),
-    ...     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    ...     model, x, y, num_examples=4, steps=20, optimizer=optimizer, loss=loss
     ... )
     >>> print(report.passed, report.final_loss < report.initial_loss, report.steps)
     True True 20
