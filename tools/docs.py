@@ -171,20 +171,28 @@ def meets(ratio, target):
     }[op]
 
 
-def row_label(row, width=60):
+def row_label(row, width=75):
     return textwrap.fill(f"{row['benchmark']} — vs {row['baseline']}", width)
 
 
-def _ratio_axis(ax, values):
+def _ratio_axis(ax, values, rows):
+    """A log axis when the ratios span more than 8x, ticks as plain numbers, the
+    parity line at 1."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     finite = [v for v in values if v and math.isfinite(v) and v > 0]
     low, high = min(finite + [1.0]), max(finite + [1.0])
     if high / low > 8:
         ax.set_xscale("log")
         ax.set_xlim(low / 1.6, high * 1.6)
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     else:
         ax.set_xlim(0, high * 1.15)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_ylim(-0.6, rows - 0.4)
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel("ratio = candidate / baseline (1 = as fast as the baseline)")
+    ax.set_xlabel("ratio = candidate / baseline, as stored (1 = parity)")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -196,7 +204,7 @@ def family_figure(family, result, path=None):
     rows = result["rows"]
     heights = [row_label(row).count("\n") + 1 for row in rows]
     fig = Figure(
-        figsize=(10, 1.0 + 0.32 * sum(heights) + 0.15 * len(rows)), layout="constrained"
+        figsize=(10, 1.2 + 0.2 * sum(heights) + 0.12 * len(rows)), layout="constrained"
     )
     ax = fig.subplots()
     ys = range(len(rows))[::-1]
@@ -224,7 +232,7 @@ def family_figure(family, result, path=None):
             fontsize=8,
         )
     ax.set_yticks(list(ys), [row_label(row) for row in rows], fontsize=8)
-    _ratio_axis(ax, ratios)
+    _ratio_axis(ax, ratios, len(rows))
     ax.set_title(
         f"{family} ({result['mode']}, {result['date']}; black tick = target)",
         fontsize=10,
@@ -243,7 +251,7 @@ def backends_figure(family, stored, path=None):
     names, targets, ratios = [], {}, {}
     for variant in variants:
         for row in stored[variant][family]["rows"]:
-            name = row_label(row, 55)
+            name = row_label(row, 60)
             if name not in names:
                 names.append(name)
             targets[name] = parse_target(row.get("target"))
@@ -276,7 +284,7 @@ def backends_figure(family, stored, path=None):
             )
             values.append(targets[name][1])
     ax.set_yticks(range(len(names))[::-1], names, fontsize=8)
-    _ratio_axis(ax, values)
+    _ratio_axis(ax, values, len(names))
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(
         f"{family} on each backend (quick mode; black tick = target)", fontsize=10
