@@ -55,12 +55,19 @@ class DenoisingAutoencoder(keras.Model):
         autoencoders", ICML 2008; "Stacked denoising autoencoders", JMLR 2010.
 
     Example:
-        ```python
-        dae = DenoisingAutoencoder(128, corruption="masking", rate=0.25, seed=0)
-        dae.compile(optimizer="adam", loss="binary_crossentropy")
-        dae.fit(x_train, epochs=10)
-        codes = dae.transform(x_train)
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import DenoisingAutoencoder
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((64, 16)) < 0.3).astype("float32")  # Binary, in [0, 1].
+    >>> dae = DenoisingAutoencoder(8, corruption="masking", rate=0.25, seed=0)
+    >>> dae.compile(optimizer="adam", loss="binary_crossentropy")
+    >>> _ = dae.fit(x, epochs=2, batch_size=16, verbose=0)  # The target is x.
+    >>> dae.transform(x).shape  # The codes.
+    (64, 8)
+    >>> dae.predict(x, verbose=0).shape  # Reconstructions of clean inputs.
+    (64, 16)
     """
 
     def __init__(

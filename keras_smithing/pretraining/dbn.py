@@ -42,13 +42,27 @@ class DeepBeliefNetwork(keras.Model):
         Neural Computation 2006.
 
     Example:
-        ```python
-        dbn = DeepBeliefNetwork([256, 128], seed=0)
-        dbn.pretrain(x_unlabeled, epochs_per_layer=10)
-        mlp = dbn.to_mlp(num_classes=10)
-        mlp.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
-        mlp.fit(x_labelled, y_labelled, epochs=30)
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import DeepBeliefNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((64, 16)) < 0.3).astype("float32")  # Binary, in [0, 1].
+    >>> y = rng.integers(0, 3, size=64)
+    >>> dbn = DeepBeliefNetwork([12, 8], seed=0)
+    >>> reports = dbn.pretrain(x, epochs_per_layer=2, batch_size=16)
+    >>> len(reports)  # One per RBM.
+    2
+    >>> mlp = dbn.to_mlp(num_classes=3)
+    >>> [layer.name for layer in mlp.layers]
+    ['dbn_dense_0', 'dbn_dense_1', 'output']
+    >>> mlp.compile(
+    ...     optimizer=keras.optimizers.SGD(0.05),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    >>> _ = mlp.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> dbn.sample(4, steps=10).shape  # Fantasies from the generative model.
+    (4, 16)
     """
 
     def __init__(

@@ -174,14 +174,25 @@ def pretrain(
         epoch's metrics), `diverged` and `seconds`.
 
     Example:
-        ```python
-        model = keras.Sequential([keras.Input((64,)),
-                                  keras.layers.Dense(128, activation="sigmoid"),
-                                  keras.layers.Dense(10, activation="softmax")])
-        reports = pretrain(model, x_unlabeled, method="rbm", epochs_per_layer=10)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        model.fit(x_labelled, y_labelled)
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import pretrain
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((64, 16)) < 0.3).astype("float32")  # Binary, in [0, 1].
+    >>> y = rng.integers(0, 3, size=64)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((16,)),
+    ...         keras.layers.Dense(12, activation="sigmoid", name="hidden"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> reports = pretrain(model, x, method="rbm", epochs_per_layer=2, seed=0)
+    >>> [(r["layer"], r["visible"], r["units"]) for r in reports]
+    [('hidden', 'bernoulli', 12)]
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> _ = model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # Fine-tuning.
     """
     check_built_model("model", model)
     options = _check_options(
@@ -298,12 +309,30 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         pre-training help deep learning?", JMLR 2010.
 
     Example:
-        ```python
-        pretraining = GreedyLayerwisePretraining(x_unlabeled, method="dae",
-                                                 epochs_per_layer=10, seed=0)
-        model.fit(x_small, y_small, epochs=50, callbacks=[pretraining])
-        pretraining.reports  # one dict per pretrained layer
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import GreedyLayerwisePretraining
+    >>> rng = np.random.default_rng(0)
+    >>> x_unlabeled = rng.random((256, 16)).astype("float32")
+    >>> x_small, y_small = x_unlabeled[:32], rng.integers(0, 3, size=32)
+    >>> model = keras.Sequential(
+    ...     [
+    ...         keras.Input((16,)),
+    ...         keras.layers.Dense(12, activation="relu", name="hidden_1"),
+    ...         keras.layers.Dense(8, activation="relu", name="hidden_2"),
+    ...         keras.layers.Dense(3, activation="softmax", name="output"),
+    ...     ]
+    ... )
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> pretraining = GreedyLayerwisePretraining(
+    ...     x_unlabeled, method="dae", epochs_per_layer=2, seed=0
+    ... )
+    >>> _ = model.fit(
+    ...     x_small, y_small, epochs=3, callbacks=[pretraining], verbose=0
+    ... )
+    >>> [report["layer"] for report in pretraining.reports]  # Pretrained first.
+    ['hidden_1', 'hidden_2']
     """
 
     def __init__(

@@ -26,9 +26,9 @@ class HybridRBMClassifier(ClosedFormModel):
     Larochelle et al.: the exact gradient of the discriminative loss
     `-log p(y|x)` plus `alpha` times the CD-1 estimate of the gradient of the
     generative loss `-log p(x, y)` (the generative term regularizes, which pays
-    off on small labelled sets), plus `weight_decay * W`. All gradients are in
-    closed form with `keras.ops`, so any backend and any Keras optimizer work:
-    `compile(optimizer=...)` without a loss, then `fit(x, y)` with integer labels.
+    off on small labelled sets), plus `weight_decay * W`. Any backend and any
+    Keras optimizer work: `compile(optimizer=...)` without a loss, then
+    `fit(x, y)` with integer labels.
     Metrics: `loss` (mean `-log p(y|x)`), `accuracy` and, in training,
     `reconstruction_error` of `x`.
 
@@ -54,12 +54,20 @@ class HybridRBMClassifier(ClosedFormModel):
         Bengio, ICML 2008).
 
     Example:
-        ```python
-        model = HybridRBMClassifier(256, num_classes=10, alpha=0.01, seed=0)
-        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
-        model.fit(x_train, y_train, epochs=30, batch_size=32)
-        probabilities = model.predict(x_test)
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import HybridRBMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((64, 16)) < 0.3).astype("float32")  # Binary, in [0, 1].
+    >>> y = rng.integers(0, 3, size=64)
+    >>> model = HybridRBMClassifier(16, num_classes=3, alpha=0.01, seed=0)
+    >>> model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    >>> history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'loss', 'reconstruction_error']
+    >>> model.predict(x, verbose=0).shape  # p(y | x).
+    (64, 3)
     """
 
     def __init__(

@@ -102,8 +102,8 @@ class RBM(ClosedFormModel):
     `fit` raises `ValueError` for Bernoulli inputs outside [0, 1] and for a feature
     count that does not match the built model, and stops with a `RuntimeWarning`,
     restoring the weights of the last good epoch, when the reconstruction error
-    turns NaN. The train step is written once with `keras.ops` and runs on every
-    backend, with `jit_compile` and data-parallel. For speed on CPU, pass
+    turns NaN. It trains on every backend, with `jit_compile` and data-parallel.
+    For speed on CPU, pass
     `steps_per_execution` (e.g. the number of batches per epoch) to `compile`
     (TensorFlow and JAX; Keras requires 1 on PyTorch).
 
@@ -139,12 +139,19 @@ class RBM(ClosedFormModel):
         machines", UTML TR 2010-003.
 
     Example:
-        ```python
-        rbm = RBM(256, persistent=True, seed=0)
-        rbm.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
-        rbm.fit(x_train, epochs=10, batch_size=100)  # x_train in [0, 1]
-        features = rbm.transform(x_train)
-        ```
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_smithing.pretraining import RBM
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((64, 16)) < 0.3).astype("float32")  # Binary, in [0, 1].
+    >>> rbm = RBM(8, persistent=True, num_chains=16, seed=0)
+    >>> rbm.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    >>> history = rbm.fit(x, epochs=2, batch_size=16, verbose=0)  # No labels.
+    >>> sorted(history.history)
+    ['free_energy_gap', 'pseudo_log_likelihood', 'reconstruction_error']
+    >>> rbm.transform(x).shape  # The learned features, p(h=1 | x).
+    (64, 8)
     """
 
     def __init__(
