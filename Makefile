@@ -92,10 +92,10 @@ EVIDENCE ?= full
 evidence: $(STAMP) $(MULTI_STAMP)
 	SMITHING_JAX_PYTHON=$(MULTI_PY) $(PY) -m tools.evidence $(if $(filter quick,$(EVIDENCE)),--quick,)
 
-# The documentation site, with no network: tools.docs writes the API pages and the
-# benchmark plots (git-ignored), then Sphinx builds docs/_build/html with every
-# warning an error (-n: a broken cross-reference to our objects too; -E: all pages
-# re-read, so a warning is never hidden by an earlier build). Open
+# The documentation site, with no network: docs/conf.py runs tools.docs, which writes
+# the API pages and the benchmark plots (git-ignored), then Sphinx builds
+# docs/_build/html with every warning an error (-n: a broken cross-reference to our
+# objects too; -E: all pages re-read, so an earlier build hides no warning). Open
 # docs/_build/html/index.html.
 DOCS_STAMP := $(VENV)/.installed-docs
 DOCS_HTML := docs/_build/html
@@ -104,7 +104,6 @@ $(DOCS_STAMP): $(STAMP) setup.cfg pyproject.toml
 	touch $@
 
 docs: $(DOCS_STAMP)
-	$(PY) -m tools.docs
 	$(PY) -m sphinx -E -W --keep-going -n -q -b html docs $(DOCS_HTML)
 
 # The built site in headless Chromium (from Debian's packages): the index, an API

@@ -13,9 +13,11 @@ sphinx-gallery: our examples take minutes to hours, so the gallery page is writt
 from the numbers the examples stored (docs/gallery/evidence.json), like the
 benchmark plots (benchmarks/results.json).
 
-Before Sphinx runs, `python -m tools.docs` writes the generated parts (git-ignored):
-docs/api/ (one page per subpackage from `tools.api.public_objects()`) and
-docs/_generated/ (the benchmark plots and docs/_generated/benchmark_figures.md).
+Before Sphinx reads a page, this file runs `tools.docs.main()` (also runnable as
+`python -m tools.docs`), which writes the generated parts (git-ignored): docs/api/
+(one page per subpackage from `tools.api.public_objects()`) and docs/_generated/
+(the benchmark plots and docs/_generated/benchmark_figures.md). So a plain
+`sphinx-build docs docs/_build/html` never builds stale pages.
 """
 
 import functools
@@ -31,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import keras_smithing  # noqa: E402
+from tools import docs as _site  # noqa: E402
+
+_site.main()
 
 project = "keras_smithing"
 author = "the keras_smithing authors"
@@ -175,6 +180,42 @@ def _hide_code_colons(app, what, name, obj, options, lines):
             )
 
 
+# An `Args:` entry may name several arguments ("restart_patience, restart_tolerance:
+# ..."), and a long list of names may wrap ("kernel_initializer, bias_initializer,"
+# then "    bias_regularizer, ...: As in `Highway`."): the wrapped names are joined
+# into one line for napoleon, and a `**kwargs` after a comma is escaped for reST
+# (napoleon escapes only the first name).
+_ARGUMENT_SECTIONS = {"Args:", "Arguments:", "Call arguments:", "Attributes:"}
+_WRAPPED_NAMES = re.compile(r"\**\w+(, \**\w+)*,")
+
+
+def _join_wrapped_names(app, what, name, obj, options, lines):
+    entry_indent = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if stripped in _ARGUMENT_SECTIONS:
+            entry_indent = -1
+        elif stripped and entry_indent == -1:
+            entry_indent = indent
+        elif stripped and entry_indent is not None and indent < entry_indent:
+            entry_indent = None
+        if stripped and entry_indent not in (None, -1) and indent == entry_indent:
+            if _WRAPPED_NAMES.fullmatch(stripped) and i + 1 < len(lines):
+                lines[i] = f"{line.rstrip()} {lines.pop(i + 1).strip()}"
+                continue
+            names, colon, rest = line.partition(":")
+            if colon and ", *" in names:
+                lines[i] = (
+                    names.replace(", **", r", \*\*").replace(", *", r", \*")
+                    + ":"
+                    + rest
+                )
+        i += 1
+
+
 def _restore_code_colons(app, what, name, obj, options, lines):
     lines[:] = [line.replace(_HIDDEN_COLON, ":") for line in lines]
 
@@ -253,6 +294,7 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-signature", _init_signature)
     # napoleon rewrites docstrings at the default priority, 500.
+    app.connect("autodoc-process-docstring", _join_wrapped_names, priority=100)
     app.connect("autodoc-process-docstring", _hide_code_colons, priority=100)
     app.connect("autodoc-process-docstring", _restore_code_colons, priority=900)
     app.connect("autodoc-process-bases", _public_bases)
