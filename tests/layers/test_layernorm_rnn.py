@@ -1,3 +1,5 @@
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -373,3 +375,82 @@ def test_shift_arguments_only_where_there_is_a_shift(name):
             )
         ],
     )
+
+
+# A value other than Keras's default for every argument of Keras's RNN layers.
+NON_DEFAULTS = {
+    "activation": "relu",
+    "recurrent_activation": "hard_sigmoid",
+    "use_bias": False,
+    "kernel_initializer": "ones",
+    "recurrent_initializer": "zeros",
+    "bias_initializer": "ones",
+    "unit_forget_bias": False,
+    "kernel_regularizer": "l2",
+    "recurrent_regularizer": "l1",
+    "bias_regularizer": keras.regularizers.L1L2(0.1, 0.2),
+    "activity_regularizer": keras.regularizers.L2(0.3),
+    "kernel_constraint": "non_neg",
+    "recurrent_constraint": "unit_norm",
+    "bias_constraint": "max_norm",
+    "dropout": 0.1,
+    "recurrent_dropout": 0.2,
+    "seed": 7,
+    "return_sequences": True,
+    "return_state": True,
+    "go_backwards": True,
+    "stateful": True,
+    "unroll": True,
+    "use_cudnn": False,
+    "reset_after": True,  # Our GRU is the reset-after one (Keras's default).
+}
+KERAS_PAIRS = [
+    (LayerNormSimpleRNN, keras.layers.SimpleRNN),
+    (LayerNormLSTM, keras.layers.LSTM),
+    (LayerNormGRU, keras.layers.GRU),
+]
+
+
+@pytest.mark.parametrize("ours, theirs", KERAS_PAIRS, ids=lambda c: c.__name__)
+def test_keras_arguments_reach_the_config_as_in_keras(ours, theirs):
+    # Each argument is passed on by name: the config holds what Keras's own
+    # layer holds for the same arguments, and it rebuilds an equal layer.
+    names = set(inspect.signature(theirs.__init__).parameters)
+    kwargs = {name: NON_DEFAULTS[name] for name in names - {"self", "units", "kwargs"}}
+    expected = theirs(3, **kwargs).get_config()
+    # Keras's SimpleRNN drops its `activity_regularizer` (Keras 3.15 does not pass
+    # it on to `RNN.__init__`); ours keeps it, as Keras's LSTM and GRU do.
+    expected["activity_regularizer"] = keras.regularizers.serialize(
+        NON_DEFAULTS["activity_regularizer"]
+    )
+    config = ours(3, **kwargs).get_config()
+    for key in set(expected) - {"name"}:
+        assert config[key] == expected[key], key
+    assert ours.from_config(config).get_config() == config
+
+
+def test_activity_regularizer_round_trips_and_old_configs_load():
+    layer = LayerNormLSTM(3, activity_regularizer="l2")
+    config = layer.get_config()
+    assert LayerNormLSTM.from_config(config).activity_regularizer is not None
+    del config["activity_regularizer"]  # Saved before the key existed.
+    assert LayerNormLSTM.from_config(config).activity_regularizer is None
+
+
+@pytest.mark.parametrize("cls", [LayerNormLSTM, LayerNormGRU])
+def test_use_cudnn_accepts_auto_and_false_only(cls):
+    for value in ("auto", False):
+        cls(3, use_cudnn=value)
+    for value in (True, "yes", 0):
+        harness.check_rejects(cls, [("use_cudnn", lambda v=value: cls(3, use_cudnn=v))])
+
+
+def test_gru_layer_needs_reset_after():
+    harness.check_rejects(
+        LayerNormGRU, [("reset_after", lambda: LayerNormGRU(3, reset_after=False))]
+    )
+
+
+def test_base_layer_arguments_only_in_kwargs():
+    with pytest.raises(ValueError, match="not_an_argument"):
+        LayerNormLSTM(3, not_an_argument=1)
