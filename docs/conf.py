@@ -54,7 +54,6 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 # docs/_generated/*.md are pieces `{include}`d by the pages, not pages themselves.
 exclude_patterns = ["_build", "_generated/*.md", "**/README.md"]
-templates_path = ["_templates"]
 
 # MyST: `:::` fences for directives, `$...$` maths, heading anchors for
 # `[text](page.md#a-heading)` links.
@@ -107,6 +106,9 @@ autodoc_inherit_docstrings = False
 autodoc_typehints = "none"
 autodoc_class_signature = "mixed"
 autoclass_content = "class"
+# Docstrings write code in single backticks, as Keras's do (Markdown's habit): show
+# it as code, not as reST's default italics.
+default_role = "literal"
 add_module_names = True
 python_use_unqualified_type_names = True
 

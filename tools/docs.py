@@ -118,7 +118,7 @@ def api_index(objects):
         "`keras_smithing.layers.DropConnectDense`.",
         "",
         "```{toctree}",
-        ":maxdepth: 1",
+        ":hidden:",
         "",
     ]
     lines += [module_name(subpackage) for subpackage in ORDER if subpackage in objects]
