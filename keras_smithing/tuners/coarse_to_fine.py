@@ -10,7 +10,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
 from keras_smithing.tuners import surrogate
-from keras_smithing.tuners.pruners import PercentilePruner
+from keras_smithing.tuners.pruners import MedianPruner, PercentilePruner
 from keras_smithing.tuners.records import TrialRecorder
 from keras_smithing.utils.compat import oracle_has_tried
 from keras_smithing.utils.validation import (
@@ -29,6 +29,12 @@ _EDGE = 0.1
 _CHOICE_PRIOR = 0.5
 _NUMERIC = (hp_module.Int, hp_module.Float)
 _CATEGORICAL = (hp_module.Choice, hp_module.Boolean)
+# A candidate redraws a categorical value with this probability (it keeps its
+# parent-favouring draw otherwise); the surrogate then ranks the candidates.
+_CHOICE_MUTATION = 0.5
+# One-hot coordinate of a choice: two different values are at squared distance
+# 2 * _ONE_HOT**2 = 1, the distance across a numeric range.
+_ONE_HOT = math.sqrt(0.5)
 # The statuses of ended trials that hold a score: completed and pruned.
 _SCORED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 # The surrogate ranks candidates once this many trials (at least one more than
@@ -41,6 +47,11 @@ _MIN_ROUND = 5
 # Draws of an already-tried configuration before a trial gives up (as KerasTuner's
 # oracles): the first half inside the windows, the rest anywhere.
 _MAX_COLLISIONS = 20
+
+
+def _choices(hp):
+    """The values of a `Choice` or `Boolean` hyperparameter, as a list."""
+    return list(hp.values) if isinstance(hp, hp_module.Choice) else [False, True]
 
 
 def check_pruner(pruner, objective):
@@ -72,7 +83,35 @@ def _pruner_state(pruner):
     """A pruner's settings as the oracle saves them (None without a pruner)."""
     if pruner is None:
         return None
-    return {"percentile": pruner.percentile, **pruner.get_config()}
+    return {
+        "class_name": type(pruner).__name__,
+        "percentile": pruner.percentile,
+        **pruner.get_config(),
+    }
+
+
+def _pruner_from_state(state):
+    """The pruner `_pruner_state` saved (None for None)."""
+    if state is None:
+        return None
+    state = dict(state)
+    # Searches saved before the class name was stored: a median pruner saved
+    # no percentile, or 50 (the same decisions either way).
+    name = state.pop("class_name", None)
+    percentile = state.pop("percentile", 50.0)
+    if name == "MedianPruner" or (name is None and percentile == 50.0):
+        return MedianPruner(**state)
+    return PercentilePruner(percentile, **state)
+
+
+def _same_rule(a, b):
+    """Whether two pruners (or None) take the same decisions."""
+    a, b = _pruner_state(a), _pruner_state(b)
+    if a is None or b is None:
+        return a is b
+    a.pop("class_name")
+    b.pop("class_name")
+    return a == b
 
 
 # `keras_tuner.BayesianOptimization` arguments that CoarseToFine does not take,
@@ -156,10 +195,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             `CoarseToFine` turns into `model.stop_training`). A pruned trial
             ends with KerasTuner's `"STOPPED"` status, scored by the best value
             it reached, so `get_best_trials()` ranks it after every completed
-            trial; it counts for the rounds like any ended trial, the narrowing
-            and the surrogate see its score, and `pruned_trials()` lists it. A
-            search resumed with `overwrite=False` must be given the pruner it
-            was saved with.
+            trial; it counts for the rounds like any ended trial, parents a
+            round only after every completed trial, and the surrogate counts
+            it among the worst trials (its score is that of a shortened
+            training, never taken as a final one); `pruned_trials()` lists it.
+            A search resumed with `overwrite=False` restores the pruner it was
+            saved with (passing another one raises a `ValueError`).
         hyperparameters: Optional `HyperParameters` declaring (part of) the
             search space.
         allow_new_entries: Whether the hypermodel may declare hyperparameters
@@ -262,7 +303,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._run_bests = []  # The run's best score at each of its round starts.
         self._pruned = {}  # trial_id -> the step at which it was pruned.
 
-        self._prob_cache = {}  # (trial_id, space size) -> {hp name: value in [0, 1]}.
+        self._prob_cache = {}  # (hp name, value) -> value in sampling space [0, 1].
         # The ranked trials by run start, valid while no further trial has ended.
         self._ranked_after, self._ranked = None, {}
 
@@ -283,10 +324,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             # After half the attempts, ignore the windows: the neighbourhood of
             # the parents may hold no configuration left to try.
             values, windows = self._sample(rng, local=attempt < _MAX_COLLISIONS // 2)
-            if not oracle_has_tried(self, values):
+            if not self._tried(values):
                 self._windows[trial_id] = windows
                 return {"status": TrialStatus.RUNNING, "values": values}
         return {"status": TrialStatus.STOPPED, "values": None}
+
+    def _tried(self, values):
+        return oracle_has_tried(self, values)
 
     def _maybe_start_rounds(self):
         size = self._round_size()
@@ -306,15 +350,18 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def _ranked_trials(self, current_run=True):
         """The scored trials of the current run (since the last restart), best first."""
         start = self._run_start if current_run else 0
-        # Asked several times per trial; the answer changes only when a trial ends.
-        ended = (len(self.end_order), id(self.trials))
-        if self._ranked_after != ended:
-            self._ranked_after, self._ranked = ended, {}
+        # Asked several times per trial: cached on what the ranking reads, the
+        # trials' ids, statuses and scores (a resumed or edited search changes
+        # them without a new trial ending).
+        key = tuple(
+            (trial_id, trial.status, trial.score)
+            for trial_id, trial in self.trials.items()
+        )
+        if self._ranked_after != key:
+            self._ranked_after, self._ranked = key, {}
         if start in self._ranked:
             return self._ranked[start]
-        # Pruned (STOPPED) trials too, by the best value they reached: what they
-        # show of their region guides the narrowing and the surrogate.
-        completed = [
+        scored = [
             self.trials[trial_id]
             for trial_id in sorted(self.trials)
             if self.trials[trial_id].status in _SCORED
@@ -322,8 +369,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             and math.isfinite(self.trials[trial_id].score)
             and self._trial_rounds.get(trial_id, 0) >= start
         ]
+        # Completed trials by score, then pruned ones (as `get_best_trials`):
+        # a pruned trial's score is that of a shortened training, not a final
+        # one, so it parents a round only when no completed trial is left.
+        sign = -1.0 if self.objective.direction == "max" else 1.0
         ranked = sorted(
-            completed, key=lambda t: t.score, reverse=self.objective.direction == "max"
+            scored,
+            key=lambda t: (t.status != TrialStatus.COMPLETED, sign * t.score),
         )
         self._ranked[start] = ranked
         return ranked
@@ -417,11 +469,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 windows[hp.name] = [low, low + width]
                 hps.values[hp.name] = hp.prob_to_value(rng.uniform(low, low + width))
             elif isinstance(hp, _CATEGORICAL):
-                choices = (
-                    list(hp.values)
-                    if isinstance(hp, hp_module.Choice)
-                    else [False, True]
-                )
+                choices = _choices(hp)
                 weights = np.full(len(choices), _CHOICE_PRIOR if local else 1.0)
                 for parent_id in parents if local and self._round > 0 else ():
                     value = self.trials[parent_id].hyperparameters.values.get(hp.name)
@@ -433,7 +481,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             else:
                 hps.values[hp.name] = hp.random_sample(int(rng.integers(2**31)))
         if parent is not None and self.candidates > 1:
-            self._pick_by_surrogate(rng, hps.values, windows, completed)
+            self._pick_by_surrogate(rng, hps.values, windows, parent)
         return hps.values, windows
 
     @keras_tuner.synchronized
@@ -504,39 +552,126 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         """The pruned trials: a dict `trial_id -> the step (epoch) it stopped at`."""
         return dict(self._pruned)
 
-    def _pick_by_surrogate(self, rng, values, windows, completed):
-        """Replaces the numeric values by the best of many candidates in their windows.
+    def _pick_by_surrogate(self, rng, values, windows, parent):
+        """Replaces `values` by the best untried of many candidates around `parent`.
 
-        The candidates are drawn uniformly in the windows; a Gaussian process fit
-        on the completed trials nearest to the windows' centre ranks them by expected
-        improvement. Hyperparameters that condition others keep their draw.
+        Numeric candidates are drawn uniformly in their windows; a categorical
+        keeps its draw or, with probability `_CHOICE_MUTATION`, is redrawn
+        uniformly. A Gaussian process fit on the trials nearest to the parent
+        ranks the candidates by expected improvement; choices enter its kernel
+        by their overlap (one-hot columns: two values that differ add 1 to the
+        squared distance, as Optuna's GPSampler's Hamming distance), so a value
+        that keeps failing is predicted to fail and drawn less. Hyperparameters
+        that condition others keep their draw.
         """
         conditioning = self._condition_parents()
-        names = [name for name in windows if name not in conditioning]
+        space = {hp.name: hp for hp in self.hyperparameters.space}
+        names = [
+            name
+            for name in values
+            if name not in conditioning
+            and (name in windows or isinstance(space.get(name), _CATEGORICAL))
+        ]
         if not names:
             return
-        space = {hp.name: hp for hp in self.hyperparameters.space}
-        rows, scores = [], []
-        sign = -1.0 if self.objective.direction == "max" else 1.0
-        for trial in completed:
-            probs = self._probs(trial, space)
-            if all(name in probs for name in names):
-                rows.append([probs[name] for name in names])
-                scores.append(sign * trial.score)
-        if len(rows) < max(_MIN_FIT, len(names) + 1):
+        x, y = self._surrogate_data(names, space)
+        if len(y) < max(_MIN_FIT, len(names) + 1):
             return
-        x, y = np.array(rows), np.array(scores)
-        bounds = np.array([windows[name] for name in names])
         if len(x) > surrogate.MAX_POINTS:
-            centre = bounds.mean(1)
+            centre = self._encode([parent], names, space)[0]
             nearest = np.argsort(np.sum((x - centre) ** 2, 1))[: surrogate.MAX_POINTS]
             x, y = x[nearest], y[nearest]
-        candidates = bounds[:, 0] + (bounds[:, 1] - bounds[:, 0]) * rng.uniform(
-            size=(self.candidates, len(names))
+        columns = {}
+        for name in names:
+            hp = space[name]
+            if name in windows:
+                low, high = windows[name]
+                columns[name] = low + (high - low) * rng.uniform(size=self.candidates)
+            else:
+                n_choices = len(_choices(hp))
+                keep = rng.uniform(size=self.candidates) >= _CHOICE_MUTATION
+                drawn = rng.integers(n_choices, size=self.candidates)
+                columns[name] = np.where(keep, _choices(hp).index(values[name]), drawn)
+        # The first candidate is the draw itself.
+        for name in names:
+            if name in windows:
+                columns[name][0] = space[name].value_to_prob(values[name])
+            else:
+                columns[name][0] = _choices(space[name]).index(values[name])
+        candidates = self._encode_columns(columns, names, space)
+        ranking = np.argsort(
+            -surrogate.expected_improvement(x, y, candidates, dimension=len(names)),
+            kind="stable",
         )
-        chosen = candidates[np.argmax(surrogate.expected_improvement(x, y, candidates))]
-        for name, prob in zip(names, chosen):
-            values[name] = space[name].prob_to_value(float(prob))
+        for index in ranking:
+            proposal = dict(values)
+            for name in names:
+                hp = space[name]
+                if name in windows:
+                    proposal[name] = hp.prob_to_value(float(columns[name][index]))
+                else:
+                    proposal[name] = _choices(hp)[int(columns[name][index])]
+            if not self._tried(proposal):
+                values.update(proposal)
+                return
+
+    def _surrogate_data(self, names, space):
+        """The surrogate's training data: trials' coordinates and scores (minimized).
+
+        Completed trials with every one of `names` active. A pruned trial never
+        enters with its score, that of a shortened training: it joins the bad
+        set, with the worst completed score (as Optuna's TPE ranks pruned
+        trials after completed ones).
+        """
+        sign = -1.0 if self.objective.direction == "max" else 1.0
+        trials, scores, pruned = [], [], []
+        for trial in self._ranked_trials(current_run=False):
+            if not all(name in trial.hyperparameters.values for name in names):
+                continue
+            if trial.status == TrialStatus.COMPLETED:
+                trials.append(trial.hyperparameters.values)
+                scores.append(sign * trial.score)
+            else:
+                pruned.append(trial.hyperparameters.values)
+        if not scores:
+            return np.zeros((0, 0)), np.zeros(0)
+        scores += [max(scores)] * len(pruned)
+        return self._encode(trials + pruned, names, space), np.array(scores)
+
+    def _encode(self, rows, names, space):
+        """Hyperparameter values (dicts) as the surrogate's coordinates."""
+        columns = {}
+        for name in names:
+            hp = space[name]
+            if isinstance(hp, _NUMERIC):
+                columns[name] = np.array([self._prob(hp, r[name]) for r in rows])
+            else:
+                choices = _choices(hp)
+                columns[name] = np.array([choices.index(r[name]) for r in rows])
+        return self._encode_columns(columns, names, space)
+
+    def _prob(self, hp, value):
+        """`hp.value_to_prob(value)`, cached: every decision encodes every trial."""
+        key = (hp.name, value)
+        prob = self._prob_cache.get(key)
+        if prob is None:
+            prob = self._prob_cache[key] = hp.value_to_prob(value)
+        return prob
+
+    @staticmethod
+    def _encode_columns(columns, names, space):
+        """Numeric columns in [0, 1] kept; a choice's index becomes one-hot."""
+        parts = []
+        for name in names:
+            hp = space[name]
+            if isinstance(hp, _NUMERIC):
+                parts.append(np.asarray(columns[name], dtype=float)[:, None])
+            else:
+                index = np.asarray(columns[name], dtype=int)
+                one_hot = np.zeros((len(index), len(_choices(hp))))
+                one_hot[np.arange(len(index)), index] = _ONE_HOT
+                parts.append(one_hot)
+        return np.concatenate(parts, axis=1)
 
     def _condition_parents(self):
         return {
@@ -544,21 +679,6 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             for hp in self.hyperparameters.space
             for condition in hp.conditions
         }
-
-    def _probs(self, trial, space):
-        """The trial's numeric values in sampling space [0, 1] (cached)."""
-        # Keyed by the size of the space too: a hyperparameter declared later
-        # (in `run_trial`) may hold a value the first conversion skipped.
-        key = (trial.trial_id, len(space))
-        probs = self._prob_cache.get(key)
-        if probs is None:
-            probs = {
-                name: space[name].value_to_prob(value)
-                for name, value in trial.hyperparameters.values.items()
-                if isinstance(space.get(name), _NUMERIC)
-            }
-            self._prob_cache[key] = probs
-        return probs
 
     def round_of(self, trial_id):
         """The round in which trial `trial_id` was drawn."""
@@ -614,22 +734,23 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._run_start = own.get("run_start", 0)  # Absent in older searches.
         self._run_bests = own.get("run_bests", [])
         pruning = state.get("pruning", {})
-        self._check_resumed_pruner(pruning.get("pruner"))
+        self._restore_pruner(pruning.get("pruner"))
         self._pruned = pruning.get("pruned", {})
 
-    def _check_resumed_pruner(self, saved):
-        """Raises when a search resumes with another pruner than it was saved with."""
-        if saved is not None:
-            # Searches saved before `interval_steps` existed had none, and saved
-            # a `MedianPruner` without its percentile.
-            saved = PercentilePruner(**{"percentile": 50.0, **saved})
-        if _pruner_state(saved) != _pruner_state(self.pruner):
+    def _restore_pruner(self, saved):
+        """Restores the pruner a search was saved with; raises on another one."""
+        saved = _pruner_from_state(saved)
+        if self.pruner is None and saved is not None:
+            # Resumed without naming a pruner: the rest of the search prunes by
+            # the rule of its first trials.
+            self.pruner = saved
+        elif not _same_rule(saved, self.pruner):
             raise ValueError(
                 f"This search was saved with pruner={saved!r} and resumes with "
                 f"pruner={self.pruner!r}: its remaining trials would be pruned "
                 "by another rule than its first ones. Pass the pruner it was "
-                "saved with, or `overwrite=True` (or a new `project_name`) to "
-                "start a new search."
+                "saved with (or none: it is restored), or `overwrite=True` (or "
+                "a new `project_name`) to start a new search."
             )
 
 
@@ -749,7 +870,9 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             pruner=pruner,
         )
         super().__init__(oracle, hypermodel, **kwargs)
-        self.pruner = pruner
+        # A resumed search's oracle restored the pruner it was saved with (a
+        # distributed worker's oracle client has none: it keeps its own).
+        self.pruner = getattr(self.oracle, "pruner", pruner)
         self._reported = set()  # Trials that reported an epoch to the oracle.
         self._warned_unpruneable = False
 

@@ -42,13 +42,16 @@ def _warp(y):
     return np.where(z > 0, np.log1p(np.maximum(z, 0.0)), z)
 
 
-def expected_improvement(x, y, candidates):
+def expected_improvement(x, y, candidates, dimension=None):
     """Expected improvement of each candidate over the best of `y` (minimized).
 
     Args:
         x: Float array `(n, d)`, the trials' coordinates in [0, 1].
         y: Float array `(n,)`, their scores (lower is better).
         candidates: Float array `(m, d)`, the points to rank.
+        dimension: Optional integer, the number of hyperparameters the `d`
+            columns encode (a choice takes one column per value); the length
+            scales are in units of its square root. Defaults to `d`.
 
     Returns:
         Float array `(m,)`, the expected improvement of each candidate under a
@@ -65,7 +68,7 @@ def expected_improvement(x, y, candidates):
     z_scale = z.std() or 1.0
     z = (z - z_mean) / z_scale
     n, dim = x.shape
-    scale = math.sqrt(dim)
+    scale = math.sqrt(dimension or dim)
     sq = _sq_distances(x, x)
     # Choose the length scale and noise on the first `_SELECTION_POINTS` trials
     # (a fraction of the cost), then fit every trial with them.

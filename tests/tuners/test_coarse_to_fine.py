@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import keras_tuner
 import numpy as np
@@ -353,3 +354,105 @@ def test_defaults_reach_the_branin_minimum_in_few_trials(tmp_path):
     # Plain random search needs about 1000 trials; the surrogate-ranked windows
     # need a few dozen.
     assert np.median(counts) <= 40, counts
+
+
+def _drive(oracle, score, trials, values=None):
+    """Runs `trials` trials of `oracle` by hand; returns their values.
+
+    `score(values)` gives each trial's objective; `values(i)`, if given,
+    overrides some of trial i's values before it is scored.
+    """
+    drawn = []
+    for i in range(trials):
+        trial = oracle.create_trial("tuner0")
+        if values is not None:
+            trial.hyperparameters.values.update(values(i))
+        current = dict(trial.hyperparameters.values)
+        oracle.update_trial(trial.trial_id, {"score": score(current)})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+        drawn.append(current)
+    return drawn
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_second_ten_trials_favour_the_better_half(tmp_path, seed):
+    # KerasTuner's oracle tests' shape: maximize `a` over [-100, 100]; after ten
+    # trials, the next ten should mostly land in the better half (a > 0).
+    hp = keras_tuner.HyperParameters()
+    hp.Int("a", -100, 100)
+    oracle = CoarseToFineOracle(
+        keras_tuner.Objective("score", "max"),
+        max_trials=20,
+        hyperparameters=hp,
+        seed=seed,
+    )
+    oracle._set_project_dir(str(tmp_path), "ints")
+    oracle.verbose = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # The best value lies at the edge.
+        drawn = [v["a"] for v in _drive(oracle, lambda v: v["a"], 20)]
+    assert len(set(drawn)) == 20
+    assert sum(a > 0 for a in drawn[10:]) >= 8, drawn
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_choice_that_keeps_failing_is_drawn_less_than_an_untried_one(tmp_path, seed):
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("kind", ["fails", "good", "fine", "untried"])
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        keras_tuner.Objective("score", "min"),
+        max_trials=100,
+        hyperparameters=hp,
+        seed=seed,
+        restart_patience=None,  # Parents stay among the thirty trials below.
+    )
+    oracle._set_project_dir(str(tmp_path), "choices")
+    oracle.verbose = 0
+
+    def score(values):
+        failed = 5.0 if values["kind"] == "fails" else 0.0
+        return failed + (values["x"] - 0.5) ** 2
+
+    # Ten failures of "fails", "good" and "fine" tried ten times each.
+    kinds = ["fails", "good", "fine"]
+    _drive(oracle, score, 30, values=lambda i: {"kind": kinds[i % 3]})
+    proposed = [oracle.populate_space(f"probe{i}")["values"] for i in range(60)]
+    counts = {
+        kind: sum(v["kind"] == kind for v in proposed) for kind in kinds + ["untried"]
+    }
+    assert counts["fails"] < counts["untried"], counts
+    assert counts["fails"] <= 3, counts
+
+
+def test_pruned_trials_enter_the_surrogate_among_the_worst(tmp_path):
+    oracle = _one_dimensional_oracle(tmp_path, max_trials=10, restart_patience=None)
+    for value, loss in [(0.1, 3.0), (0.5, 1.0), (0.9, 2.0), (0.7, 1.5)]:
+        _run(oracle, loss, value)
+    # A trial pruned early with the best score so far (its training was cut
+    # short: the score is not a final one).
+    trial = oracle.create_trial("tuner0")
+    trial.hyperparameters.values["x"] = 0.3
+    oracle.update_trial(trial.trial_id, {"loss": 0.2})
+    oracle._pruned[trial.trial_id] = 0  # As a pruner's decision at step 0.
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    assert trial.status == "STOPPED" and trial.score == 0.2
+    ranked = oracle._ranked_trials(current_run=False)
+    assert ranked[-1].trial_id == trial.trial_id  # After every completed trial.
+    space = {hp.name: hp for hp in oracle.hyperparameters.space}
+    x, y = oracle._surrogate_data(["x"], space)
+    np.testing.assert_allclose(x[:, 0], [0.5, 0.7, 0.9, 0.1, 0.3])
+    np.testing.assert_allclose(y, [1.0, 1.5, 2.0, 3.0, 3.0])
+
+
+def test_the_ranking_follows_the_trials_scores(tmp_path):
+    oracle = _one_dimensional_oracle(tmp_path, max_trials=10)
+    for value, loss in [(0.1, 3.0), (0.5, 1.0), (0.9, 2.0)]:
+        _run(oracle, loss, value)
+    best = oracle._ranked_trials()[0]
+    assert best.score == 1.0
+    # A score changed without a new trial ending (as a reloaded state can).
+    best.score = 4.0
+    assert [t.score for t in oracle._ranked_trials()] == [2.0, 3.0, 4.0]

@@ -346,11 +346,11 @@ def test_resumed_search_keeps_pruned_statuses(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "pruner", [MedianPruner(n_startup_trials=3), PercentilePruner(25.0, 2), None]
+    "pruner", [MedianPruner(n_startup_trials=3), PercentilePruner(25.0, 2)]
 )
 def test_a_search_resumes_only_with_the_pruner_it_was_saved_with(tmp_path, pruner):
     _curve_search(tmp_path, "saved")  # MedianPruner(n_startup_trials=2).
-    with pytest.raises(ValueError, match="saved with pruner=PercentilePruner"):
+    with pytest.raises(ValueError, match=r"saved with pruner=MedianPruner\(n_startup"):
         CurveTuner(
             objective="loss",
             max_trials=12,
@@ -361,9 +361,11 @@ def test_a_search_resumes_only_with_the_pruner_it_was_saved_with(tmp_path, prune
     # The same settings resume, whatever the class that holds them.
     resumed = _curve_search(tmp_path, "saved", overwrite=False)
     assert resumed.calls == 0
-    config = resumed.oracle.get_state()["pruning"]["pruner"]
     same = _curve_search(
-        tmp_path, "saved", overwrite=False, pruner=PercentilePruner(**config)
+        tmp_path,
+        "saved",
+        overwrite=False,
+        pruner=PercentilePruner(50.0, n_startup_trials=2),
     )
     assert same.calls == 0
     # A search saved before `interval_steps` (when `MedianPruner` warmed up for
@@ -382,6 +384,20 @@ def test_a_search_resumes_only_with_the_pruner_it_was_saved_with(tmp_path, prune
         tmp_path, "saved", overwrite=False, pruner=MedianPruner(2, n_warmup_steps=1)
     )
     assert old.calls == 0
+
+
+def test_a_search_resumed_without_a_pruner_restores_it(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _curve_search(tmp_path, "saved", pruner=PercentilePruner(40.0, 2), kill_at=7)
+    resumed = _curve_search(tmp_path, "saved", pruner=None, overwrite=False)
+    for pruner in (resumed.pruner, resumed.oracle.pruner):
+        assert type(pruner) is PercentilePruner
+        assert pruner.get_config() == PercentilePruner(40.0, 2).get_config()
+    # The restored pruner prunes the resumed trials: the same search as one
+    # that was never interrupted.
+    reference = _curve_search(tmp_path, "reference", pruner=PercentilePruner(40.0, 2))
+    assert resumed.oracle.pruned_trials() == reference.oracle.pruned_trials()
+    assert any(int(t) >= 6 for t in resumed.oracle.pruned_trials())
 
 
 class ScriptedTuner(CurveTuner):
