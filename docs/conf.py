@@ -95,11 +95,11 @@ nitpick_ignore_regex = [
 
 # autodoc: the signature, then the docstring; only what our class defines (no
 # members inherited from Keras), and only members with a docstring of their own.
+# tools/docs.py asks for the base classes of a class that has some besides `object`.
 autodoc_default_options = {
     "members": True,
     "undoc-members": False,
     "inherited-members": False,
-    "show-inheritance": True,
 }
 autodoc_member_order = "bysource"
 autodoc_inherit_docstrings = False
@@ -128,6 +128,7 @@ napoleon_attr_annotations = False
 # Methods Keras calls for the user (hooks), not methods a user calls: left out of
 # the reference even when our class overrides them with a docstring.
 KERAS_HOOKS = {
+    # Layer, Model, Initializer, Constraint.
     "build",
     "call",
     "compute_output_shape",
@@ -137,18 +138,38 @@ KERAS_HOOKS = {
     "from_config",
     "get_build_config",
     "build_from_config",
+    "save_own_variables",
+    "load_own_variables",
+    "compute_loss",
+    "compute_metrics",
+    "train_step",
+    "test_step",
+    "predict_step",
+    "metrics",
+    # Optimizer (and our wrappers' hook for the wrapped optimizer's step).
     "update_step",
     "apply",
-    "finalize_variable_values",
     "stateless_apply",
+    "finalize_variable_values",
+    "wrapped_apply",
+    # Callback.
+    "set_model",
+    "set_params",
+    # KerasTuner Oracle, Tuner, HyperModel, Objective.
     "populate_space",
+    "create_trial",
+    "update_space",
+    "update_trial",
+    "end_trial",
+    "score_trial",
     "get_state",
     "set_state",
     "run_trial",
     "declare_hyperparameters",
+    "has_value",
+    "get_value",
+    "better_than",
     "score",
-    "save_own_variables",
-    "load_own_variables",
 }
 
 

@@ -86,8 +86,11 @@ def api_page(subpackage, members, reexports):
         if not chosen:
             continue
         lines += [f"## {heading}", ""]
-        for name, _ in chosen:
-            lines += ["```{eval-rst}", f".. {kind}:: {module}.{name}", "```", ""]
+        for name, obj in chosen:
+            lines += ["```{eval-rst}", f".. {kind}:: {module}.{name}"]
+            if isinstance_class(obj) and obj.__bases__ != (object,):
+                lines.append("   :show-inheritance:")
+            lines += ["```", ""]
     if reexports:
         lines += ["## Re-exported from Keras", ""]
         lines += [
