@@ -8,6 +8,7 @@ installs it with tools/install_chromium.sh and runs them). Each prints what it
 checked.
 """
 
+import os
 import zlib
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from tools.api import public_objects
 from tools.docs import api_pages, module_name
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "docs" / "_build" / "html"
+# The built site; SMITHING_DOCS_HTML points elsewhere (a build into another folder).
+SITE = Path(os.environ.get("SMITHING_DOCS_HTML", ROOT / "docs" / "_build" / "html"))
+GENERATED = ROOT / "docs" / "_generated"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 30
@@ -234,9 +237,13 @@ def test_gallery_and_benchmark_pages_show_their_images(browser):
         "docs/_generated/benchmark_figures.md"
     )
     assert not broken, f"benchmark plots that did not load: {broken}"
+    shown = {Path(plot.get_attribute("src")).name for plot in plots}
+    generated = {path.name for path in GENERATED.glob("*.png")}
+    assert generated <= shown, f"benchmark plots not on the page: {generated - shown}"
     print(
         f"\nchecked: the gallery ({title!r}, from the sidebar) shows {len(gallery)} images "
-        f"and the benchmarks page {len(plots)} plots, every one loaded (naturalWidth > 0)"
+        f"and the benchmarks page {len(plots)} plots (all {len(generated)} that tools.docs "
+        "drew), every one loaded (naturalWidth > 0)"
     )
 
 
