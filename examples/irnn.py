@@ -9,7 +9,8 @@ network must carry information across the whole sequence. Predicting the mean
 dependency. Compared: a tanh `SimpleRNN` (Keras defaults: Glorot input kernel,
 orthogonal recurrent kernel), the IRNN (ReLU, `ScaledIdentity` recurrent kernel,
 tiny input kernel), and the IRNN with its recurrent kernel kept at spectral norm
-<= 1 by `SpectralNormBound`.
+<= 1 by `SpectralNormBound`. Each model trains from 3 seeds (2 with --quick; the
+seed fixes the initial weights and the shuffling; the data stay the same).
 
 Run: python examples/irnn.py [--quick]
 """
@@ -23,6 +24,7 @@ from _common import (
     print_summary,
     run_main,
 )
+from _seeds import plot_band, seeds, spread
 
 import keras_smithing
 from keras_smithing.constraints import SpectralNormBound
@@ -61,15 +63,15 @@ def build_rnn(kind, length, units):
     return keras.Sequential([keras.Input((length, 2)), rnn, keras.layers.Dense(1)])
 
 
-def plot_validation_mse(results, path=None):
-    """Validation MSE per epoch for each model, against the mean predictor."""
+def plot_validation_mse(curves, path=None):
+    """Validation MSE per epoch for each model (mean over seeds, min–max shaded),
+    against the mean predictor. `curves` maps each model to its per-seed curves."""
     figure, axis = plt.subplots(figsize=(6, 3.8))
-    for name, result in results.items():
-        epochs = np.arange(1, len(result["val_mse"]) + 1)
-        axis.plot(epochs, result["val_mse"], label=name)
+    for name, runs in curves.items():
+        plot_band(axis, runs, name)
     axis.axhline(MEAN_PREDICTOR_MSE, color="gray", linestyle="--", label="predict 1.0")
     axis.set(xlabel="epoch", ylabel="validation MSE", yscale="log")
-    axis.set_title("Adding problem")
+    axis.set_title(f"Adding problem ({len(next(iter(curves.values())))} seeds)")
     axis.legend()
     return finish_figure(figure, path)
 
@@ -80,36 +82,46 @@ def main(quick=False):
     )
     x_train, y_train = adding_problem(num_train, length, seed=0)
     x_val, y_val = adding_problem(1000, length, seed=1)
-    results = {}
-    for kind in ("tanh", "IRNN", "IRNN + spectral bound"):
-        keras_smithing.set_seed(0)
-        model = build_rnn(kind, length, units)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="mse")
-        history = model.fit(
-            x_train,
-            y_train,
-            validation_data=(x_val, y_val),
-            epochs=epochs,
-            batch_size=32,
-            verbose=0,
-        )
-        results[kind] = {"val_mse": history.history["val_loss"]}
-        print(
-            f"{kind:>22}: validation MSE {history.history['val_loss'][-1]:.4f} "
-            f"(best {min(history.history['val_loss']):.4f})"
-        )
+    kinds = ("tanh", "IRNN", "IRNN + spectral bound")
+    run_seeds = seeds(quick)
+    curves = {kind: [] for kind in kinds}
+    for seed in run_seeds:
+        for kind in kinds:
+            keras_smithing.set_seed(seed)
+            model = build_rnn(kind, length, units)
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="mse"
+            )
+            history = model.fit(
+                x_train,
+                y_train,
+                validation_data=(x_val, y_val),
+                epochs=epochs,
+                batch_size=32,
+                verbose=0,
+            )
+            curves[kind].append(history.history["val_loss"])
+            print(
+                f"seed {seed} {kind:>22}: validation MSE "
+                f"{history.history['val_loss'][-1]:.4f} "
+                f"(best {min(history.history['val_loss']):.4f})"
+            )
 
-    plot_validation_mse(results, output_path("irnn.png"))
+    plot_validation_mse(curves, output_path("irnn.png"))
     summary = {
         "sequence_length": length,
         "epochs": epochs,
+        "seeds": len(run_seeds),
         "mean_predictor_mse": round(MEAN_PREDICTOR_MSE, 4),
+        "val_mse": {
+            kind: spread([curve[-1] for curve in runs]) for kind, runs in curves.items()
+        },
+        "best_val_mse": {
+            kind: spread([min(curve) for curve in runs])
+            for kind, runs in curves.items()
+        },
         "figure": "examples/output/irnn.png",
     }
-    for kind, result in results.items():
-        key = kind.lower().replace(" + ", "_").replace(" ", "_")
-        summary[f"{key}_val_mse"] = round(float(result["val_mse"][-1]), 4)
-        summary[f"{key}_best_val_mse"] = round(float(min(result["val_mse"])), 4)
     print_summary(summary)
     return summary
 
