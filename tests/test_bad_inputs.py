@@ -126,7 +126,7 @@ BAD_INPUTS = {
         (
             "layernorm_epsilon",
             lambda: ks.layers.LayerNormLSTMCell(
-                4, norm_epsilon=1e-3, layernorm_epsilon=1e-5
+                4, norm_epsilon=1e-4, layernorm_epsilon=1e-5
             ),
         ),
         (
