@@ -29,9 +29,12 @@ _EDGE = 0.1
 _CHOICE_PRIOR = 0.5
 _NUMERIC = (hp_module.Int, hp_module.Float)
 _CATEGORICAL = (hp_module.Choice, hp_module.Boolean)
-# A candidate redraws a categorical value with this probability (it keeps its
-# parent-favouring draw otherwise); the surrogate then ranks the candidates.
-_CHOICE_MUTATION = 0.5
+# A candidate redraws a categorical value uniformly with this probability (it
+# keeps its parent-favouring draw otherwise); the surrogate then ranks the
+# candidates. Chosen on the tabular benchmark's tuning seeds (0-4; 0.25, 0.5,
+# 0.75 and 1 tried): 0.75 was at or below TPE's median regret on the most
+# datasets after 30 and after 100 trials.
+_CHOICE_MUTATION = 0.75
 # One-hot coordinate of a choice: two different values are at squared distance
 # 2 * _ONE_HOT**2 = 1, the distance across a numeric range.
 _ONE_HOT = math.sqrt(0.5)
