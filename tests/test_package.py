@@ -1,14 +1,16 @@
-"""The package as a whole: it imports under `python -OO`, and the layers that mirror a
-Keras layer take that layer's arguments."""
+"""The package as a whole: it imports under `python -OO`, the layers that mirror a
+Keras layer take that layer's arguments, and their docstrings list them."""
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 
 import keras
 import pytest
 
+from keras_smithing import layers
 from keras_smithing.layers import LayerNormGRU, LayerNormLSTM, LayerNormSimpleRNN
 
 # `-OO` strips every docstring (`__doc__` is None): a module that builds a docstring
@@ -70,3 +72,25 @@ def test_layernorm_rnn_layers_name_every_keras_argument(ours, theirs):
     got = named(ours)
     assert got[: len(expected)] == expected
     assert all(name.startswith("norm_") for name, _ in got[len(expected) :])
+
+
+WRITTEN_OUT = [
+    "BayesianConv1D",
+    "BayesianConv2D",
+    "BayesianDense",
+    "LayerNormGRU",
+    "LayerNormGRUCell",
+    "LayerNormLSTM",
+    "LayerNormLSTMCell",
+    "LayerNormSimpleRNN",
+    "LayerNormSimpleRNNCell",
+]
+
+
+@pytest.mark.parametrize("name", WRITTEN_OUT)
+def test_docstring_args_list_every_argument_in_order(name):
+    cls = getattr(layers, name)
+    args = cls.__doc__.split("\n    Args:\n", 1)[1].split("\n\n", 1)[0]
+    documented = re.findall(r"^ {8}(?:\*\*)?(\w+):", args, flags=re.MULTILINE)
+    parameters = list(inspect.signature(cls.__init__).parameters)[1:]
+    assert documented == parameters
