@@ -32,7 +32,6 @@ _COMMON_REFACTOR = (
 )
 _NOT_YET = "now runs 3 seeds; not yet re-measured"
 KNOWN_STALE = {
-    "batchnorm_convergence.py": f"{_NOT_YET} (~2.5 min idle, ~6 min shared)",
     "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
     "deep_highway.py": f"{_NOT_YET} (~5 min idle, ~12 min shared)",
@@ -51,7 +50,6 @@ KNOWN_STALE = {
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {
-    "batchnorm_convergence.py": "1 seed; see KNOWN_STALE",
     "deep_highway.py": "1 seed; see KNOWN_STALE",
     "initialization.py": "1 seed; see KNOWN_STALE",
     "irnn.py": "1 seed; see KNOWN_STALE",

@@ -630,45 +630,6 @@ def _legacy_initialization(n):
     )
 
 
-def _legacy_lr_finder(n):
-    rows = {k: n[k] for k in ("too small", "suggested", "too large")}
-    accuracies = [r["val_accuracy"] for r in rows.values()]
-    return (
-        f"The learning-rate range test (a sweep that stopped at "
-        f"{n['divergence_lr']:.2g}) suggests {n['suggested_lr']:.2g}. The same "
-        f"model trained {n['epochs']} epochs reaches validation accuracy "
-        + ", ".join(
-            f"{_pct(r['val_accuracy'])} at lr {r['lr']:.2g} ({label})"
-            for label, r in rows.items()
-        )
-        + f": a {100 * (max(accuracies) - min(accuracies)):.0f}-point spread from "
-        "the learning rate alone."
-    )
-
-
-def _legacy_batchnorm(n):
-    names = {
-        "no batch norm": "without batch norm",
-        "batch norm (moving averages)": "with batch norm",
-        "batch norm + PreciseBatchNorm": "with batch norm + PreciseBatchNorm",
-    }
-    to_target, limit = n["epochs_to_target"], n["epochs"]
-    faster = (to_target["batch norm (moving averages)"] or limit + 1) < (
-        to_target["no batch norm"] or limit + 1
-    )
-    return (
-        "A 6-layer sigmoid MLP (SGD 0.1 + momentum) "
-        + "; ".join(
-            f"{label} {_epochs(to_target[k], n['target_val_accuracy'], limit)} "
-            f"(validation accuracy after epoch 1 "
-            f"{_pct(n['first_epoch_val_accuracy'][k])}, final "
-            f"{_pct(n['final_val_accuracy'][k])})"
-            for k, label in names.items()
-        )
-        + ("." if faster else "; batch norm did not speed convergence in this run.")
-    )
-
-
 def _legacy_highway(n):
     acc = n["final_val_accuracy"]
     deep = {k: v for k, v in acc.items() if k != "plain"}
@@ -767,7 +728,7 @@ CLAIMS = [
         "The learning rate matters most",
         "lr_finder.py",
         ("examples/output/lr_finder.png", "examples/output/lr_finder_runs.png"),
-        _seeded(_lr_finder, _legacy_lr_finder),
+        _lr_finder,
     ),
     Claim(
         "One-cycle learning rate trains faster",
@@ -785,7 +746,7 @@ CLAIMS = [
         "Batch norm speeds convergence",
         "batchnorm_convergence.py",
         "examples/output/batchnorm_convergence.png",
-        _seeded(_batchnorm, _legacy_batchnorm),
+        _batchnorm,
     ),
     Claim(
         "Very deep highway and residual nets train where plain ones stall",
