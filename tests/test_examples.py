@@ -36,7 +36,6 @@ KNOWN_STALE = {
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
     "deep_highway.py": f"{_NOT_YET} (~5 min idle, ~12 min shared)",
     "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
-    "initialization.py": f"{_NOT_YET} (~3 min idle, ~7 min shared)",
     "irnn.py": f"{_NOT_YET} (~6 min idle, ~15 min shared)",
     "layernorm_rnn.py": f"{_NOT_YET} (~3.5 min idle, ~9 min shared)",
     "mc_dropout_uncertainty.py": f"{_NOT_YET} (~2 min idle, ~5 min shared)",
@@ -51,7 +50,6 @@ KNOWN_STALE = {
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {
     "deep_highway.py": "1 seed; see KNOWN_STALE",
-    "initialization.py": "1 seed; see KNOWN_STALE",
     "irnn.py": "1 seed; see KNOWN_STALE",
     "layernorm_rnn.py": "1 seed; see KNOWN_STALE",
     "mc_dropout_uncertainty.py": "1 seed; see KNOWN_STALE",

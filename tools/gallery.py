@@ -601,35 +601,6 @@ def _seeded(sentence, legacy):
     return lambda n: sentence(n) if "seeds" in n else legacy(n)
 
 
-_LEGACY_INIT_NAMES = {
-    "small_uniform": "small uniform",
-    "glorot_uniform": "Glorot",
-    "he_normal": "He",
-    "svd_orthogonal": "orthogonal",
-    "lsuv": "LSUV",
-}
-
-
-def _legacy_initialization(n):
-    others = ", ".join(
-        f"{label} {_pct(n[f'{key}_val_accuracy'])}"
-        for key, label in _LEGACY_INIT_NAMES.items()
-    )
-    return (
-        f"A {n['depth']}-layer, {n['width']}-wide ReLU MLP (SGD + momentum, "
-        f"{n['epochs']} epochs) initialized with zeros keeps "
-        f"{n['zeros_distinct_first_layer_units']} distinct first-layer unit(s) of "
-        f"{n['width']}"
-        + (
-            " (symmetry never breaks)"
-            if n["zeros_distinct_first_layer_units"] == 1
-            else ""
-        )
-        + f" and ends at "
-        f"{_pct(n['zeros_val_accuracy'])} validation accuracy; {others}."
-    )
-
-
 def _legacy_highway(n):
     acc = n["final_val_accuracy"]
     deep = {k: v for k, v in acc.items() if k != "plain"}
@@ -713,7 +684,7 @@ CLAIMS = [
         "Zero init fails by symmetry; He, orthogonal and LSUV train deep ReLU nets",
         "initialization.py",
         "examples/output/initialization.png",
-        _seeded(_initialization, _legacy_initialization),
+        _initialization,
     ),
     Claim(
         "The optimizer race",
