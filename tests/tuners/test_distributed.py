@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import keras
 import pytest
 
 from keras_smithing.tuners import read_records
@@ -90,7 +91,9 @@ def test_chief_and_two_workers_finish_the_budget(tmp_path):
         env = dict(
             os.environ,
             PYTHONPATH=ROOT,
-            KERAS_BACKEND="tensorflow",  # The numpy backend would need jax.
+            # The backend of this run: an environment may hold only JAX and
+            # PyTorch, without TensorFlow.
+            KERAS_BACKEND=keras.backend.backend(),
             TF_CPP_MIN_LOG_LEVEL="3",
             KERASTUNER_TUNER_ID=tuner_id,
             KERASTUNER_ORACLE_IP="127.0.0.1",
