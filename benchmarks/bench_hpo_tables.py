@@ -16,8 +16,8 @@ CoarseToFineOracle runs with its default arguments, driven directly
 (`create_trial` / `update_trial` / `end_trial`, as a Tuner does, with its files
 written to a temporary project) so no Keras model is built. Baselines: Optuna's
 TPE (defaults), KerasTuner's random search, and Optuna's GPSampler (defaults;
-it needs torch, about 150 ms a trial here, so it runs on `GP_SEEDS` only and is
-skipped without torch). The defaults were chosen on `TUNED_SEEDS`; the rows use
+it needs torch, runs on one thread, about 100 ms a trial here, so it runs on
+`GP_SEEDS` only and is skipped without torch). The defaults were chosen on `TUNED_SEEDS`; the rows use
 `UNTUNED_SEEDS`, which no choice looked at. The `candidate_s` and `baseline_s`
 columns hold regrets (milliseconds in the decision-time row), not seconds; a
 ratio is left empty when the baseline's regret is 0 and CoarseToFine's is not.
@@ -228,10 +228,13 @@ def _available():
         return False, False
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         print("# bench_hpo_tables: no torch, the GPSampler rows are skipped")
         return True, False
+    # One thread: on a small shared machine more threads oversubscribe the
+    # cores and the GP's trials take seconds instead of a fraction of one.
+    torch.set_num_threads(1)
     return True, True
 
 
