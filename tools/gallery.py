@@ -620,20 +620,6 @@ def _legacy_highway(n):
     )
 
 
-def _legacy_mc_dropout(n):
-    det, mc = n["deterministic"], n["MC dropout (mc_predict)"]
-    sets = list(mc["auroc"])
-    missed = [s for s in sets if mc["auroc"][s] < 0.6]
-    return (
-        f"Predictive entropy separates test digits from shifted inputs with AUROC "
-        f"(MC dropout, {n['num_samples']} samples, vs deterministic) "
-        + ", ".join(f"{s} {mc['auroc'][s]:.2f} vs {det['auroc'][s]:.2f}" for s in sets)
-        + (f"; not flagged: {', '.join(missed)} (AUROC below 0.6)" if missed else "")
-        + f". ECE {mc['ece']:.3f} vs {det['ece']:.3f}, test accuracy "
-        f"{_pct(mc['test_accuracy'])} vs {_pct(det['test_accuracy'])}."
-    )
-
-
 def _legacy_layernorm(n):
     final, speed = n["final_val_accuracy"], n["seconds_per_epoch"]
     return (
@@ -753,7 +739,7 @@ CLAIMS = [
             "examples/output/mc_dropout_entropy.png",
             "examples/output/mc_dropout_reliability.png",
         ),
-        _seeded(_mc_dropout, _legacy_mc_dropout),
+        _mc_dropout,
     ),
     Claim(
         "Layer-normalized LSTM",
