@@ -524,13 +524,22 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         return {o.step: o.mean() for o in trial.metrics.get_history(name)}
 
     def _should_prune(self, trial):
-        completed = [
-            self._intermediate_values(other)
-            for other in self.trials.values()
-            if other.status == TrialStatus.COMPLETED
-        ]
+        completed, others = [], []
+        for other in self.trials.values():
+            if other.status == TrialStatus.COMPLETED:
+                completed.append(self._intermediate_values(other))
+            elif other.trial_id != trial.trial_id and other.status in (
+                TrialStatus.RUNNING,
+                TrialStatus.STOPPED,
+            ):
+                # Pruned and running trials: the reference of a pruner with
+                # `reference="reached"` (the others ignore them).
+                others.append(self._intermediate_values(other))
         return self.pruner.should_prune(
-            self._intermediate_values(trial), completed, self.objective.direction
+            self._intermediate_values(trial),
+            completed,
+            self.objective.direction,
+            others,
         )
 
     @keras_tuner.synchronized

@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 
-from keras_smithing.utils.validation import check_float, check_int
+from keras_smithing.utils.validation import check_float, check_int, check_one_of
 
 # The three helpers below are Optuna's `_get_best_intermediate_result_over_steps`,
 # `_get_percentile_intermediate_result_over_trials` and `_is_first_in_interval_step`
@@ -85,6 +85,14 @@ class PercentilePruner:
         n_min_trials: Integer >= 1, the fewest completed trials with a value
             at a step for a decision at that step. Keyword-only, as in Optuna.
             Defaults to 1.
+        reference: `"completed"` (default, Optuna's rule) or `"reached"`.
+            With `"reached"`, the percentile at a step is taken over every
+            other trial that reported that step, pruned and running trials
+            included, as the rungs of ASHA: late in a search the completed
+            trials are the survivors of earlier pruning, and a median of the
+            survivors alone stops trials that are merely average.
+            `n_startup_trials` and `n_min_trials` still count completed
+            trials. Keyword-only.
 
     Reference:
         Akiba et al., "Optuna: A Next-generation Hyperparameter Optimization
@@ -114,6 +122,7 @@ class PercentilePruner:
         interval_steps=1,
         *,
         n_min_trials=1,
+        reference="completed",
     ):
         self.percentile = check_float(
             "percentile", percentile, minimum=0, maximum=100, strict=False
@@ -124,8 +133,11 @@ class PercentilePruner:
         self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, minimum=0)
         self.interval_steps = check_int("interval_steps", interval_steps, minimum=1)
         self.n_min_trials = check_int("n_min_trials", n_min_trials, minimum=1)
+        self.reference = check_one_of("reference", reference, ("completed", "reached"))
 
-    def should_prune(self, intermediate_values, completed_values, direction):
+    def should_prune(
+        self, intermediate_values, completed_values, direction, other_values=()
+    ):
         """Whether a trial should stop at the last step it reported.
 
         Args:
@@ -135,6 +147,9 @@ class PercentilePruner:
             completed_values: List of dicts `step -> float`, the same for each
                 completed trial.
             direction: `"min"` or `"max"`, the objective's direction.
+            other_values: List of dicts `step -> float`, the same for the
+                other trials that did not complete (pruned, running); part of
+                the reference with `reference="reached"` only.
 
         Returns:
             A bool.
@@ -152,8 +167,14 @@ class PercentilePruner:
         best = _best_intermediate_value(list(intermediate_values.values()), direction)
         if math.isnan(best):
             return True
+        if self.reference == "reached":
+            if sum(step in values for values in completed_values) < self.n_min_trials:
+                return False
+            reference = list(completed_values) + list(other_values)
+        else:
+            reference = completed_values
         bound = _percentile_at_step(
-            completed_values, step, self.percentile, self.n_min_trials, direction
+            reference, step, self.percentile, self.n_min_trials, direction
         )
         if math.isnan(bound):
             return False
@@ -166,6 +187,7 @@ class PercentilePruner:
             "n_warmup_steps": self.n_warmup_steps,
             "interval_steps": self.interval_steps,
             "n_min_trials": self.n_min_trials,
+            "reference": self.reference,
         }
 
     @classmethod
@@ -198,6 +220,10 @@ class MedianPruner(PercentilePruner):
         n_min_trials: Integer >= 1, the fewest completed trials with a value
             at a step for a decision at that step. Keyword-only, as in Optuna.
             Defaults to 1.
+        reference: `"completed"` (default, Optuna's rule: the median of the
+            completed trials) or `"reached"` (the median of every other trial
+            that reported the step, as ASHA's rungs); see `PercentilePruner`.
+            Keyword-only.
 
     Reference:
         Golovin et al., "Google Vizier: A Service for Black-Box
@@ -220,7 +246,13 @@ class MedianPruner(PercentilePruner):
     """
 
     def __init__(
-        self, n_startup_trials=5, n_warmup_steps=0, interval_steps=1, *, n_min_trials=1
+        self,
+        n_startup_trials=5,
+        n_warmup_steps=0,
+        interval_steps=1,
+        *,
+        n_min_trials=1,
+        reference="completed",
     ):
         super().__init__(
             50.0,
@@ -228,6 +260,7 @@ class MedianPruner(PercentilePruner):
             n_warmup_steps=n_warmup_steps,
             interval_steps=interval_steps,
             n_min_trials=n_min_trials,
+            reference=reference,
         )
 
     def get_config(self):

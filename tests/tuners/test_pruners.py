@@ -147,12 +147,46 @@ def test_hand_computed_decisions(pruner, trial, expected):
     assert pruner.should_prune(flipped, negated, "max") == expected
 
 
+# Two trials pruned at step 1, one still running at step 2.
+OTHERS = [{0: 1.2, 1: 0.95}, {0: 1.1, 1: 0.9}, {0: 1.0, 1: 0.8, 2: 0.75}]
+
+
+@pytest.mark.parametrize(
+    "trial, completed_only, reached",
+    [
+        # Step 1: the completed median is 0.6; with the pruned and running
+        # trials (0.5, 0.6, 0.7, 0.95, 0.9, 0.8) it is 0.75.
+        ({0: 1.0, 1: 0.7}, True, False),
+        ({0: 1.0, 1: 0.76}, True, True),
+        # Step 2: the two completed trials that reached it give 0.55; with the
+        # running trial's 0.75 too, 0.6.
+        ({0: 1.0, 1: 0.9, 2: 0.58}, True, False),
+    ],
+)
+def test_the_reached_reference_counts_every_trial_at_the_step(
+    trial, completed_only, reached
+):
+    completed = [dict(t) for t in COMPLETED]
+    completed[0] = {0: 1.0, 1: 0.5}  # A completed trial that stopped at step 1.
+    optunas = MedianPruner(n_startup_trials=3)
+    ashas = MedianPruner(n_startup_trials=3, reference="reached")
+    # Optuna's rule ignores the other trials.
+    assert optunas.should_prune(trial, completed, "min", OTHERS) == completed_only
+    assert optunas.should_prune(trial, completed, "min") == completed_only
+    assert ashas.should_prune(trial, completed, "min", OTHERS) == reached
+    # Startup still counts completed trials only.
+    assert not MedianPruner(4, reference="reached").should_prune(
+        trial, completed, "min", OTHERS * 3
+    )
+
+
 def test_defaults_are_optunas():
     assert MedianPruner().get_config() == {
         "n_startup_trials": 5,
         "n_warmup_steps": 0,
         "interval_steps": 1,
         "n_min_trials": 1,
+        "reference": "completed",
     }
     assert PercentilePruner(25.0).get_config() == {
         "percentile": 25.0,
@@ -242,6 +276,7 @@ def test_percentile_pruner_on_a_maximized_objective(tmp_path):
     [
         MedianPruner(n_startup_trials=2, n_warmup_steps=3, interval_steps=2),
         PercentilePruner(25.0, n_min_trials=3),
+        MedianPruner(3, reference="reached"),
     ],
 )
 def test_pruner_config_round_trip(pruner):
@@ -262,6 +297,7 @@ def test_pruner_config_round_trip(pruner):
         (lambda: PercentilePruner(100.5), "percentile"),
         (lambda: PercentilePruner(float("nan")), "percentile"),
         (lambda: PercentilePruner(50.0, n_min_trials=0), "n_min_trials"),
+        (lambda: MedianPruner(reference="all"), "reference"),
         (lambda: CoarseToFineOracle("loss", pruner="median"), "pruner"),
         (
             lambda: CoarseToFineOracle(["loss", "val_loss"], pruner=MedianPruner()),
