@@ -37,7 +37,6 @@ KNOWN_STALE = {
     "deep_highway.py": f"{_NOT_YET} (~5 min idle, ~12 min shared)",
     "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
     "irnn.py": f"{_NOT_YET} (~6 min idle, ~15 min shared)",
-    "layernorm_rnn.py": f"{_NOT_YET} (~3.5 min idle, ~9 min shared)",
     "pretraining.py": f"{_COMMON_REFACTOR}, and its docstring (06f8492); a re-run "
     "takes ~32 min idle (~75 min shared)",
     "signal_augmentation.py": f"{_COMMON_REFACTOR}; a re-run takes ~10 min idle "
@@ -50,7 +49,6 @@ KNOWN_STALE = {
 KNOWN_FEW_SEEDS = {
     "deep_highway.py": "1 seed; see KNOWN_STALE",
     "irnn.py": "1 seed; see KNOWN_STALE",
-    "layernorm_rnn.py": "1 seed; see KNOWN_STALE",
     "signal_augmentation.py": "2 seeds (a third costs a ~15 min re-run, ~35 min "
     "shared); its verdicts count the 2-seed std as noise",
 }

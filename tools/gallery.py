@@ -423,9 +423,10 @@ def _layernorm(n):
         f"On mnist1d sequences ({n['train_examples']} training examples, "
         f"{n['epochs']} epochs, {n['units']} units, {_seeds_phrase(n)}), final "
         f"validation accuracy: LSTM {_spread(final['LSTM'])} "
-        f"({speed['LSTM']['mean']:.2f} s/epoch), LayerNormLSTM "
-        f"{_spread(final['LayerNormLSTM'])} ({speed['LayerNormLSTM']['mean']:.2f} "
-        f"s/epoch); layer norm {_versus(final, 'LayerNormLSTM', 'LSTM')}."
+        f"({_spread(speed['LSTM'], False, 2)} s/epoch), LayerNormLSTM "
+        f"{_spread(final['LayerNormLSTM'])} "
+        f"({_spread(speed['LayerNormLSTM'], False, 2)} s/epoch); layer norm "
+        f"{_versus(final, 'LayerNormLSTM', 'LSTM')}."
     )
 
 
@@ -620,17 +621,6 @@ def _legacy_highway(n):
     )
 
 
-def _legacy_layernorm(n):
-    final, speed = n["final_val_accuracy"], n["seconds_per_epoch"]
-    return (
-        f"On mnist1d sequences ({n['train_examples']} training examples, "
-        f"{n['epochs']} epochs, {n['units']} units), final validation accuracy: "
-        f"LSTM {_pct(final['LSTM'])} ({speed['LSTM']} s/epoch), LayerNormLSTM "
-        f"{_pct(final['LayerNormLSTM'])} ({speed['LayerNormLSTM']} s/epoch); "
-        f"layer norm {_verdict(final['LayerNormLSTM'], final['LSTM'])}."
-    )
-
-
 def _legacy_irnn(n):
     mse = {
         "tanh RNN": n["tanh_val_mse"],
@@ -745,7 +735,7 @@ CLAIMS = [
         "Layer-normalized LSTM",
         "layernorm_rnn.py",
         "examples/output/layernorm_rnn.png",
-        _seeded(_layernorm, _legacy_layernorm),
+        _layernorm,
     ),
     Claim(
         "IRNN on the adding problem",
