@@ -34,7 +34,6 @@ _NOT_YET = "now runs 3 seeds; not yet re-measured"
 KNOWN_STALE = {
     "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
-    "deep_highway.py": f"{_NOT_YET} (~5 min idle, ~12 min shared)",
     "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
     "irnn.py": f"{_NOT_YET} (~6 min idle, ~15 min shared)",
     "pretraining.py": f"{_COMMON_REFACTOR}, and its docstring (06f8492); a re-run "
@@ -47,7 +46,6 @@ KNOWN_STALE = {
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {
-    "deep_highway.py": "1 seed; see KNOWN_STALE",
     "irnn.py": "1 seed; see KNOWN_STALE",
     "signal_augmentation.py": "2 seeds (a third costs a ~15 min re-run, ~35 min "
     "shared); its verdicts count the 2-seed std as noise",

@@ -602,25 +602,6 @@ def _seeded(sentence, legacy):
     return lambda n: sentence(n) if "seeds" in n else legacy(n)
 
 
-def _legacy_highway(n):
-    acc = n["final_val_accuracy"]
-    deep = {k: v for k, v in acc.items() if k != "plain"}
-    stalled = [_HIGHWAY_LABELS[k] for k, v in deep.items() if v < 0.5]
-    verdict = (
-        "the plain net stalls"
-        if max(deep.values()) - acc["plain"] > 0.1
-        else "the plain net does not stall at this depth/budget"
-    )
-    return (
-        f"{n['depth']}-layer MLPs on digits after {n['epochs']} epochs, validation "
-        "accuracy: "
-        + ", ".join(f"{label} {_pct(acc[k])}" for k, label in _HIGHWAY_LABELS.items())
-        + f"; {verdict}"
-        + (f"; still below 50 %: {', '.join(stalled)}" if stalled else "")
-        + "."
-    )
-
-
 def _legacy_irnn(n):
     mse = {
         "tanh RNN": n["tanh_val_mse"],
@@ -699,7 +680,7 @@ CLAIMS = [
         "Very deep highway and residual nets train where plain ones stall",
         "deep_highway.py",
         "examples/output/deep_highway.png",
-        _seeded(_highway, _legacy_highway),
+        _highway,
     ),
     Claim(
         "Unsupervised pretraining with few labels",
