@@ -4,7 +4,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.training import ClosedFormModel, with_guard
+from keras_smithing.pretraining.training import (
+    ClosedFormModel,
+    fit_batches,
+    with_guard,
+)
 from keras_smithing.utils.backend import predict_here
 from keras_smithing.utils.validation import (
     check_array,
@@ -412,11 +416,13 @@ class RBM(ClosedFormModel):
             )
         elif validation_data is not None:
             validation_data = self._check_inputs(validation_data, "validation_data")
+        callbacks = with_guard(self, x, callbacks, "reconstruction_error")
+        x, kw = fit_batches(x, y, args, kw)
         return super().fit(
             x,
             y,
             *args,
-            callbacks=with_guard(self, x, callbacks, "reconstruction_error"),
+            callbacks=callbacks,
             validation_data=validation_data,
             **kw,
         )
