@@ -35,18 +35,14 @@ KNOWN_STALE = {
     "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
     "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
-    "irnn.py": f"{_NOT_YET} (~6 min idle, ~15 min shared)",
     "pretraining.py": f"{_COMMON_REFACTOR}, and its docstring (06f8492); a re-run "
     "takes ~32 min idle (~75 min shared)",
     "signal_augmentation.py": f"{_COMMON_REFACTOR}; a re-run takes ~10 min idle "
     "(~25 min shared) for its 2 seeds",
-    "tune_digits.py": "takes its best from completed trials since c895a66; ~3.5 min "
-    "idle (~8 min shared)",
 }
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {
-    "irnn.py": "1 seed; see KNOWN_STALE",
     "signal_augmentation.py": "2 seeds (a third costs a ~15 min re-run, ~35 min "
     "shared); its verdicts count the 2-seed std as noise",
 }

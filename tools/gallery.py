@@ -596,30 +596,6 @@ def _multiprocess(n):
     )
 
 
-# Until each re-measured entry lands: the sentences of entries stored before their
-# examples ran several seeds (one seed, no spread). Each goes when its entry does.
-def _seeded(sentence, legacy):
-    return lambda n: sentence(n) if "seeds" in n else legacy(n)
-
-
-def _legacy_irnn(n):
-    mse = {
-        "tanh RNN": n["tanh_val_mse"],
-        "IRNN": n["irnn_val_mse"],
-        "IRNN + spectral bound": n["irnn_spectral_bound_val_mse"],
-    }
-    solved = [k for k, v in mse.items() if v < n["mean_predictor_mse"] / 2]
-    return (
-        f"On the adding problem (length {n['sequence_length']}, {n['epochs']} "
-        f"epochs; predicting the mean scores MSE {n['mean_predictor_mse']}), "
-        "validation MSE: "
-        + ", ".join(f"{k} {v}" for k, v in mse.items())
-        + "; below half the mean predictor's MSE: "
-        + (", ".join(solved) if solved else "none in this budget")
-        + "."
-    )
-
-
 CLAIMS = [
     Claim(
         "The default recipe",
@@ -722,7 +698,7 @@ CLAIMS = [
         "IRNN on the adding problem",
         "irnn.py",
         "examples/output/irnn.png",
-        _seeded(_irnn, _legacy_irnn),
+        _irnn,
     ),
     Claim(
         "Bayesian layers on small data",
