@@ -30,21 +30,21 @@ _COMMON_REFACTOR = (
     "and the examples moved to a sibling import of it (8bfafcf, 64ae1f2) after this "
     "entry was stored"
 )
-_NOT_YET = "now runs 3 seeds; not yet re-measured"
 KNOWN_STALE = {
     "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
     "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
-    "pretraining.py": f"{_COMMON_REFACTOR}, and its docstring (06f8492); a re-run "
-    "takes ~32 min idle (~75 min shared)",
-    "signal_augmentation.py": f"{_COMMON_REFACTOR}; a re-run takes ~10 min idle "
-    "(~25 min shared) for its 2 seeds",
+    "pretraining.py": "moved to a sibling import of examples/_common.py (8bfafcf), "
+    "which gained shared helpers (962ab01, 64ae1f2), and its docstring changed "
+    "(06f8492) after its 5-seed run; a re-run takes ~32 min idle (~75 min shared)",
+    "signal_augmentation.py": f"{_COMMON_REFACTOR}; it now runs 3 seeds (was 2), a "
+    "re-run takes ~15 min idle (~25 min shared)",
 }
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {
-    "signal_augmentation.py": "2 seeds (a third costs a ~15 min re-run, ~35 min "
-    "shared); its verdicts count the 2-seed std as noise",
+    "signal_augmentation.py": "2 seeds stored (its verdicts count their std as "
+    "noise); the example now runs 3, see KNOWN_STALE",
 }
 
 # Examples that compare methods (their verdicts need a seed-to-seed spread).
