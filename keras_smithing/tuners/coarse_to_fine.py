@@ -161,7 +161,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     narrow. When the search stalls (`restart_patience` rounds of too little
     progress), it restarts over the full ranges, keeping its best trial.
     Choices, booleans and conditional hyperparameters are searched too
-    (conditional ones only when active, as in KerasTuner's random search).
+    (conditional ones only when active, as in KerasTuner's random search); a
+    choice that keeps failing is drawn less and less.
 
     A search killed mid-way resumes with `overwrite=False` where it stopped,
     and a chief oracle serves distributed workers as any KerasTuner oracle
@@ -181,9 +182,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             the next round. Defaults to 3.
         shrink: Float in (0, 1), the factor by which windows narrow per round.
             Defaults to 0.5.
-        candidates: Integer >= 1, how many candidates each trial draws in its
-            parent's windows; a Gaussian process fit on the completed trials
-            picks the one with the highest expected improvement. Defaults to
+        candidates: Integer >= 1, how many candidates each trial draws
+            around its parent (numeric values in the parent's windows, choices
+            kept or redrawn); a Gaussian process fit on the ended trials picks
+            the untried one with the highest expected improvement. Defaults to
             200. 1 draws the trial uniformly in the windows (plain
             coarse-to-fine random search).
         restart_patience: Integer >= 1, rounds of too little progress before a
