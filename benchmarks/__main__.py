@@ -34,7 +34,12 @@ COLUMNS = ["benchmark", "candidate_s", "baseline", "baseline_s", "ratio", "targe
 # Modules that compare search strategies (trials to a minimum, the epochs a pruner
 # saves, a search's time to a target accuracy), not a Keras computation: not per
 # backend.
-GLOBAL = ("bench_tuners", "bench_pruning_search", "bench_search_mnist1d")
+GLOBAL = (
+    "bench_tuners",
+    "bench_pruning_search",
+    "bench_search_mnist1d",
+    "bench_hpo_tables",
+)
 
 
 def results_markdown(results):
