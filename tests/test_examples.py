@@ -33,7 +33,6 @@ _COMMON_REFACTOR = (
 KNOWN_STALE = {
     "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
     "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
-    "dropout_vs_dropconnect.py": f"{_COMMON_REFACTOR}; ~5 min idle (~13 min shared)",
     "pretraining.py": "moved to a sibling import of examples/_common.py (8bfafcf), "
     "which gained shared helpers (962ab01, 64ae1f2), and its docstring changed "
     "(06f8492) after its 5-seed run; a re-run takes ~32 min idle (~75 min shared)",
