@@ -36,15 +36,10 @@ KNOWN_STALE = {
     "pretraining.py": "moved to a sibling import of examples/_common.py (8bfafcf), "
     "which gained shared helpers (962ab01, 64ae1f2), and its docstring changed "
     "(06f8492) after its 5-seed run; a re-run takes ~32 min idle (~75 min shared)",
-    "signal_augmentation.py": f"{_COMMON_REFACTOR}; it now runs 3 seeds (was 2), a "
-    "re-run takes ~15 min idle (~25 min shared)",
 }
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
-KNOWN_FEW_SEEDS = {
-    "signal_augmentation.py": "2 seeds stored (its verdicts count their std as "
-    "noise); the example now runs 3, see KNOWN_STALE",
-}
+KNOWN_FEW_SEEDS = {}
 
 # Examples that compare methods (their verdicts need a seed-to-seed spread).
 COMPARISONS = {

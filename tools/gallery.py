@@ -37,6 +37,12 @@ def _mean_std(row, key="test_accuracy"):
     return f"{_pct(mean)} ± {100 * std:.1f}" if std else _pct(mean)
 
 
+def _rows(n):
+    """The keys of an entry's per-method rows: its dict values, less the code
+    fingerprint that `tools/evidence.py` adds."""
+    return [k for k, v in n.items() if isinstance(v, dict) and k != "code"]
+
+
 def _verdict(
     candidate,
     baseline,
@@ -474,7 +480,7 @@ _BAYESIAN_ORDER = ("plain", "dropout", "MC dropout", "Bayesian")
 
 
 def _bayesian(n):
-    tasks = [k for k, v in n.items() if isinstance(v, dict)]
+    tasks = _rows(n)
     parts = []
     for task in tasks:
         rows = n[task]
@@ -503,7 +509,7 @@ def _signal(n):
     order = ["MLP", "MLP + BN + dropout", "MLP + BN + dropout + augmentation"]
     order += ["CNN", "CNN + augmentation"]
     models = sorted(
-        (k for k, v in n.items() if isinstance(v, dict)),
+        _rows(n),
         key=lambda m: order.index(m) if m in order else len(order),
     )
     gains = {
