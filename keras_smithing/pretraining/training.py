@@ -100,7 +100,10 @@ def fit_batches(x, y, args, kwargs):
     batches = array_batches(x, kwargs.get("batch_size") or 32, shuffle)
     if batches is x:
         return x, kwargs
-    kwargs = {key: value for key, value in kwargs.items() if key != "batch_size"}
+    kwargs = dict(kwargs)
+    batch_size = kwargs.pop("batch_size", None)
+    if kwargs.get("validation_batch_size") is None:  # As `fit` would batch them.
+        kwargs["validation_batch_size"] = batch_size
     return batches, {**kwargs, "shuffle": False}  # The batches are shuffled.
 
 

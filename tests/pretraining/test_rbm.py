@@ -213,17 +213,26 @@ def test_same_seed_same_training_and_jit():
 def test_array_batches_train_as_keras_array_path():
     # fit hands an array over as its batches (a dataset on TensorFlow); with
     # steps_per_epoch passed, Keras's own array path runs: the same updates,
-    # partial last batch included.
+    # partial last batch included, and validation batched alike.
     x = _binary_data(50)
     runs = []
     for extra in ({}, {"steps_per_epoch": None}):
         rbm = RBM(4, persistent=True, num_chains=10, seed=5)
         rbm.compile(optimizer=keras.optimizers.SGD(0.1))
-        history = rbm.fit(x, epochs=2, batch_size=20, verbose=0, shuffle=False, **extra)
+        history = rbm.fit(
+            x,
+            epochs=2,
+            batch_size=20,
+            verbose=0,
+            shuffle=False,
+            validation_data=x[:30],
+            **extra,
+        )
         runs.append((rbm.get_weights(), history.history))
     for a, b in zip(runs[0][0], runs[1][0]):
         np.testing.assert_array_equal(a, b)
     assert runs[0][1] == runs[1][1]
+    assert "val_free_energy" in runs[0][1]
 
 
 def test_divergence_stops_and_restores_last_good_weights():
