@@ -25,14 +25,7 @@ REFRESH = "`make evidence EVIDENCE=full` (or `python -m tools.evidence --only NA
 # re-measure an entry and remove it here (the test below fails on an entry listed
 # here that is no longer stale). Each says why it waits and what a re-run costs
 # (full setting, on the 2-core machine the gallery was measured on).
-_COMMON_REFACTOR = (
-    "examples/_common.py took over the shared fit/plot/JSON helpers (9eda509, 962ab01) "
-    "and the examples moved to a sibling import of it (8bfafcf, 64ae1f2) after this "
-    "entry was stored"
-)
 KNOWN_STALE = {
-    "bayesian_small_data.py": f"{_COMMON_REFACTOR}, and its reliability helper moved "
-    "into the package (eafb136); a re-run takes ~10 min idle (~25 min shared)",
     "pretraining.py": "moved to a sibling import of examples/_common.py (8bfafcf), "
     "which gained shared helpers (962ab01, 64ae1f2), and its docstring changed "
     "(06f8492) after its 5-seed run; a re-run takes ~32 min idle (~75 min shared)",

@@ -492,16 +492,15 @@ def _bayesian(n):
         parts.append(
             f"{task.replace('_', ', ')} labels: "
             + ", ".join(
-                f"{m} {_pct(rows[m]['accuracy_mean'])} ({rows[m]['ece_mean']:.3f})"
+                f"{m} {_mean_std(rows[m], 'accuracy')} ({rows[m]['ece_mean']:.3f})"
                 for m in _BAYESIAN_ORDER
                 if m in rows
             )
             + f" — Bayesian vs plain: {verdict}"
         )
     return (
-        f"Test accuracy (ECE) over {n['seeds']} seed(s), {n['steps']} steps: "
-        + "; ".join(parts)
-        + "."
+        f"Test accuracy, mean ± std (mean ECE) over {n['seeds']} seed(s), "
+        f"{n['steps']} steps: " + "; ".join(parts) + "."
     )
 
 
