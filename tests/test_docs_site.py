@@ -52,6 +52,29 @@ def test_every_public_object_is_documented():
     assert not bare, f"public objects without a docstring of their own: {bare}"
 
 
+def test_benchmark_targets_and_undefined_ratios_are_drawn_as_stored():
+    from tools.docs import MET, MISSED, family_figure, meets, parse_target
+
+    assert parse_target(">= 6/7") == (">=", 6 / 7)
+    assert parse_target("<= 1.2") == ("<=", 1.2)
+    assert parse_target("free text") is None
+    assert meets(4 / 7, parse_target(">= 4/7")) and not meets(
+        5 / 7, parse_target(">= 6/7")
+    )
+    rows = [
+        {"benchmark": "a", "baseline": "b", "ratio": 4 / 7, "target": ">= 4/7"},
+        {"benchmark": "c", "baseline": "d", "ratio": 1.5, "target": "<= 1.2"},
+        {"benchmark": "e", "baseline": "f", "ratio": None, "target": "<= 1"},
+    ]
+    fig = family_figure("bench_x", {"mode": "full", "date": "d", "rows": rows})
+    ax = fig.axes[0]
+    colors = [patch.get_facecolor()[:3] for patch in ax.patches]
+    import matplotlib.colors
+
+    assert colors == [matplotlib.colors.to_rgb(MET), matplotlib.colors.to_rgb(MISSED)]
+    assert "1 without a ratio" in ax.get_title()
+
+
 # --- the built site ---------------------------------------------------------------
 
 

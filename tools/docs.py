@@ -154,14 +154,16 @@ def api_pages():
 
 # --- benchmark plots -----------------------------------------------------------
 
-TARGET = re.compile(r"([<>]=?)\s*([0-9.]+)")
+TARGET = re.compile(r"([<>]=?)\s*([0-9.]+)(?:\s*/\s*([0-9.]+))?")
 MET, MISSED, NO_TARGET = "#2e7d32", "#c62828", "#9e9e9e"
 
 
 def parse_target(target):
-    """ "<= 1.2" -> ("<=", 1.2); None or free text -> None."""
+    """ "<= 1.2" -> ("<=", 1.2); ">= 6/7" -> (">=", 6/7); None or free text -> None."""
     match = TARGET.match(target or "")
-    return (match[1], float(match[2])) if match else None
+    if not match:
+        return None
+    return match[1], float(match[2]) / float(match[3] or 1)
 
 
 def meets(ratio, target):
@@ -201,10 +203,12 @@ def _ratio_axis(ax, values, rows):
 
 def family_figure(family, result, path=None):
     """Horizontal bars of each row's `ratio`, green when it meets its target, red when
-    not, grey without one; the target drawn as a black tick on its row."""
+    not, grey without one; the target drawn as a black tick on its row. A row whose
+    ratio is undefined (a baseline of 0) has no bar; the title counts them."""
     from matplotlib.figure import Figure
 
-    rows = result["rows"]
+    rows = [row for row in result["rows"] if row["ratio"] is not None]
+    undefined = len(result["rows"]) - len(rows)
     heights = [row_label(row).count("\n") + 1 for row in rows]
     fig = Figure(
         figsize=(10, 1.2 + 0.2 * sum(heights) + 0.12 * len(rows)), layout="constrained"
@@ -237,7 +241,8 @@ def family_figure(family, result, path=None):
     ax.set_yticks(list(ys), [row_label(row) for row in rows], fontsize=8)
     _ratio_axis(ax, ratios, len(rows))
     ax.set_title(
-        f"{family} ({result['mode']}, {result['date']}; black tick = target)",
+        f"{family} ({result['mode']}, {result['date']}; black tick = target"
+        + (f"; {undefined} without a ratio)" if undefined else ")"),
         fontsize=10,
     )
     if path is not None:
@@ -273,7 +278,7 @@ def backends_figure(family, stored, path=None):
             len(names) - 1 - k - 0.4 + step * (len(variants) - 1 - i + 0.5)
             for k in range(len(names))
         ]
-        xs = [ratios.get((name, variant), 0) for name in names]
+        xs = [ratios.get((name, variant)) or 0 for name in names]
         values += xs
         ax.barh(ys, xs, height=step * 0.9, color=cmap[i % len(cmap)], label=variant)
     for k, name in enumerate(names):
