@@ -25,11 +25,7 @@ REFRESH = "`make evidence EVIDENCE=full` (or `python -m tools.evidence --only NA
 # re-measure an entry and remove it here (the test below fails on an entry listed
 # here that is no longer stale). Each says why it waits and what a re-run costs
 # (full setting, on the 2-core machine the gallery was measured on).
-KNOWN_STALE = {
-    "pretraining.py": "moved to a sibling import of examples/_common.py (8bfafcf), "
-    "which gained shared helpers (962ab01, 64ae1f2), and its docstring changed "
-    "(06f8492) after its 5-seed run; a re-run takes ~32 min idle (~75 min shared)",
-}
+KNOWN_STALE = {}
 
 # Comparisons of methods whose stored entry has fewer than 3 seeds, with why.
 KNOWN_FEW_SEEDS = {}
