@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_smithing.utils.backend import fused_layer_norm
 from keras_smithing.utils.validation import check_float, check_rate, invalid_argument
 
 
@@ -41,13 +42,29 @@ class _StepLayerNormalization(keras.layers.LayerNormalization):
 
     Same weights, config and float32 math as the Keras layer; only the backward
     pass differs, which makes a layer-normalized LSTM step ~1.5x faster on CPU.
+    On PyTorch the normalization is the backend's fused kernel instead.
     """
 
     def call(self, inputs):
+        return self.normalize(inputs)
+
+    def normalize(self, inputs):
+        """The layer's output, computed without `Layer.__call__`.
+
+        The cells call this at every step: in eager PyTorch, `Layer.__call__`'s
+        bookkeeping costs more than the normalization itself. The gain and shift
+        are created with `autocast=False`, so they are read in float32 here as in
+        `call`.
+        """
         x = ops.cast(inputs, "float32")
-        outputs = _scaled_norm(x, ops.cast(self.gamma, "float32"), self.epsilon)
-        if self.center:
-            outputs = outputs + self.beta
+        beta = self.beta if self.center else None
+        outputs = fused_layer_norm(
+            x, self.gamma.value, None if beta is None else beta.value, self.epsilon
+        )
+        if outputs is None:
+            outputs = _scaled_norm(x, ops.cast(self.gamma, "float32"), self.epsilon)
+            if beta is not None:
+                outputs = outputs + beta
         return ops.cast(outputs, self.compute_dtype)
 
 
@@ -332,7 +349,7 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
         nested = isinstance(states, (list, tuple))
         previous = states[0] if nested else states
         x, previous = self._step_terms(sequence, previous, training)
-        z = self.norm(x + ops.matmul(previous, self.recurrent_kernel))
+        z = self.norm.normalize(x + ops.matmul(previous, self.recurrent_kernel))
         if self.bias is not None:
             z = z + self.bias
         output = self.activation(z) if self.activation is not None else z
@@ -498,18 +515,22 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
         self.state_norm.build((None, self.units))
 
     def _input_term(self, inputs):
-        x = self.kernel_norm(ops.matmul(inputs, self.kernel))
+        x = self.kernel_norm.normalize(ops.matmul(inputs, self.kernel))
         return x + self.bias if self.use_bias else x
 
     def call(self, inputs, states, training=False):
         previous, carry = states
         x, previous = self._step_terms(inputs, previous, training)
-        z = x + self.recurrent_norm(ops.matmul(previous, self.recurrent_kernel))
+        z = x + self.recurrent_norm.normalize(
+            ops.matmul(previous, self.recurrent_kernel)
+        )
         i, f, g, o = ops.split(z, 4, axis=-1)
         carry = self.recurrent_activation(f) * carry + self.recurrent_activation(
             i
         ) * self.activation(g)
-        h = self.recurrent_activation(o) * self.activation(self.state_norm(carry))
+        h = self.recurrent_activation(o) * self.activation(
+            self.state_norm.normalize(carry)
+        )
         return h, [h, carry]
 
 
@@ -668,14 +689,16 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
         self.recurrent_norm.build((None, 3 * self.units))
 
     def _input_term(self, inputs):
-        x = self.kernel_norm(ops.matmul(inputs, self.kernel))
+        x = self.kernel_norm.normalize(ops.matmul(inputs, self.kernel))
         return x + self.bias[0] if self.use_bias else x
 
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
         previous = states[0] if nested else states
         x, dropped = self._step_terms(inputs, previous, training)
-        inner = self.recurrent_norm(ops.matmul(dropped, self.recurrent_kernel))
+        inner = self.recurrent_norm.normalize(
+            ops.matmul(dropped, self.recurrent_kernel)
+        )
         if self.use_bias:
             inner = inner + self.bias[1]
         x_z, x_r, x_h = ops.split(x, 3, axis=-1)

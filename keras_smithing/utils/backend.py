@@ -389,3 +389,25 @@ def predict_here(model, x, batch_size):
             for start in range(0, len(x), batch_size)
         ]
     )
+
+
+def fused_layer_norm(x, gamma, beta, epsilon):
+    """`gamma * (x - mean) / sqrt(var + epsilon) + beta` over the last axis, as the
+    backend's one fused kernel (forward and backward), or None where there is none.
+
+    PyTorch has one (`torch.nn.functional.layer_norm`): in eager mode, where every
+    op is dispatched from Python, it replaces the ~10 ops of the formula and its
+    gradient. TensorFlow and JAX compile the formula into a graph; there the
+    caller computes it with `keras.ops` (None is returned).
+
+    Args:
+        x: Float tensor; normalized over its last axis.
+        gamma: Gain tensor of shape `x.shape[-1:]`, or None.
+        beta: Shift tensor of shape `x.shape[-1:]`, or None.
+        epsilon: Float added to the variance.
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    return torch.nn.functional.layer_norm(x, x.shape[-1:], gamma, beta, epsilon)

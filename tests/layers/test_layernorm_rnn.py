@@ -189,6 +189,60 @@ def test_step_norm_matches_keras_layer_normalization_and_its_gradients():
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("layer_cls", [LayerNormSimpleRNN, LayerNormLSTM, LayerNormGRU])
+def test_cell_gradients_match_keras_layer_normalization_at_every_step(
+    layer_cls, monkeypatch
+):
+    # The cells normalize through `_StepLayerNormalization.normalize` (the fused
+    # kernel on PyTorch, the closed-form gradient elsewhere), skipping the
+    # sublayers' `__call__`; Keras's LayerNormalization.call, differentiated by
+    # autodiff, is the reference at every step.
+    from keras_smithing.layers.layernorm_rnn import _StepLayerNormalization
+    from keras_smithing.utils.backend import gradient_function
+
+    def model():
+        model = keras.Sequential(
+            [keras.Input((5, 3)), layer_cls(4), keras.layers.Dense(2)]
+        )
+        model.compile(loss="mse")
+        return model
+
+    x, y = harness.random_data((6, 5, 3)), harness.random_data((6, 2))
+    ours = model()
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(0.5, 0.5, w.shape) for w in ours.weights]
+    ours.set_weights(weights)
+    expected_output = harness.to_numpy(ours(x))
+    loss, grads = gradient_function(ours)(x, y)
+    monkeypatch.setattr(
+        _StepLayerNormalization, "normalize", keras.layers.LayerNormalization.call
+    )
+    reference = model()
+    reference.set_weights(weights)
+    np.testing.assert_allclose(
+        harness.to_numpy(reference(x)), expected_output, atol=1e-5
+    )
+    reference_loss, reference_grads = gradient_function(reference)(x, y)
+    np.testing.assert_allclose(loss, reference_loss, rtol=1e-5)
+    for got, expected in zip(grads, reference_grads):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_fused_layer_norm_is_the_formula_on_pytorch_only():
+    from keras_smithing.utils.backend import fused_layer_norm
+
+    x = harness.random_data((3, 8))
+    gamma, beta = harness.random_data((8,), seed=1), harness.random_data((8,), seed=2)
+    args = [keras.ops.convert_to_tensor(a) for a in (x, gamma, beta)]
+    outputs = fused_layer_norm(*args, EPS)
+    if keras.backend.backend() != "torch":
+        assert outputs is None
+        return
+    centered = x - x.mean(-1, keepdims=True)
+    expected = centered / np.sqrt(centered.var(-1, keepdims=True) + EPS) * gamma + beta
+    np.testing.assert_allclose(harness.to_numpy(outputs), expected, atol=1e-5)
+
+
 def test_masking_skips_padded_steps():
     x = harness.random_data((2, 5, 3))
     x[:, 3:] = 0.0
