@@ -6,7 +6,7 @@ import warnings
 import keras
 from keras import ops
 
-from keras_smithing.utils import compat
+from keras_smithing.utils import backend, compat
 from keras_smithing.utils.validation import check_bool, invalid_argument
 
 _TRANSPOSED = (
@@ -205,10 +205,10 @@ class WeightNormalization(keras.layers.Wrapper):
         )
 
     def _norm(self, kernel):
-        """Per-output-channel norm of `kernel` (float32)."""
-        axes = self._norm_axes if kernel is self._owner.kernel else [0]
+        """Per-output-channel norm of `kernel` (float32): the kernel or, for an
+        RNN, the recurrent kernel (both 2-D, so normalized over axis 0 alike)."""
         kernel = ops.cast(kernel, "float32")
-        return ops.sqrt(ops.sum(ops.square(kernel), axes))
+        return ops.sqrt(ops.sum(ops.square(kernel), self._norm_axes))
 
     def _channels_shape(self, vector, ndim):
         shape = [1] * ndim
@@ -254,21 +254,19 @@ class WeightNormalization(keras.layers.Wrapper):
                 variable.assign(scope.get_current_value(variable))
         return outputs
 
-    def _data_init_values(self, inputs):
+    def _data_init_values(self, inputs, kernel):
         """`(g, bias)` that standardize the pre-activations of `inputs` (no bias:
-        `(g, None)`, unit variance only)."""
-        # Initial values, not a path for gradients: without the stops, every
-        # step's backward pass would carry this branch's intermediates.
-        kernel = self._owner.kernel
+        `(g, None)`, unit variance only), for the kernel value `kernel`."""
+        # Initial values, not a path for gradients: the caller stops them.
         norm = self._channels_shape(
             ops.maximum(self._norm(kernel), 1e-12), len(kernel.shape)
         )
-        direction = ops.stop_gradient(ops.cast(kernel, "float32") / norm)
-        mapping = [(kernel, direction)]
+        direction = ops.cast(kernel, "float32") / norm
+        mapping = [(self._owner.kernel, direction)]
         if self._bias is not None:
             mapping.append((self._bias, ops.zeros(self._bias.shape)))
         with _linear(self.layer):
-            t = self._call_with(ops.stop_gradient(inputs), mapping)
+            t = self._call_with(inputs, mapping)
         t = ops.cast(t, "float32")
         channels_first = getattr(self.layer, "data_format", None) == "channels_first"
         channel_axis = 1 if channels_first else len(t.shape) - 1
@@ -282,21 +280,37 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def _data_init(self, inputs):
         """Runs the data init in the first training call; returns the offsets."""
+        # The branch reads only these, gradients stopped: the offsets are initial
+        # values, so neither branch is differentiated (in a traced step, the
+        # `cond` then has no gradient to build).
+        kernel = ops.stop_gradient(ops.convert_to_tensor(self._owner.kernel))
+        g = ops.stop_gradient(ops.cast(self.g, "float32"))
+        bias = None
+        if self._bias is not None:
+            bias = ops.stop_gradient(ops.cast(self._bias, "float32"))
+        inputs = ops.stop_gradient(inputs)
 
         def offsets():
-            scale, shift = self._data_init_values(inputs)
-            values = [scale - ops.stop_gradient(ops.cast(self.g, "float32"))]
+            scale, shift = self._data_init_values(inputs, kernel)
+            values = [scale - g]
             if shift is not None:
-                bias = ops.stop_gradient(ops.cast(self._bias, "float32"))
                 values.append(shift - bias)
             return tuple(values)
 
-        # Tensors, not Variables: jax.lax.cond cannot return a Variable.
-        values = ops.cond(
-            ops.equal(self.initialized, 0.0),
-            offsets,
-            lambda: tuple(ops.convert_to_tensor(v) for v in self._offsets),
-        )
+        def current():
+            return tuple(ops.convert_to_tensor(v) for v in self._offsets)
+
+        initialized = backend.eager_value(self.initialized)
+        if initialized:
+            # Eager (PyTorch): after the first training call nothing is to be
+            # computed or assigned.
+            return current()
+        if initialized is None:
+            # Tensors, not Variables: jax.lax.cond cannot return a Variable.
+            values = ops.cond(ops.equal(self.initialized, 0.0), offsets, current)
+            values = tuple(ops.stop_gradient(v) for v in values)
+        else:
+            values = offsets()
         for variable, value in zip(self._offsets, values):
             variable.assign(value)
         self.initialized.assign(1.0)

@@ -411,3 +411,33 @@ def fused_layer_norm(x, gamma, beta, epsilon):
     import torch
 
     return torch.nn.functional.layer_norm(x, x.shape[-1:], gamma, beta, epsilon)
+
+
+def eager_value(value):
+    """The Python value of the scalar `value` when it is known now, else None.
+
+    Known now: in eager execution (PyTorch, eager TensorFlow, JAX outside `jit`).
+    Not known: while a function is traced (`tf.function`, `jax.jit`, a symbolic
+    build, `torch.compile`), where a branch on it must be an `ops.cond`.
+
+    Args:
+        value: A scalar tensor or `keras.Variable`.
+    """
+    if isinstance(value, keras.Variable):
+        value = value.value
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return value.numpy().item() if tf.executing_eagerly() else None
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(value, jax.core.Tracer) else np.asarray(value).item()
+    if backend == "torch":
+        import torch
+
+        if value.device.type == "meta" or torch.compiler.is_compiling():
+            return None
+        return value.item()
+    return None

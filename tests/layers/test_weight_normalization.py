@@ -139,6 +139,29 @@ def test_data_init_keeps_the_gradients_of_g_and_the_bias():
     )
 
 
+def test_eager_training_calls_after_the_data_init_assign_nothing(monkeypatch):
+    # An eager call (every PyTorch step) reads `initialized` and, once it is set,
+    # skips the init branch and the assignments of the offsets; setting it back
+    # to 0 runs the data init again.
+    x = harness.random_data((64, 5)) * 3 + 2
+    wrapper = WeightNormalization(keras.layers.Dense(4))
+    wrapper(x, training=True)
+    assigned = []
+    for variable in wrapper.non_trainable_weights:
+        monkeypatch.setattr(
+            variable, "assign", lambda value, v=variable: assigned.append(v.name)
+        )
+    before = harness.to_numpy(wrapper(x, training=True))
+    assert assigned == []
+    monkeypatch.undo()
+    np.testing.assert_allclose(before.mean(0), 0.0, atol=1e-4)
+    wrapper.initialized.assign(0.0)
+    pre = harness.to_numpy(wrapper(x * 10 - 4, training=True))
+    np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(pre.std(0), 1.0, atol=1e-3)
+    assert float(wrapper.initialized.numpy()) == 1.0
+
+
 def test_data_init_mixed_precision():
     x = harness.random_data((64, 5)) * 3 + 2
     wrapper = WeightNormalization(
