@@ -10,9 +10,13 @@ from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
 from keras_smithing.tuners import surrogate
-from keras_smithing.tuners.pruners import MedianPruner, PercentilePruner
-from keras_smithing.tuners.records import TrialRecorder
-from keras_smithing.utils.compat import oracle_has_tried
+from keras_smithing.tuners.pruners import (
+    MedianPruner,
+    PercentilePruner,
+    best_value_until,
+)
+from keras_smithing.tuners.records import INITIAL_EPOCH, RESUMED_FROM, TrialRecorder
+from keras_smithing.utils.compat import load_trial_checkpoint, oracle_has_tried
 from keras_smithing.utils.validation import (
     check_float,
     check_int,
@@ -47,6 +51,10 @@ _MIN_FIT = 4
 # Short rounds let the surrogate take over early; on the benchmark functions (2-D
 # to 6-D) they reached the minimum in fewer trials than rounds of 10 or 15.
 _MIN_ROUND = 5
+# A pruned trial continues (ASHA's promotion, Li et al. 2020) when its best value
+# at the step it was pruned ranks in the best 1 / _PROMOTION_FACTOR of every
+# trial that reached that step (ASHA's and Hyperband's default reduction, 3).
+_PROMOTION_FACTOR = 3
 # Draws of an already-tried configuration before a trial gives up (as KerasTuner's
 # oracles): the first half inside the windows, the rest anywhere.
 _MAX_COLLISIONS = 20
@@ -206,6 +214,18 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             training, never taken as a final one); `pruned_trials()` lists it.
             A search resumed with `overwrite=False` restores the pruner it was
             saved with (passing another one raises a `ValueError`).
+        promote_after: Float in [0, 1] or None. With a pruner, once this
+            fraction of `max_trials` has ended, a new trial first looks for a
+            pruned trial worth continuing: one whose best value at the step it
+            was pruned ranks in the best third of every trial that reached
+            that step (pruned, running and completed ones: ASHA's promotion
+            rule, which a late search's completed trials alone, the elite,
+            would not give). The new trial then carries the pruned trial's
+            values plus `"tuner/trial_id"` (the trial it continues) and
+            `"tuner/initial_epoch"` (the epoch after the one it was pruned
+            at), as KerasTuner's Hyperband names them, and `CoarseToFine`
+            trains it from that trial's checkpoint for the remaining epochs
+            only. None: never continue a pruned trial. Defaults to 0.5.
         hyperparameters: Optional `HyperParameters` declaring (part of) the
             search space.
         allow_new_entries: Whether the hypermodel may declare hyperparameters
@@ -260,8 +280,16 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
         pruner=None,
+        promote_after=0.5,
     ):
         self.pruner = check_pruner(pruner, objective)
+        self.promote_after = (
+            None
+            if promote_after is None
+            else check_float(
+                "promote_after", promote_after, minimum=0, maximum=1, strict=False
+            )
+        )
         max_trials = check_int("max_trials", max_trials, minimum=1)
         if trials_per_round is not None:
             trials_per_round = check_int(
@@ -307,6 +335,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self._run_start = 0  # The round of the last restart.
         self._run_bests = []  # The run's best score at each of its round starts.
         self._pruned = {}  # trial_id -> the step at which it was pruned.
+        self._promoted = {}  # Pruned trial_id -> the trial_id that continues it.
 
         self._prob_cache = {}  # (hp name, value) -> value in sampling space [0, 1].
         # The ranked trials by run start, valid while no further trial has ended.
@@ -323,6 +352,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             # A `run_trial` that declares its hyperparameters: nothing to draw
             # until the first trial has ended and declared them.
             return {"status": TrialStatus.RUNNING, "values": {}}
+        promotion = self._promotion()
+        if promotion is not None:
+            parent_id, step = promotion
+            self._promoted[parent_id] = trial_id
+            self._windows[trial_id] = {}
+            values = dict(self.trials[parent_id].hyperparameters.values)
+            values.update({RESUMED_FROM: parent_id, INITIAL_EPOCH: step + 1})
+            return {"status": TrialStatus.RUNNING, "values": values}
         rng = np.random.default_rng([self.seed, self.seed + self._draws])
         self._draws += 1
         for attempt in range(_MAX_COLLISIONS + 1):
@@ -336,6 +373,59 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def _tried(self, values):
         return oracle_has_tried(self, values)
+
+    def _promotion(self):
+        """The pruned trial to continue and the step it was pruned at, or None.
+
+        The pruned trial (not yet continued, pruned before the last step any
+        trial completed) whose best value up to its pruning step ranks best,
+        as a fraction of the trials that reached that step, among those in
+        the best `1 / _PROMOTION_FACTOR` of them.
+        """
+        if self.pruner is None or self.promote_after is None or not self._pruned:
+            return None
+        if len(self.end_order) < self.promote_after * self.max_trials:
+            return None
+        live = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.RUNNING)
+        curves = {
+            trial_id: self._intermediate_values(trial)
+            for trial_id, trial in self.trials.items()
+            if trial.status in live
+        }
+        last_step = max(
+            (
+                max(curve)
+                for trial_id, curve in curves.items()
+                if curve and self.trials[trial_id].status == TrialStatus.COMPLETED
+            ),
+            default=None,
+        )
+        direction = self.objective.direction
+        sign = -1.0 if direction == "max" else 1.0
+        best = None
+        for trial_id, step in self._pruned.items():
+            if (
+                trial_id in self._promoted
+                or self.trials[trial_id].status != TrialStatus.STOPPED
+                or last_step is None
+                or step >= last_step
+            ):
+                continue
+            reached = [
+                sign * best_value_until(curve, step, direction)
+                for curve in curves.values()
+                if step in curve
+            ]
+            own = sign * best_value_until(curves[trial_id], step, direction)
+            if math.isnan(own):
+                continue
+            rank = sum(value < own for value in reached)
+            if rank >= len(reached) // _PROMOTION_FACTOR:
+                continue
+            key = (rank / len(reached), own)
+            if best is None or key < best[0]:
+                best = (key, trial_id, step)
+        return None if best is None else best[1:]
 
     def _maybe_start_rounds(self):
         size = self._round_size()
@@ -614,7 +704,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 columns[name][0] = _choices(space[name]).index(values[name])
         candidates = self._encode_columns(columns, names, space)
         ranking = np.argsort(
-            -surrogate.expected_improvement(x, y, candidates, dimension=len(names)),
+            -surrogate.expected_improvement(
+                x,
+                y,
+                candidates,
+                dimension=len(names),
+                groups=self._groups(names, space),
+            ),
             kind="stable",
         )
         for index in ranking:
@@ -645,7 +741,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             if trial.status == TrialStatus.COMPLETED:
                 trials.append(trial.hyperparameters.values)
                 scores.append(sign * trial.score)
-            else:
+            elif trial.trial_id not in self._promoted:
+                # A continued trial's values enter once, with its continuation.
                 pruned.append(trial.hyperparameters.values)
         if not scores:
             return np.zeros((0, 0)), np.zeros(0)
@@ -730,6 +827,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         state["pruning"] = {
             "pruner": _pruner_state(self.pruner),
             "pruned": self._pruned,
+            "promoted": self._promoted,
         }
         return state
 
@@ -750,6 +848,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         pruning = state.get("pruning", {})
         self._restore_pruner(pruning.get("pruner"))
         self._pruned = pruning.get("pruned", {})
+        self._promoted = pruning.get("promoted", {})  # Absent in older searches.
 
     def _restore_pruner(self, saved):
         """Restores the pruner a search was saved with; raises on another one."""
@@ -805,6 +904,15 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             `"PRUNED"`. The objective must be in the epoch logs (a `val_*`
             metric needs validation data); a warning says so once when it is
             not.
+        promote_after: Float in [0, 1] or None; with a pruner, when pruned
+            trials that rank in the best third at their pruning step are
+            continued (see `CoarseToFineOracle`). A continued trial's model
+            is built from its hyperparameters, loads the weights of the
+            pruned trial's best epoch (its checkpoint, as Hyperband's trials
+            do; the optimizer starts afresh) and trains from the epoch after
+            the one it was pruned at (`initial_epoch`). A `HyperModel.fit`
+            must pass `initial_epoch` on to `model.fit` (`SmithingHyperModel`
+            does). Defaults to 0.5; None never continues a trial.
         hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As in
             `CoarseToFineOracle`.
@@ -862,6 +970,7 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
         pruner=None,
+        promote_after=0.5,
         **kwargs,
     ):
         check_no_bayesian_arguments(kwargs)
@@ -882,6 +991,7 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
             pruner=pruner,
+            promote_after=promote_after,
         )
         super().__init__(oracle, hypermodel, **kwargs)
         # A resumed search's oracle restored the pruner it was saved with (a
@@ -889,6 +999,32 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         self.pruner = getattr(self.oracle, "pruner", pruner)
         self._reported = set()  # Trials that reported an epoch to the oracle.
         self._warned_unpruneable = False
+
+    def run_trial(self, trial, *args, **kwargs):
+        """Runs a trial; one that continues a pruned trial starts at its epoch."""
+        initial_epoch = trial.hyperparameters.values.get(INITIAL_EPOCH)
+        if initial_epoch is not None:
+            kwargs["initial_epoch"] = initial_epoch
+        return super().run_trial(trial, *args, **kwargs)
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        super().on_epoch_begin(trial, model, epoch, logs=logs)
+        values = trial.hyperparameters.values
+        if RESUMED_FROM not in values:
+            return
+        # A continued trial loads the pruned trial's weights before its first
+        # epoch, in every execution (each builds a fresh model).
+        if epoch == values[INITIAL_EPOCH]:
+            load_trial_checkpoint(self, model, values[RESUMED_FROM])
+        elif epoch < values[INITIAL_EPOCH]:
+            raise ValueError(
+                f"Trial {trial.trial_id} continues pruned trial "
+                f"{values[RESUMED_FROM]} from epoch {values[INITIAL_EPOCH]}, but "
+                f"its `fit` started at epoch {epoch}: the hypermodel's `fit` "
+                "does not pass `initial_epoch` on to `model.fit`, so the trial "
+                "would train from scratch for a shortened run. Pass "
+                "`**kwargs` on to `model.fit`, or set `promote_after=None`."
+            )
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs=logs)

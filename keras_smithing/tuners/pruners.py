@@ -20,6 +20,13 @@ def _best_intermediate_value(values, direction):
     return float(np.nanmax(values) if direction == "max" else np.nanmin(values))
 
 
+def best_value_until(curve, step, direction):
+    """The best of a learning curve's values (a dict step -> value) up to `step`."""
+    return _best_intermediate_value(
+        [value for at, value in curve.items() if at <= step] or [math.nan], direction
+    )
+
+
 def _percentile_at_step(completed_values, step, percentile, n_min_trials, direction):
     """The completed trials' `percentile`-th percentile at `step`, from the best.
 

@@ -22,6 +22,11 @@ RECORDS_DB = "trials.sqlite"
 RECORDS_CSV = "trials.csv"
 # The record status of a trial a pruner stopped early (KerasTuner: STOPPED).
 PRUNED = "PRUNED"
+# The values that make a trial continue an earlier one, named as KerasTuner's
+# Hyperband names them: the trial whose checkpoint it starts from, and the
+# epoch it starts at.
+RESUMED_FROM = "tuner/trial_id"
+INITIAL_EPOCH = "tuner/initial_epoch"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
@@ -175,7 +180,9 @@ class TrialRecorder:
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         super().on_epoch_begin(trial, model, epoch, logs=logs)
         state = self._running.get(trial.trial_id)
-        if state is not None and epoch == 0:
+        # An execution starts at epoch 0, or where the trial it continues ended.
+        first_epoch = trial.hyperparameters.values.get(INITIAL_EPOCH, 0)
+        if state is not None and epoch == first_epoch:
             state["execution"] += 1
             state["fit_start"] = time.perf_counter()
 

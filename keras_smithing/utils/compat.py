@@ -4,6 +4,9 @@ Each function wraps one private name and has a test in tests/utils/test_compat.p
 that fails with a clear message when a Keras upgrade changes it.
 """
 
+import json
+import os
+
 import keras
 
 
@@ -87,6 +90,35 @@ def oracle_has_tried(oracle, values):
         values: Dict `{hyperparameter name: value}`.
     """
     return oracle._duplicate(values)
+
+
+def load_trial_checkpoint(tuner, model, trial_id):
+    """Loads into `model` the best-epoch weights a KerasTuner trial saved.
+
+    What KerasTuner's Hyperband does before continuing a trial, through the
+    private `Tuner._get_checkpoint_fname` and `_get_build_config_fname`: there
+    is no public way to a trial's checkpoint.
+
+    Args:
+        tuner: The `keras_tuner.Tuner` that ran the trial.
+        model: A model built from the trial's hyperparameters.
+        trial_id: The trial whose checkpoint to load.
+
+    Raises:
+        ValueError: when the trial saved no checkpoint (a `run_trial` that
+            does not train through KerasTuner's `Tuner.run_trial`).
+    """
+    path = tuner._get_checkpoint_fname(trial_id)
+    if not os.path.exists(path):
+        raise ValueError(
+            f"Trial {trial_id} saved no checkpoint ({path}), so no trial can "
+            "continue it: a `run_trial` that trains outside KerasTuner's "
+            "`Tuner.run_trial` saves none. Set `promote_after=None`."
+        )
+    if not model.built:
+        with open(tuner._get_build_config_fname(trial_id)) as file:
+            model.build_from_config(json.load(file))
+    model.load_weights(path)
 
 
 def variable_index(optimizer, variable):

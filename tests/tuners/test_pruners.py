@@ -540,3 +540,146 @@ def test_a_pruned_keras_trial_stops_training(tmp_path):
     assert tuner.oracle.pruned_trials() == {"1": 1}
     assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED", "STOPPED"]
     assert tuner.get_best_hyperparameters(2)[0].values == {"learning_rate": 0.5}
+
+
+# Loss curves for promotion. Trial 0 completes (the elite); trials 1-5 trail its
+# 0.5 at step 1 and are pruned there (MedianPruner(1, 1)). Among the six trials
+# that reached step 1, trial 3 (0.6) ranks second: in the best third (6 // 3 =
+# 2), so once 6 of the 8 trials have ended (promote_after=0.75) trial 6
+# continues it from epoch 2; trial 2 (third) is not continued.
+PROMOTION_CURVES = {
+    "0": [1.0, 0.5, 0.3, 0.2],
+    "1": [1.0, 0.9, 0.9, 0.9],
+    "2": [1.0, 0.8, 0.8, 0.8],
+    "3": [1.0, 0.6, 0.28, 0.15],
+    "4": [1.0, 0.95, 0.9, 0.9],
+    "5": [1.0, 0.99, 0.9, 0.9],
+    "6": [1.0, 0.7, 0.6, 0.5],
+    "7": [1.0, 0.7, 0.6, 0.5],
+}
+
+
+def _promotion_oracle(promote_after=0.75):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return CoarseToFineOracle(
+        "loss",
+        max_trials=8,
+        trials_per_round=4,
+        hyperparameters=hp,
+        seed=0,
+        pruner=MedianPruner(n_startup_trials=1, n_warmup_steps=1),
+        promote_after=promote_after,
+    )
+
+
+def _run_promotion_curve(oracle, trial):
+    """A continued trial reports its parent's curve from its initial epoch."""
+    values = trial.hyperparameters.values
+    curve = PROMOTION_CURVES[values.get("tuner/trial_id", trial.trial_id)]
+    for step in range(values.get("tuner/initial_epoch", 0), len(curve)):
+        reported = oracle.update_trial(trial.trial_id, {"loss": curve[step]}, step)
+        if reported.status == "STOPPED":
+            break
+    return "COMPLETED"
+
+
+def test_a_pruned_trial_in_the_best_third_of_its_step_is_continued(tmp_path):
+    oracle = harness.check_oracle(
+        _promotion_oracle, _run_promotion_curve, 8, tmp_path, interrupt_after=6
+    )
+    values = oracle.trials["6"].hyperparameters.values
+    assert values == {
+        "x": oracle.trials["3"].hyperparameters.values["x"],
+        "tuner/trial_id": "3",
+        "tuner/initial_epoch": 2,
+    }
+    # It ran epochs 2 and 3 only, completed, and scores as the full curve.
+    steps = oracle.trials["6"].metrics.get_history("loss")
+    assert [o.step for o in steps] == [2, 3]
+    assert oracle.trials["6"].status == "COMPLETED"
+    assert oracle.get_best_trials(1)[0].trial_id == "6"
+    # The third-ranked trial 2 is not continued: trial 7 is a new draw.
+    assert "tuner/trial_id" not in oracle.trials["7"].hyperparameters.values
+    assert oracle.get_state()["pruning"]["promoted"] == {"3": "6"}
+    assert sorted(oracle.pruned_trials()) == ["1", "2", "3", "4", "5", "7"]
+
+
+def test_no_trial_is_continued_before_promote_after_or_with_none(tmp_path):
+    for promote_after in (None, 1.0):
+        oracle = _promotion_oracle(promote_after)
+        oracle._set_project_dir(str(tmp_path), f"p{promote_after}")
+        for _ in range(8):
+            trial = oracle.create_trial("tuner0")
+            trial.status = _run_promotion_curve(oracle, trial)
+            oracle.end_trial(trial)
+        assert not any(
+            "tuner/trial_id" in t.hyperparameters.values for t in oracle.trials.values()
+        )
+
+
+def _continued_build(hp):
+    # Trial 0 learns (lr 0.5); trial 1 does not (lr 0) and is pruned at epoch 1.
+    hp.Choice("learning_rate", [0.5, 0.0])
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(2, "softmax")])
+    model.compile(
+        keras.optimizers.SGD(hp.get("learning_rate")), "sparse_categorical_crossentropy"
+    )
+    return model
+
+
+def test_a_continued_keras_trial_starts_from_the_pruned_trials_weights(tmp_path):
+    x = harness.random_data((64, 12))
+    y = (x[:, 0] > 0).astype("int32")
+    tuner = CoarseToFine(
+        _continued_build,
+        "loss",
+        max_trials=3,
+        seed=0,
+        pruner=MedianPruner(n_startup_trials=1, n_warmup_steps=1),
+        directory=str(tmp_path),
+        project_name="keras",
+    )
+    # Trial 2 continues trial 1 (lr 0: its weights never change, so a trial
+    # that starts from them has trial 1's loss, and one that starts afresh,
+    # with another seed, does not).
+    values = iter(
+        [
+            {"learning_rate": 0.5},
+            {"learning_rate": 0.0},
+            {"learning_rate": 0.0, "tuner/trial_id": "1", "tuner/initial_epoch": 2},
+        ]
+    )
+    tuner.oracle.populate_space = lambda trial_id: {
+        "status": "RUNNING",
+        "values": next(values),
+    }
+    tuner.search(x, y, epochs=4, batch_size=64, shuffle=False, verbose=0)
+    records, _ = read_records(tuner.project_dir)
+    # Trial 2 trails trial 0 too: pruned at its first epoch, epoch 2.
+    assert [r["status"] for r in records] == ["COMPLETED", "PRUNED", "PRUNED"]
+    losses = [r["epoch_metrics"]["loss"] for r in records]
+    pruned = tuner.oracle.pruned_trials()
+    assert pruned["2"] == 2
+    assert [len(loss) for loss in losses] == [4, pruned["1"] + 1, 1]
+    np.testing.assert_allclose(losses[2], losses[1][:1], rtol=1e-5)
+    fresh = _continued_build(keras_tuner.HyperParameters()).evaluate(x, y, verbose=0)
+    assert abs(fresh - losses[1][0]) > 1e-3
+
+
+def test_a_continued_trial_whose_fit_ignores_initial_epoch_raises(tmp_path):
+    tuner = CoarseToFine(
+        _continued_build,
+        "loss",
+        max_trials=1,
+        pruner=MedianPruner(),
+        directory=str(tmp_path),
+        project_name="keras",
+    )
+    hp = keras_tuner.HyperParameters()
+    hp.values = {"learning_rate": 0.0, "tuner/trial_id": "1", "tuner/initial_epoch": 2}
+    trial = keras_tuner.engine.trial.Trial(hp, trial_id="2")
+    with pytest.raises(ValueError, match="does not pass `initial_epoch`"):
+        tuner.on_epoch_begin(trial, _continued_build(hp), 0)
+    with pytest.raises(ValueError, match="saved no checkpoint"):
+        tuner.on_epoch_begin(trial, _continued_build(hp), 2)

@@ -101,6 +101,36 @@ def test_oracle_has_tried(tmp_path):
     assert not compat.oracle_has_tried(oracle, {"x": tried["x"] + 0.5})
 
 
+def test_load_trial_checkpoint(tmp_path):
+    keras_tuner = pytest.importorskip("keras_tuner")
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        return model
+
+    tuner = keras_tuner.RandomSearch(
+        build, "loss", max_trials=1, directory=str(tmp_path), project_name="p"
+    )
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    tuner.search(x, x[:, :1], epochs=2, verbose=0)
+    assert hasattr(tuner, "_get_checkpoint_fname") and hasattr(
+        tuner, "_get_build_config_fname"
+    ), (
+        "KerasTuner's Tuner lost `_get_checkpoint_fname` or "
+        "`_get_build_config_fname`: update "
+        "keras_smithing.utils.compat.load_trial_checkpoint"
+    )
+    trial_id = next(iter(tuner.oracle.trials))
+    model = build(None)
+    compat.load_trial_checkpoint(tuner, model, trial_id)
+    saved = tuner.load_model(tuner.oracle.trials[trial_id])
+    for ours, theirs in zip(model.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="saved no checkpoint"):
+        compat.load_trial_checkpoint(tuner, model, "missing")
+
+
 def test_variable_index_and_built_variables():
     variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
     optimizer = keras.optimizers.Adam()
