@@ -704,13 +704,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 columns[name][0] = _choices(space[name]).index(values[name])
         candidates = self._encode_columns(columns, names, space)
         ranking = np.argsort(
-            -surrogate.expected_improvement(
-                x,
-                y,
-                candidates,
-                dimension=len(names),
-                groups=self._groups(names, space),
-            ),
+            -surrogate.expected_improvement(x, y, candidates, dimension=len(names)),
             kind="stable",
         )
         for index in ranking:
