@@ -16,6 +16,16 @@ _TRANSPOSED = (
 )
 
 
+def _float32(x):
+    """`x` (a tensor, or a variable's value) in float32, cast only where it is
+    not."""
+    if isinstance(x, keras.Variable):
+        x = x.value
+    if keras.backend.standardize_dtype(x.dtype) == "float32":
+        return x
+    return ops.cast(x, "float32")
+
+
 @contextlib.contextmanager
 def _linear(layer):
     """Within the block, `layer` skips its activation (to read pre-activations)."""
@@ -204,13 +214,15 @@ class WeightNormalization(keras.layers.Wrapper):
             autocast=False,  # Read in float32 under mixed precision.
         )
 
-    def _norm(self, kernel):
-        """Per-output-channel norm of `kernel` (float32): the kernel or, for an
-        RNN, the recurrent kernel (both 2-D, so normalized over axis 0 alike)."""
-        kernel = ops.cast(kernel, "float32")
-        return ops.sqrt(ops.sum(ops.square(kernel), self._norm_axes))
+    def _norm(self, kernel, minimum=0.0):
+        """Per-output-channel norm of `kernel` (float32), at least `minimum`: the
+        kernel or, for an RNN, the recurrent kernel (both 2-D, so normalized over
+        axis 0 alike)."""
+        return backend.vector_norm(_float32(kernel), self._norm_axes, minimum)
 
     def _channels_shape(self, vector, ndim):
+        if self._out_axis == -1:
+            return vector  # Broadcasts as it is.
         shape = [1] * ndim
         shape[self._out_axis] = -1
         return ops.reshape(vector, shape)
@@ -219,20 +231,20 @@ class WeightNormalization(keras.layers.Wrapper):
         """`[(variable, value)]`: each normalized kernel as `g * v / ||v||` and the
         bias, data-init offsets (variables' values unless given) included."""
         if self.data_init and offsets is None:
-            offsets = [ops.convert_to_tensor(v) for v in self._offsets]
+            offsets = self._offsets
         scales = [(self._owner.kernel, self.g)]
         if self._recurrent:
             scales.append((self._owner.recurrent_kernel, self.recurrent_g))
         weights = []
         for index, (kernel, g) in enumerate(scales):
-            g = ops.cast(g, "float32")
+            g = _float32(g)
             if index == 0 and self.data_init:
-                g = g + ops.cast(offsets[0], "float32")
-            norm = ops.maximum(self._norm(kernel), 1e-12)
+                g = g + _float32(offsets[0])
+            norm = self._norm(kernel, 1e-12)
             scale = self._channels_shape(g / norm, len(kernel.shape))
-            weights.append((kernel, ops.cast(kernel, "float32") * scale))
+            weights.append((kernel, _float32(kernel) * scale))
         if self._bias is not None and self.data_init:
-            bias = ops.cast(self._bias, "float32") + ops.cast(offsets[1], "float32")
+            bias = _float32(self._bias) + _float32(offsets[1])
             weights.append((self._bias, bias))
         return weights
 
@@ -258,9 +270,7 @@ class WeightNormalization(keras.layers.Wrapper):
         """`(g, bias)` that standardize the pre-activations of `inputs` (no bias:
         `(g, None)`, unit variance only), for the kernel value `kernel`."""
         # Initial values, not a path for gradients: the caller stops them.
-        norm = self._channels_shape(
-            ops.maximum(self._norm(kernel), 1e-12), len(kernel.shape)
-        )
+        norm = self._channels_shape(self._norm(kernel, 1e-12), len(kernel.shape))
         direction = ops.cast(kernel, "float32") / norm
         mapping = [(self._owner.kernel, direction)]
         if self._bias is not None:
@@ -279,7 +289,13 @@ class WeightNormalization(keras.layers.Wrapper):
         return scale, (-mean * scale if self._bias is not None else None)
 
     def _data_init(self, inputs):
-        """Runs the data init in the first training call; returns the offsets."""
+        """Runs the data init in the first training call; returns the offsets
+        (None when they are known to be the variables' values)."""
+        initialized = backend.eager_value(self.initialized)
+        if initialized:
+            # Eager (PyTorch), after the first training call: nothing to compute
+            # or assign.
+            return None
         # The branch reads only these, gradients stopped: the offsets are initial
         # values, so neither branch is differentiated (in a traced step, the
         # `cond` then has no gradient to build).
@@ -300,11 +316,6 @@ class WeightNormalization(keras.layers.Wrapper):
         def current():
             return tuple(ops.convert_to_tensor(v) for v in self._offsets)
 
-        initialized = backend.eager_value(self.initialized)
-        if initialized:
-            # Eager (PyTorch): after the first training call nothing is to be
-            # computed or assigned.
-            return current()
         if initialized is None:
             # Tensors, not Variables: jax.lax.cond cannot return a Variable.
             values = ops.cond(ops.equal(self.initialized, 0.0), offsets, current)
@@ -339,7 +350,8 @@ class WeightNormalization(keras.layers.Wrapper):
         offsets = None
         if self.data_init:
             if training:
-                self._init_known = True
+                if not self._init_known:  # (Keras's __setattr__ is not free.)
+                    self._init_known = True
                 offsets = self._data_init(inputs)
             elif training is False and not compat.in_symbolic_build():
                 self._warn_if_not_initialized()

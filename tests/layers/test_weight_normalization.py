@@ -162,6 +162,27 @@ def test_eager_training_calls_after_the_data_init_assign_nothing(monkeypatch):
     assert float(wrapper.initialized.numpy()) == 1.0
 
 
+def test_a_zero_kernel_column_gives_a_zero_weight_column():
+    # The norm is clamped below (1e-12): a zero column is 0 * g / 1e-12, not NaN.
+    x = harness.random_data((8, 4))
+    layer = keras.layers.Dense(3)
+    wrapper = WeightNormalization(layer, data_init=False)
+    wrapper.build(x.shape)
+    kernel = layer.kernel.numpy()
+    kernel[:, 1] = 0.0
+    layer.kernel.assign(kernel)
+    out = harness.to_numpy(wrapper(x, training=True))
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(out[:, 1], 0.0)
+    np.testing.assert_allclose(out, x @ _effective_kernel_safe(wrapper), atol=1e-5)
+
+
+def _effective_kernel_safe(wrapper):
+    v = wrapper.layer.kernel.numpy()
+    norm = np.maximum(np.sqrt((v**2).sum(0)), 1e-12)
+    return wrapper.g.numpy() * v / norm
+
+
 def test_data_init_mixed_precision():
     x = harness.random_data((64, 5)) * 3 + 2
     wrapper = WeightNormalization(
