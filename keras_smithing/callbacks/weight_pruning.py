@@ -106,6 +106,16 @@ def prune_lowest(scores, mask, sparsity):
         A boolean NumPy array of the shape of `scores`.
     """
     count = int(np.floor(sparsity * scores.size + 0.5))
+    kept = np.flatnonzero(mask)
+    more = count - (scores.size - kept.size)  # Still to drop, among the kept.
+    if more >= 0:
+        # The same selection, ranking only the kept weights (the dropped ones
+        # rank lowest anyway): a partition of fewer entries, in their own dtype.
+        keep = mask.ravel().copy()
+        if more:
+            ranked = scores.ravel()[kept]
+            keep[kept[np.argpartition(ranked, more - 1)[:more]]] = False
+        return keep.reshape(scores.shape)
     keep = np.ones(scores.size, dtype=bool)
     if count:
         ranked = np.where(mask, scores.astype("float64"), -np.inf).ravel()

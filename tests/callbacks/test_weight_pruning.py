@@ -546,3 +546,40 @@ def test_optimizer_saves_and_reloads_with_nothing_removed_still_tracked(tmp_path
     assert len(reloaded) == len(saved)
     for a, b in zip(saved, reloaded):
         np.testing.assert_array_equal(a, b)
+
+
+def reference_prune_lowest(scores, mask, sparsity):
+    """The selection by ranking every weight, the dropped ones at -inf."""
+    count = int(np.floor(sparsity * scores.size + 0.5))
+    keep = np.ones(scores.size, dtype=bool)
+    if count:
+        ranked = np.where(mask, scores.astype("float64"), -np.inf).ravel()
+        keep[np.argsort(ranked, kind="stable")[:count]] = False
+    return keep.reshape(scores.shape)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_prune_lowest_matches_a_full_ranking(dtype):
+    from keras_smithing.callbacks.weight_pruning import prune_lowest
+
+    rng = np.random.default_rng(0)
+    for shape, old, new in [
+        ((40, 30), 0.0, 0.5),
+        ((40, 30), 0.5, 0.9),
+        ((7,), 0.3, 0.3),
+        ((16, 8), 0.0, 0.0),
+        ((16, 8), 0.6, 0.2),  # Fewer to drop than dropped: the mask regrows.
+    ]:
+        # Distinct scores, so that the selection is unique.
+        scores = rng.permutation(np.prod(shape)).reshape(shape).astype(dtype)
+        mask = reference_prune_lowest(rng.random(shape), np.ones(shape, bool), old)
+        got = prune_lowest(scores, mask, new)
+        assert got.dtype == bool and got.shape == shape
+        assert np.sum(~got) == int(np.floor(new * got.size + 0.5))
+        if new >= old:
+            assert not np.any(got & ~mask)  # Dropped weights stay dropped.
+            np.testing.assert_array_equal(
+                got, reference_prune_lowest(scores, mask, new)
+            )
+        else:  # Which dropped weights come back is unspecified.
+            assert not np.any(~got & mask)
