@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_smithing.optimizers.wrapper import OptimizerWrapper
+from keras_smithing.utils.backend import rescale_step
 from keras_smithing.utils.validation import check_float, invalid_argument
 
 
@@ -126,8 +127,7 @@ class LayerwiseLearningRate(OptimizerWrapper):
             if factor == 0.0:
                 self.assign(variable, old)
             else:
-                step = ops.subtract(variable.value, old)
-                self.assign(variable, old + ops.cast(factor, old.dtype) * step)
+                rescale_step(variable, old, factor, self.assign)
 
     def get_config(self):
         config = super().get_config()

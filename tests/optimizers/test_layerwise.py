@@ -135,3 +135,24 @@ def test_bad_multipliers():
             LayerwiseLearningRate("sgd", value)
     with pytest.raises(ValueError, match="`optimizer`"):
         LayerwiseLearningRate("nope", {"a": 1.0})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_scaled_step_is_the_float_formula_exactly(dtype):
+    # `old + factor * (new - old)` in the variable's dtype, bit for bit, with
+    # `new` what the inner optimizer alone makes of the same step.
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(5, 7)).astype(dtype)
+    grad = keras.ops.convert_to_tensor(rng.normal(size=(5, 7)), dtype)
+    with keras.name_scope("backbone"):
+        weight = keras.Variable(start, name="kernel", dtype=dtype)
+    twin = keras.Variable(start, name="twin", dtype=dtype)
+    optimizer = LayerwiseLearningRate(keras.optimizers.SGD(0.3), {"backbone": 0.1})
+    optimizer.apply([grad], [weight])
+    keras.optimizers.SGD(0.3).apply([grad], [twin])
+    new = keras.ops.convert_to_numpy(twin)
+    step = (new - start).astype(dtype)
+    want = (start + np.asarray(0.1, dtype) * step).astype(dtype)
+    got = keras.ops.convert_to_numpy(weight)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
