@@ -48,23 +48,25 @@ class _StepLayerNormalization(keras.layers.LayerNormalization):
     def call(self, inputs):
         return self.normalize(inputs)
 
-    def normalize(self, inputs):
+    def normalize(self, inputs, shift=None):
         """The layer's output, computed without `Layer.__call__`.
 
         The cells call this at every step: in eager PyTorch, `Layer.__call__`'s
         bookkeeping costs more than the normalization itself. The gain and shift
         are created with `autocast=False`, so they are read in float32 here as in
-        `call`.
+        `call`. An uncentered layer adds `shift` (the cell's bias) instead, in
+        float32 and inside the fused kernel where there is one.
         """
         x = ops.cast(inputs, "float32")
-        beta = self.beta if self.center else None
-        outputs = fused_layer_norm(
-            x, self.gamma.value, None if beta is None else beta.value, self.epsilon
-        )
+        if self.center:
+            shift = self.beta.value
+        elif shift is not None:
+            shift = ops.cast(shift, "float32")
+        outputs = fused_layer_norm(x, self.gamma.value, shift, self.epsilon)
         if outputs is None:
             outputs = _scaled_norm(x, ops.cast(self.gamma, "float32"), self.epsilon)
-            if beta is not None:
-                outputs = outputs + beta
+            if shift is not None:
+                outputs = outputs + shift
         return ops.cast(outputs, self.compute_dtype)
 
 
@@ -349,9 +351,9 @@ class LayerNormSimpleRNNCell(_LayerNormCell, keras.layers.SimpleRNNCell):
         nested = isinstance(states, (list, tuple))
         previous = states[0] if nested else states
         x, previous = self._step_terms(sequence, previous, training)
-        z = self.norm.normalize(x + ops.matmul(previous, self.recurrent_kernel))
-        if self.bias is not None:
-            z = z + self.bias
+        z = self.norm.normalize(
+            x + ops.matmul(previous, self.recurrent_kernel), shift=self.bias
+        )
         output = self.activation(z) if self.activation is not None else z
         return output, [output] if nested else output
 
@@ -515,8 +517,7 @@ class LayerNormLSTMCell(_LayerNormCell, keras.layers.LSTMCell):
         self.state_norm.build((None, self.units))
 
     def _input_term(self, inputs):
-        x = self.kernel_norm.normalize(ops.matmul(inputs, self.kernel))
-        return x + self.bias if self.use_bias else x
+        return self.kernel_norm.normalize(ops.matmul(inputs, self.kernel), self.bias)
 
     def call(self, inputs, states, training=False):
         previous, carry = states
@@ -689,18 +690,17 @@ class LayerNormGRUCell(_LayerNormCell, keras.layers.GRUCell):
         self.recurrent_norm.build((None, 3 * self.units))
 
     def _input_term(self, inputs):
-        x = self.kernel_norm.normalize(ops.matmul(inputs, self.kernel))
-        return x + self.bias[0] if self.use_bias else x
+        bias = self.bias[0] if self.use_bias else None
+        return self.kernel_norm.normalize(ops.matmul(inputs, self.kernel), bias)
 
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
         previous = states[0] if nested else states
         x, dropped = self._step_terms(inputs, previous, training)
+        bias = self.bias[1] if self.use_bias else None
         inner = self.recurrent_norm.normalize(
-            ops.matmul(dropped, self.recurrent_kernel)
+            ops.matmul(dropped, self.recurrent_kernel), bias
         )
-        if self.use_bias:
-            inner = inner + self.bias[1]
         x_z, x_r, x_h = ops.split(x, 3, axis=-1)
         inner_z, inner_r, inner_h = ops.split(inner, 3, axis=-1)
         z = self.recurrent_activation(x_z + inner_z)

@@ -189,20 +189,26 @@ def test_step_norm_matches_keras_layer_normalization_and_its_gradients():
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("use_bias", [True, False])
 @pytest.mark.parametrize("layer_cls", [LayerNormSimpleRNN, LayerNormLSTM, LayerNormGRU])
 def test_cell_gradients_match_keras_layer_normalization_at_every_step(
-    layer_cls, monkeypatch
+    layer_cls, use_bias, monkeypatch
 ):
     # The cells normalize through `_StepLayerNormalization.normalize` (the fused
-    # kernel on PyTorch, the closed-form gradient elsewhere), skipping the
-    # sublayers' `__call__`; Keras's LayerNormalization.call, differentiated by
-    # autodiff, is the reference at every step.
+    # kernel on PyTorch, the closed-form gradient elsewhere, the cell's bias
+    # added inside), skipping the sublayers' `__call__`; Keras's
+    # LayerNormalization.call, differentiated by autodiff, then the bias, is the
+    # reference at every step.
     from keras_smithing.layers.layernorm_rnn import _StepLayerNormalization
     from keras_smithing.utils.backend import gradient_function
 
     def model():
         model = keras.Sequential(
-            [keras.Input((5, 3)), layer_cls(4), keras.layers.Dense(2)]
+            [
+                keras.Input((5, 3)),
+                layer_cls(4, use_bias=use_bias),
+                keras.layers.Dense(2),
+            ]
         )
         model.compile(loss="mse")
         return model
@@ -214,9 +220,12 @@ def test_cell_gradients_match_keras_layer_normalization_at_every_step(
     ours.set_weights(weights)
     expected_output = harness.to_numpy(ours(x))
     loss, grads = gradient_function(ours)(x, y)
-    monkeypatch.setattr(
-        _StepLayerNormalization, "normalize", keras.layers.LayerNormalization.call
-    )
+
+    def reference_normalize(norm, inputs, shift=None):
+        outputs = keras.layers.LayerNormalization.call(norm, inputs)
+        return outputs if shift is None else outputs + shift
+
+    monkeypatch.setattr(_StepLayerNormalization, "normalize", reference_normalize)
     reference = model()
     reference.set_weights(weights)
     np.testing.assert_allclose(
