@@ -9,6 +9,7 @@ from keras_smithing.optimizers.wrapper import innermost_optimizer
 from keras_smithing.utils.backend import (
     gather_from_processes,
     gradient_function,
+    multiply_in_place,
     to_numpy,
     variable_scope,
 )
@@ -133,7 +134,7 @@ class _KeepMask:
     def __call__(self, w):
         if self.constraint is not None:
             w = self.constraint(w)
-        return keras.ops.multiply(w, keras.ops.cast(self.mask, w.dtype))
+        return multiply_in_place(w, self.mask)
 
 
 class _MaskedTraining:

@@ -505,3 +505,23 @@ def rescale_step(variable, old, factor, assign):
         return
     step = keras.ops.subtract(variable.value, old)
     assign(variable, old + keras.ops.cast(factor, old.dtype) * step)
+
+
+def multiply_in_place(x, mask):
+    """`x * mask`, for a constraint's result, which Keras assigns to the variable.
+
+    On PyTorch the product is written into `x`'s own tensor (the variable's, or
+    a temporary its own constraint made): no new tensor, no Keras dispatch, and
+    Keras's assign of a tensor to itself copies nothing. Elsewhere `keras.ops`.
+
+    Args:
+        x: A `keras.Variable` or tensor, overwritten on PyTorch.
+        mask: A `keras.Variable` or tensor of `x`'s dtype.
+    """
+    if keras.backend.backend() == "torch":
+        import torch
+
+        values = [v.value if isinstance(v, keras.Variable) else v for v in (x, mask)]
+        with torch.no_grad():
+            return values[0].mul_(values[1])
+    return keras.ops.multiply(x, keras.ops.cast(mask, x.dtype))

@@ -583,3 +583,19 @@ def test_prune_lowest_matches_a_full_ranking(dtype):
             )
         else:  # Which dropped weights come back is unspecified.
             assert not np.any(~got & mask)
+
+
+@pytest.mark.parametrize("own", [None, keras.constraints.NonNeg()])
+def test_keep_mask_constraint_is_the_masked_own_constraint(own):
+    from keras_smithing.callbacks.weight_pruning import _KeepMask
+
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(6, 5)).astype("float32")
+    keep = rng.random((6, 5)) > 0.5
+    weight = keras.Variable(start, name="kernel")
+    mask = keras.Variable(keep.astype("float32"), name="mask")
+    constraint = _KeepMask(mask, own)
+    weight.assign(constraint(weight))  # As the optimizer applies it.
+    want = np.where(keep, start if own is None else np.maximum(start, 0), 0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(weight), want)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), keep)
