@@ -6,6 +6,7 @@ that fails with a clear message when a Keras upgrade changes it.
 
 import json
 import os
+import warnings
 
 import keras
 
@@ -118,7 +119,12 @@ def load_trial_checkpoint(tuner, model, trial_id):
     if not model.built:
         with open(tuner._get_build_config_fname(trial_id)) as file:
             model.build_from_config(json.load(file))
-    model.load_weights(path)
+    with warnings.catch_warnings():
+        # The checkpoint holds the optimizer's slots; the new model's optimizer
+        # is not built yet, so Keras skips them with a warning: the continued
+        # trial's optimizer starts afresh, as in KerasTuner's Hyperband.
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        model.load_weights(path)
 
 
 def variable_index(optimizer, variable):
