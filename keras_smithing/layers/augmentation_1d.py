@@ -18,7 +18,7 @@ Reference:
 import keras
 from keras import ops
 
-from keras_smithing.utils.backend import random_normal
+from keras_smithing.utils.backend import random_normal, random_randint, random_uniform
 from keras_smithing.utils.validation import (
     check_float,
     check_int,
@@ -151,12 +151,12 @@ class RandomShift1D(_SignalAugmentation):
 
     def _augment(self, signal):
         batch, steps = _batch_and_steps(signal)
-        shifts = keras.random.randint(
+        shifts = random_randint(
             (batch, 1),
             -self.max_shift,
             self.max_shift + 1,
-            dtype="int32",
-            seed=self.seed_generator,
+            "int32",
+            self.seed_generator,
         )
         source = ops.expand_dims(ops.arange(steps, dtype="int32"), 0) - shifts
         if self.fill == "wrap":
@@ -214,12 +214,12 @@ class RandomScale1D(_SignalAugmentation):
         self.range = (low, high)
 
     def _augment(self, signal):
-        factors = keras.random.uniform(
+        factors = random_uniform(
             (ops.shape(signal)[0],) + (1,) * (len(signal.shape) - 1),
-            minval=self.range[0],
-            maxval=self.range[1],
-            dtype=self.compute_dtype,
-            seed=self.seed_generator,
+            self.range[0],
+            self.range[1],
+            self.compute_dtype,
+            self.seed_generator,
         )
         return signal * factors
 
@@ -274,11 +274,12 @@ class RandomTimeWarp1D(_SignalAugmentation):
 
     def _augment(self, signal):
         batch, steps = _batch_and_steps(signal)
-        speeds = keras.random.uniform(
+        speeds = random_uniform(
             (batch, self.num_knots),
-            minval=1.0 - self.max_warp,
-            maxval=1.0 + self.max_warp,
-            seed=self.seed_generator,
+            1.0 - self.max_warp,
+            1.0 + self.max_warp,
+            keras.config.floatx(),
+            self.seed_generator,
         )
         # Local speed at every step, by linear interpolation between the knots.
         last = ops.cast(steps - 1, "float32")
@@ -420,8 +421,8 @@ class RandomFeatureMask(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        masked = keras.random.uniform(
-            ops.shape(inputs), dtype=self.compute_dtype, seed=self.seed_generator
+        masked = random_uniform(
+            ops.shape(inputs), 0.0, 1.0, self.compute_dtype, self.seed_generator
         )
         masked = masked < self.rate
         return ops.where(masked, ops.cast(self.mask_value, inputs.dtype), inputs)

@@ -42,6 +42,7 @@ from keras_smithing.layers.stochastic import (
     should_sample,
     split_groups,
 )
+from keras_smithing.utils.backend import random_normal, random_randint
 from keras_smithing.utils.validation import (
     check_float,
     check_int,
@@ -183,7 +184,9 @@ class _BayesianLayer(keras.layers.Layer):
         mu = ops.cast(self.kernel_loc, "float32")
         if isinstance(self.prior_stddev, float):
             return gaussian_kl(mu, sigma, self.prior_stddev)
-        eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
+        eps = random_normal(
+            ops.shape(mu), 1.0, keras.config.floatx(), self.seed_generator
+        )
         w = mu + sigma * eps
         log_q = -0.5 * ops.square(eps) - ops.log(sigma * math.sqrt(2 * math.pi))
         pi = self.prior_mixture_weight
@@ -210,9 +213,7 @@ class _BayesianLayer(keras.layers.Layer):
         shape = [1] * len(inputs.shape)
         shape[0] = ops.shape(inputs)[0]
         shape[self._channel_axis()] = channels
-        bits = keras.random.randint(
-            tuple(shape), 0, 2, dtype="int32", seed=self.seed_generator
-        )
+        bits = random_randint(tuple(shape), 0, 2, "int32", self.seed_generator)
         return ops.cast(2 * bits - 1, self.compute_dtype)
 
     def _grouped_linear(self, inputs, kernels):
@@ -232,14 +233,15 @@ class _BayesianLayer(keras.layers.Layer):
         mean = self._linear(inputs, mu)
         if self.estimator == "local_reparameterization":
             variance = self._linear(ops.square(inputs), ops.square(sigma))
-            noise = keras.random.normal(
-                ops.shape(mean), dtype=self.compute_dtype, seed=self.seed_generator
+            noise = random_normal(
+                ops.shape(mean), 1.0, self.compute_dtype, self.seed_generator
             )
             return mean + ops.sqrt(variance + keras.config.epsilon()) * noise
-        eps = keras.random.normal(
+        eps = random_normal(
             (sample_groups(),) + tuple(mu.shape),
-            dtype=self.compute_dtype,
-            seed=self.seed_generator,
+            1.0,
+            self.compute_dtype,
+            self.seed_generator,
         )
         if self.estimator == "reparameterization":
             return self._grouped_linear(inputs, mu + sigma * eps)

@@ -10,6 +10,7 @@ from keras_smithing.layers import (
     RandomScale1D,
     RandomShift1D,
     RandomTimeWarp1D,
+    augmentation_1d,
 )
 from tests import harness
 from tests.support_matrix import record
@@ -260,3 +261,76 @@ def test_jitter_draws_keras_random_normal_values():
         expected = run(lambda g=generator: keras.random.normal(x.shape, 0, 0.3, seed=g))
         noise = run(lambda layer=layer: layer(x, training=True))
         np.testing.assert_allclose(_np(noise), _np(expected), atol=1e-6)
+
+
+def _eager_and_jit_compiled():
+    modes = [lambda fn: fn()]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        modes.append(lambda fn: tf.function(fn, jit_compile=True)())
+    return modes
+
+
+def test_random_uniform_and_randint_equal_keras_draws():
+    # utils.backend's twins name Philox on TensorFlow (XLA's default generator is
+    # slow on CPU); their values are keras.random's, eagerly and under XLA.
+    from keras_smithing.utils.backend import random_randint, random_uniform
+
+    args = ((6, 7), -0.5, 2.0)
+    for run in _eager_and_jit_compiled():
+        for dtype in ["float32", "float16"]:
+            ours, theirs = keras.random.SeedGenerator(3), keras.random.SeedGenerator(3)
+            got = run(lambda g=ours, d=dtype: random_uniform(*args, d, g))
+            want = run(lambda g=theirs, d=dtype: keras.random.uniform(*args, d, g))
+            assert _np(got).dtype == _np(want).dtype
+            np.testing.assert_array_equal(_np(got), _np(want))
+        for dtype in ["int32", "int64", "int16"]:
+            ours, theirs = keras.random.SeedGenerator(4), keras.random.SeedGenerator(4)
+            got = run(lambda g=ours, d=dtype: random_randint((50,), -3, 9, d, g))
+            want = run(
+                lambda g=theirs, d=dtype: keras.random.randint((50,), -3, 9, d, g)
+            )
+            assert _np(got).dtype == _np(want).dtype
+            np.testing.assert_array_equal(_np(got), _np(want))
+
+
+def test_augmentations_draw_keras_random_values(monkeypatch):
+    x = np.ones((4, 10, 2), "float32")
+    signal = np.tile(np.arange(10, dtype="float32")[None, :, None], (4, 1, 2))
+    for run in _eager_and_jit_compiled():
+        layer, generator = (
+            RandomScale1D((0.5, 1.5), seed=7),
+            keras.random.SeedGenerator(7),
+        )
+        got = run(lambda layer=layer: layer(x, training=True))
+        want = run(
+            lambda g=generator: keras.random.uniform((4, 1, 1), 0.5, 1.5, seed=g) * x
+        )
+        np.testing.assert_array_equal(_np(got), _np(want))
+
+        layer, generator = RandomFeatureMask(0.5, seed=7), keras.random.SeedGenerator(7)
+        got = run(lambda layer=layer: layer(x[:, :, 0], training=True))
+        mask = run(lambda g=generator: keras.random.uniform((4, 10), seed=g) < 0.5)
+        np.testing.assert_array_equal(_np(got), np.where(_np(mask), 0.0, x[:, :, 0]))
+
+        layer, generator = RandomShift1D(3, seed=7), keras.random.SeedGenerator(7)
+        got = run(lambda layer=layer: layer(signal, training=True))
+        shifts = run(lambda g=generator: keras.random.randint((4, 1), -3, 4, seed=g))
+        source = np.arange(10)[None, :] - _np(shifts)
+        np.testing.assert_array_equal(_np(got)[:, :, 0], np.mod(source, 10))
+
+        # Time warping: the same output as with keras.random.uniform's speeds.
+        layer = RandomTimeWarp1D(0.4, seed=7)
+        got = run(lambda layer=layer: layer(signal, training=True))
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                augmentation_1d,
+                "random_uniform",
+                lambda shape, low, high, dtype, g: keras.random.uniform(
+                    shape, low, high, dtype, seed=g
+                ),
+            )
+            layer = RandomTimeWarp1D(0.4, seed=7)
+            want = run(lambda layer=layer: layer(signal, training=True))
+        np.testing.assert_array_equal(_np(got), _np(want))

@@ -336,3 +336,80 @@ def test_mc_predict_on_conv_layers(layer_cls, estimator):
     samples = mc_predict(model, x, num_samples=6).samples
     assert samples.shape == (6, 3, *model.output_shape[1:])
     assert len({s.tobytes() for s in samples}) == 6  # Every sample differs.
+
+
+def _eager_and_jit_compiled():
+    # Every backend runs eagerly; on TensorFlow also under XLA, where the layers
+    # name the Philox algorithm (utils.backend.random_normal / random_randint).
+    modes = [lambda fn: fn()]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        modes.append(lambda fn: tf.function(fn, jit_compile=True)())
+    return modes
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_draws_keras_random_values(estimator):
+    # The noise and the Flipout signs are keras.random's values, drawn in order
+    # from the layer's seed generator, eagerly and jit-compiled alike.
+    ops = keras.ops
+    x = harness.random_data((4, 3))
+    for run in _eager_and_jit_compiled():
+        layer = BayesianDense(
+            5, estimator=estimator, kl_weight=0.01, posterior_init_stddev=0.5, seed=3
+        )
+        layer.build(x.shape)
+        layer.bias.assign(np.arange(5, dtype="float32"))
+        generator = keras.random.SeedGenerator(3)
+
+        def expected(layer=layer, generator=generator):
+            mu, sigma = layer.kernel_loc, layer.kernel_stddev()
+            mean = ops.matmul(x, mu)
+            if estimator == "local_reparameterization":
+                variance = ops.matmul(ops.square(x), ops.square(sigma))
+                noise = keras.random.normal(mean.shape, seed=generator)
+                outputs = mean + ops.sqrt(variance + keras.config.epsilon()) * noise
+                return outputs + layer.bias
+            eps = keras.random.normal((1, 3, 5), seed=generator)[0]
+            if estimator == "reparameterization":
+                return ops.matmul(x, mu + sigma * eps) + layer.bias
+            signs = [
+                ops.cast(
+                    2 * keras.random.randint(s, 0, 2, seed=generator) - 1, "float32"
+                )
+                for s in [(4, 3), (4, 5)]
+            ]
+            perturbation = ops.matmul(ops.multiply(x, signs[0]), sigma * eps) * signs[1]
+            return mean + perturbation + layer.bias
+
+        outputs = run(lambda layer=layer: layer(x, training=True))
+        np.testing.assert_allclose(_np(outputs), _np(run(expected)), atol=1e-5)
+
+
+def test_scale_mixture_kl_draws_keras_random_values():
+    for run in _eager_and_jit_compiled():
+        layer = BayesianDense(4, prior_stddev=(1.0, 0.1), kl_weight=1.0, seed=5)
+        layer.build((2, 3))
+        generator = keras.random.SeedGenerator(5)
+
+        def expected(layer=layer, generator=generator):
+            mu, sigma = layer.kernel_loc, layer.kernel_stddev()
+            eps = keras.random.normal((3, 4), seed=generator)
+            w = mu + sigma * eps
+            log_q = -0.5 * eps**2 - keras.ops.log(sigma * np.sqrt(2 * np.pi))
+            log_p = keras.ops.logsumexp(
+                keras.ops.stack(
+                    [
+                        -0.5 * (w / s) ** 2
+                        - np.log(s * np.sqrt(2 * np.pi))
+                        + np.log(0.5)
+                        for s in (1.0, 0.1)
+                    ]
+                ),
+                axis=0,
+            )
+            return keras.ops.sum(log_q - log_p)
+
+        kl = run(lambda layer=layer: layer.kl_divergence())
+        np.testing.assert_allclose(_np(kl), _np(run(expected)), rtol=1e-5)
