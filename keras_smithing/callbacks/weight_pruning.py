@@ -114,14 +114,32 @@ def prune_lowest(scores, mask, sparsity):
         # rank lowest anyway): a partition of fewer entries, in their own dtype.
         keep = mask.ravel().copy()
         if more:
-            ranked = scores.ravel()[kept]
-            keep[kept[np.argpartition(ranked, more - 1)[:more]]] = False
+            keep[kept[_lowest(scores.ravel()[kept], more)]] = False
         return keep.reshape(scores.shape)
     keep = np.ones(scores.size, dtype=bool)
     if count:
         ranked = np.where(mask, scores.astype("float64"), -np.inf).ravel()
         keep[np.argpartition(ranked, count - 1)[:count]] = False
     return keep.reshape(scores.shape)
+
+
+def _lowest(values, count):
+    """Indices of `count` (>= 1) lowest of the 1-D `values`, ties taken in order.
+
+    Entries equal to the minimum (the zeros of a pruned model, when its weights
+    are ranked again) are taken first without a partition: NumPy's partition
+    slows down ~40x on an array that is mostly one repeated value.
+    """
+    low = values.min()
+    if not np.isnan(low):
+        ties = np.flatnonzero(values == low)
+        if ties.size >= count:
+            return ties[:count]
+        if ties.size > 1:  # Partition only the rest.
+            rest = np.flatnonzero(values != low)
+            chosen = np.argpartition(values[rest], count - ties.size - 1)
+            return np.concatenate([ties, rest[chosen[: count - ties.size]]])
+    return np.argpartition(values, count - 1)[:count]
 
 
 class _KeepMask:

@@ -599,3 +599,27 @@ def test_keep_mask_constraint_is_the_masked_own_constraint(own):
     want = np.where(keep, start if own is None else np.maximum(start, 0), 0)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(weight), want)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), keep)
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.3, 0.9])
+@pytest.mark.parametrize("sparsity", [0.2, 0.5, 0.95])
+def test_prune_lowest_with_tied_zeros_drops_the_lowest(zeros, sparsity):
+    # A pruned model ranked again: most scores are exactly zero.
+    from keras_smithing.callbacks.weight_pruning import prune_lowest
+
+    rng = np.random.default_rng(1)
+    scores = np.abs(rng.normal(size=(64, 32))).astype("float32")
+    scores[rng.random(scores.shape) < zeros] = 0.0
+    mask = np.ones(scores.shape, bool)
+    mask[rng.random(scores.shape) < 0.1] = False  # Already dropped.
+    got = prune_lowest(scores, mask, sparsity)
+    count = int(np.floor(sparsity * scores.size + 0.5))
+    assert np.sum(~got) == count
+    assert not np.any(got & ~mask)
+    newly = ~got & mask
+    if newly.any() and got.any():
+        assert scores[newly].max() <= scores[got].min()
+    np.testing.assert_array_equal(
+        np.sort(scores[newly]),
+        np.sort(scores[mask])[: int(newly.sum())],
+    )
