@@ -90,9 +90,13 @@ def gaussian_kl(mu, sigma, prior_stddev):
     Returns:
         A float32 scalar.
     """
-    variance_ratio = ops.square(sigma / prior_stddev)
+    # Dividing by 1 changes no bit, but costs two ops forward and two backward
+    # on the (in, units) kernel in eager PyTorch (TensorFlow and XLA fold it).
+    if prior_stddev != 1.0:
+        mu, sigma = mu / prior_stddev, sigma / prior_stddev
+    variance_ratio = ops.square(sigma)
     return 0.5 * ops.sum(
-        variance_ratio + ops.square(mu / prior_stddev) - 1.0 - ops.log(variance_ratio)
+        variance_ratio + ops.square(mu) - 1.0 - ops.log(variance_ratio)
     )
 
 

@@ -413,3 +413,16 @@ def test_scale_mixture_kl_draws_keras_random_values():
 
         kl = run(lambda layer=layer: layer.kl_divergence())
         np.testing.assert_allclose(_np(kl), _np(run(expected)), rtol=1e-5)
+
+
+def test_gaussian_kl_skips_dividing_by_a_unit_prior_bit_for_bit():
+    from keras_smithing.layers.bayesian import gaussian_kl
+
+    ops = keras.ops
+    rng = np.random.default_rng(0)
+    mu = ops.convert_to_tensor(rng.normal(0, 1, (7, 5)).astype("float32"))
+    sigma = ops.convert_to_tensor(rng.uniform(0.01, 2, (7, 5)).astype("float32"))
+    for prior in [1.0, 0.3]:
+        ratio = ops.square(sigma / prior)
+        divided = 0.5 * ops.sum(ratio + ops.square(mu / prior) - 1.0 - ops.log(ratio))
+        assert _np(gaussian_kl(mu, sigma, prior)) == _np(divided)
