@@ -443,26 +443,6 @@ def eager_value(value):
     return None
 
 
-def random_normal(shape, stddev, dtype, seed_generator):
-    """`keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=seed_generator)`.
-
-    On TensorFlow the draw names the Philox algorithm that Keras's default draw
-    resolves to: the values are Keras's, eager and under XLA alike, but under XLA
-    (`jit_compile=True`) the default compiles on CPU to a generator ~15x slower
-    (~450 us for 1280 values, against ~30 us). Elsewhere it is
-    `keras.random.normal`.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return keras.random.normal(
-            shape, stddev=stddev, dtype=dtype, seed=seed_generator
-        )
-    import tensorflow as tf
-
-    seed = seed_generator.next()  # As keras.random.normal draws it, cast to int32.
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
-    return tf.random.stateless_normal(shape, seed, 0.0, stddev, dtype, alg="philox")
-
-
 def vector_norm(x, axes, minimum):
     """`max(sqrt(sum(x**2, axes)), minimum)`, as PyTorch ops on PyTorch.
 
@@ -525,6 +505,26 @@ def multiply_in_place(x, mask):
         with torch.no_grad():
             return values[0].mul_(values[1])
     return keras.ops.multiply(x, keras.ops.cast(mask, x.dtype))
+
+
+def random_normal(shape, stddev, dtype, seed_generator):
+    """`keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=seed_generator)`.
+
+    On TensorFlow the draw names the Philox algorithm that Keras's default draw
+    resolves to: the values are Keras's, eager and under XLA alike, but under XLA
+    (`jit_compile=True`) the default compiles on CPU to a generator ~15x slower
+    (~450 us for 1280 values, against ~30 us). Elsewhere it is
+    `keras.random.normal`.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return keras.random.normal(
+            shape, stddev=stddev, dtype=dtype, seed=seed_generator
+        )
+    import tensorflow as tf
+
+    seed = seed_generator.next()  # As keras.random.normal draws it, cast to int32.
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    return tf.random.stateless_normal(shape, seed, 0.0, stddev, dtype, alg="philox")
 
 
 def random_uniform(shape, minval, maxval, dtype, seed_generator):
