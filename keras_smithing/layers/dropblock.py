@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_smithing.layers.stochastic import should_sample
+from keras_smithing.utils.backend import random_uniform
 from keras_smithing.utils.validation import (
     check_int,
     check_one_of,
@@ -194,7 +195,9 @@ class DropBlock2D(keras.layers.Layer):
             shape = keras.ops.shape(x)
             terms = _dynamic_terms(self.rate, self.block_size, shape[1], shape[2])
         gamma, valid = terms
-        noise = keras.random.uniform(keras.ops.shape(x), seed=self.seed_generator)
+        noise = random_uniform(
+            keras.ops.shape(x), 0.0, 1.0, keras.config.floatx(), self.seed_generator
+        )
         seeds = keras.ops.cast(noise < gamma, "float32") * valid
         # Unclipped pooling window: on an axis shorter than the block, the one
         # valid seed position covers the whole axis, i.e. the clipped block.

@@ -24,6 +24,7 @@ from keras_smithing.layers.stochastic import (
     should_sample,
     split_groups,
 )
+from keras_smithing.utils.backend import random_randint
 from keras_smithing.utils.validation import (
     check_bool,
     check_int,
@@ -55,9 +56,7 @@ def keep_mask(shape, rate, seed):
     per_word = 32 // bits
     *lead, last = shape
     words = -(-last // per_word)
-    draws = keras.random.randint(
-        tuple(lead) + (words,), -(2**31), 2**31 - 1, dtype="int32", seed=seed
-    )
+    draws = random_randint(tuple(lead) + (words,), -(2**31), 2**31 - 1, "int32", seed)
     # Signed views: PyTorch has no uint16 view.
     dtype = "int8" if bits == 8 else "int16"
     values = keras.ops.view(draws, dtype)

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.pretraining.training import with_guard
+from keras_smithing.utils.backend import random_normal, random_uniform
 from keras_smithing.utils.validation import (
     check_array,
     check_bool,
@@ -122,10 +123,12 @@ class DenoisingAutoencoder(keras.Model):
         if self.rate == 0:
             return x
         if self.corruption == "masking":
-            noise = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
+            noise = random_uniform(
+                ops.shape(x), 0.0, 1.0, keras.config.floatx(), self.seed_generator
+            )
             return x * ops.cast(ops.greater_equal(noise, self.rate), x.dtype)
-        noise = keras.random.normal(
-            ops.shape(x), stddev=self.rate, seed=self.seed_generator
+        noise = random_normal(
+            ops.shape(x), self.rate, keras.config.floatx(), self.seed_generator
         )
         return x + ops.cast(noise, x.dtype)
 

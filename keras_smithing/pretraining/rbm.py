@@ -9,7 +9,12 @@ from keras_smithing.pretraining.training import (
     fit_batches,
     with_guard,
 )
-from keras_smithing.utils.backend import predict_here
+from keras_smithing.utils.backend import (
+    predict_here,
+    random_normal,
+    random_randint,
+    random_uniform,
+)
 from keras_smithing.utils.validation import (
     check_array,
     check_bool,
@@ -26,7 +31,7 @@ _MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
 
 def sample_bernoulli(p, seed):
     """Binary samples with probabilities `p` (`seed`: a `SeedGenerator`)."""
-    noise = keras.random.uniform(ops.shape(p), seed=seed)
+    noise = random_uniform(ops.shape(p), 0.0, 1.0, keras.config.floatx(), seed)
     return ops.cast(ops.less(ops.cast(noise, p.dtype), p), p.dtype)
 
 
@@ -234,7 +239,9 @@ class RBM(ClosedFormModel):
     def _sample_visible(self, mean):
         if self.visible == "bernoulli":
             return self._bernoulli(mean)
-        noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        noise = random_normal(
+            ops.shape(mean), 1.0, keras.config.floatx(), self.seed_generator
+        )
         return mean + ops.cast(noise, mean.dtype)
 
     def _free_energy(self, v, hidden_logits):
@@ -247,8 +254,8 @@ class RBM(ClosedFormModel):
     def _pseudo_log_likelihood(self, v, hidden_logits):
         """scikit-learn's estimate: flip one random unit per example (Bernoulli)."""
         features = ops.shape(v)[-1]
-        index = keras.random.randint(
-            (ops.shape(v)[0],), 0, features, seed=self.seed_generator
+        index = random_randint(
+            (ops.shape(v)[0],), 0, features, "int32", self.seed_generator
         )
         bit = ops.take_along_axis(v, index[:, None], axis=1)[:, 0]
         flip = 1.0 - 2.0 * bit  # Change of the flipped unit.

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from keras_smithing.pretraining import RBM, HybridRBMClassifier
+from keras_smithing.pretraining import rbm as rbm_module
+from keras_smithing.pretraining.rbm import sample_bernoulli
 from tests import harness
 from tests.support_matrix import record
 
@@ -46,7 +48,7 @@ def test_harness_saved_model():
 
 @pytest.fixture
 def fixed_draws(monkeypatch):
-    """Replaces keras.random.uniform / normal by recorded NumPy draws."""
+    """Replaces the RBM's uniform / normal draws by recorded NumPy draws."""
     rng = np.random.default_rng(7)
     draws = []
 
@@ -59,8 +61,10 @@ def fixed_draws(monkeypatch):
 
         return fake
 
-    monkeypatch.setattr(keras.random, "uniform", draw("uniform"))
-    monkeypatch.setattr(keras.random, "normal", draw("normal"))
+    # The RBM draws through utils.backend's random_uniform / random_normal, as
+    # named in its module.
+    monkeypatch.setattr(rbm_module, "random_uniform", draw("uniform"))
+    monkeypatch.setattr(rbm_module, "random_normal", draw("normal"))
     return draws
 
 
@@ -444,3 +448,14 @@ def test_nan_in_the_data_is_named_not_hidden_in_a_range():
     x[1, 2] = np.nan
     with pytest.raises(ValueError, match="`x` has 1 non-finite value "):
         RBM(3).fit(x, verbose=0)
+
+
+def test_bernoulli_samples_are_keras_randoms():
+    # The draw goes through utils.backend.random_uniform (Philox named on
+    # TensorFlow, for XLA): the samples stay those of keras.random.uniform.
+    p = keras.ops.convert_to_tensor(np.linspace(0.0, 1.0, 60).reshape(3, 20), "float32")
+    ours = sample_bernoulli(p, keras.random.SeedGenerator(7))
+    noise = keras.random.uniform((3, 20), seed=keras.random.SeedGenerator(7))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(noise < p)
+    )
