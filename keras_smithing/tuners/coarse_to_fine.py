@@ -386,6 +386,14 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             return None
         if len(self.end_order) < self.promote_after * self.max_trials:
             return None
+        candidates = {
+            trial_id: step
+            for trial_id, step in self._pruned.items()
+            if trial_id not in self._promoted
+            and self.trials[trial_id].status == TrialStatus.STOPPED
+        }
+        if not candidates:
+            return None
         live = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.RUNNING)
         curves = {
             trial_id: self._intermediate_values(trial)
@@ -400,16 +408,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             ),
             default=None,
         )
+        if last_step is None:
+            return None
         direction = self.objective.direction
         sign = -1.0 if direction == "max" else 1.0
         best = None
-        for trial_id, step in self._pruned.items():
-            if (
-                trial_id in self._promoted
-                or self.trials[trial_id].status != TrialStatus.STOPPED
-                or last_step is None
-                or step >= last_step
-            ):
+        for trial_id, step in candidates.items():
+            if step >= last_step:
                 continue
             reached = [
                 sign * best_value_until(curve, step, direction)

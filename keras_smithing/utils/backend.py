@@ -507,6 +507,15 @@ def multiply_in_place(x, mask):
     return keras.ops.multiply(x, keras.ops.cast(mask, x.dtype))
 
 
+def _tensorflow_seed(seed_generator):
+    """The next seed of `seed_generator`, as `keras.random`'s draws take it on
+    TensorFlow (cast to int32)."""
+    import tensorflow as tf
+
+    seed = seed_generator.next()
+    return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+
+
 def random_normal(shape, stddev, dtype, seed_generator):
     """`keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=seed_generator)`.
 
@@ -522,8 +531,7 @@ def random_normal(shape, stddev, dtype, seed_generator):
         )
     import tensorflow as tf
 
-    seed = seed_generator.next()  # As keras.random.normal draws it, cast to int32.
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    seed = _tensorflow_seed(seed_generator)
     return tf.random.stateless_normal(shape, seed, 0.0, stddev, dtype, alg="philox")
 
 
@@ -542,8 +550,7 @@ def random_uniform(shape, minval, maxval, dtype, seed_generator):
         )
     import tensorflow as tf
 
-    seed = seed_generator.next()  # As keras.random.uniform draws it, cast to int32.
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    seed = _tensorflow_seed(seed_generator)
     return tf.random.stateless_uniform(
         shape,
         seed,
@@ -566,8 +573,7 @@ def random_randint(shape, minval, maxval, dtype, seed_generator):
         )
     import tensorflow as tf
 
-    seed = seed_generator.next()  # As keras.random.randint draws it.
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    seed = _tensorflow_seed(seed_generator)
     # Keras draws int32 and int64 directly, any other integer dtype as int64.
     intermediate = dtype if dtype in ("int32", "int64") else "int64"
     values = tf.random.stateless_uniform(
