@@ -402,6 +402,12 @@ BAD_INPUTS = {
     ],
     ks.tuners.CoarseToFineOracle: [
         ("top_k", lambda: ks.tuners.CoarseToFineOracle(objective="val_loss", top_k=0)),
+        (
+            "promote_after",
+            lambda: ks.tuners.CoarseToFineOracle(
+                objective="val_loss", promote_after=1.5
+            ),
+        ),
     ],
     ks.tuners.CostAwareObjective: [
         ("direction", lambda: ks.tuners.CostAwareObjective(direction="up")),
