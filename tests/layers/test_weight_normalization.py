@@ -177,6 +177,56 @@ def test_a_zero_kernel_column_gives_a_zero_weight_column():
     np.testing.assert_allclose(out, x @ _effective_kernel_safe(wrapper), atol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(6, 5), (3, 3, 4, 5)])
+def test_fused_weight_norm_is_the_formula_on_pytorch_only(shape):
+    from keras_smithing.utils.backend import fused_weight_norm
+
+    v = harness.random_data(shape)
+    g = harness.random_data(shape[-1:], seed=1)
+    w = fused_weight_norm(*(keras.ops.convert_to_tensor(a) for a in (v, g)), 1e-12)
+    if keras.backend.backend() != "torch":
+        assert w is None
+        return
+    axes = tuple(range(len(shape) - 1))
+    np.testing.assert_allclose(
+        harness.to_numpy(w), v * g / np.sqrt((v**2).sum(axes)), rtol=1e-6
+    )
+    v[..., 1] = 0.0  # A zero column: left to the clamped formula.
+    v, g = keras.ops.convert_to_tensor(v), keras.ops.convert_to_tensor(g)
+    assert fused_weight_norm(v, g, 1e-12) is None
+
+
+def test_fused_weight_norm_gives_the_gradients_of_the_formula(monkeypatch):
+    # On PyTorch the reparameterization runs as one fused kernel; the same model
+    # computed with the formula gives the same loss and gradients (up to the
+    # float32 rounding of the norm's summation order). Elsewhere both are the formula.
+    from keras_smithing.utils import backend
+
+    x = harness.random_data((16, 6, 6, 3))
+    y = harness.random_data((16, 2), seed=1)
+
+    def loss_and_gradients():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential(
+            [
+                keras.Input(x.shape[1:]),
+                WeightNormalization(keras.layers.Conv2D(4, 3, activation="relu")),
+                keras.layers.Flatten(),
+                WeightNormalization(keras.layers.Dense(2)),
+            ]
+        )
+        model.compile(loss="mse")
+        model(x, training=True)  # The data init.
+        return backend.gradient_function(model)(x, y)
+
+    loss, gradients = loss_and_gradients()
+    monkeypatch.setattr(backend, "fused_weight_norm", lambda *args: None)
+    expected_loss, expected_gradients = loss_and_gradients()
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    for got, expected in zip(gradients, expected_gradients):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
 def _effective_kernel_safe(wrapper):
     v = wrapper.layer.kernel.numpy()
     norm = np.maximum(np.sqrt((v**2).sum(0)), 1e-12)
