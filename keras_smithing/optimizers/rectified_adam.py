@@ -5,7 +5,11 @@ import math
 import keras
 from keras import ops
 
-from keras_smithing.utils.compat import variable_index
+from keras_smithing.utils.backend import (
+    multi_tensor_optimizers,
+    rectified_adam_step_in_place,
+)
+from keras_smithing.utils.compat import BatchedUpdateOptimizer, variable_index
 from keras_smithing.utils.validation import (
     check_bool,
     check_float,
@@ -55,7 +59,7 @@ def _check_tfa_kwargs(kwargs, learning_rate):
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
-class RectifiedAdam(keras.optimizers.Optimizer):
+class RectifiedAdam(BatchedUpdateOptimizer):
     """Rectified Adam (RAdam): Adam without a warmup, its variance rectified.
 
     In its first steps Adam's adaptive learning rate `1 / sqrt(v_hat)` rests on
@@ -197,9 +201,11 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
-    def _rectification(self):
-        """`(rectified, r_t)`: whether step t is adaptive, and its factor (float32)."""
-        step = ops.cast(self.iterations + 1, "float32")
+    def _rectification(self, step):
+        """`(rectified, r_t)`: whether step t is adaptive, and its factor.
+
+        `step` is t, a float32 scalar tensor; `r_t` is float32.
+        """
         # 1 - beta_2^t as -expm1(t log beta_2): the naive form loses about 2% of
         # rho_t in float32 in the first steps, close to the threshold.
         one_minus_power = -ops.expm1(step * math.log(self.beta_2))
@@ -216,15 +222,17 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             A scalar tensor: `optimizer.learning_rate` itself when `total_steps`
             is 0.
         """
-        return self._warm_up(self.learning_rate)
+        return self._warm_up(
+            self.learning_rate, ops.cast(self.iterations + 1, "float32")
+        )
 
-    def _warm_up(self, learning_rate):
+    def _warm_up(self, learning_rate, step):
         if not self.total_steps:
             return learning_rate
         # In float32 whatever the variables' dtype, like `_rectification`.
         return warm_up(
             ops.cast(learning_rate, "float32"),
-            ops.cast(self.iterations + 1, "float32"),
+            step,
             self.total_steps,
             self.warmup_proportion,
             self.min_lr,
@@ -247,36 +255,74 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             )
         super().exclude_from_weight_decay(var_list=var_list, var_names=var_names)
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        lr_t = ops.cast(self._warm_up(learning_rate), dtype)
-        gradient = ops.cast(gradient, dtype)
-        step = ops.cast(self.iterations + 1, dtype)
-        index = variable_index(self, variable)
-        m, v = self._momentums[index], self._velocities[index]
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        self.assign_add(
-            v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
+    def _step_scalars(self, learning_rate, dtype):
+        """Step t's `(lr_t, (1 - beta_1^t, 1 - beta_2^t), rectified, r_t, ratio)`.
+
+        In `dtype` (`rectified` boolean); `ratio` rescales Keras's weight decay to
+        the warmed-up rate, None without the warm-up or without weight decay.
+        """
+        step = self.iterations + 1
+        float32_step = ops.cast(step, "float32")
+        lr_t = ops.cast(self._warm_up(learning_rate, float32_step), dtype)
+        step = ops.cast(step, dtype)
+        corrections = tuple(
+            1 - ops.power(ops.cast(beta, dtype), step)
+            for beta in (self.beta_1, self.beta_2)
         )
-        if self.amsgrad:
-            v_hat = self._velocity_hats[index]
-            self.assign(v_hat, ops.maximum(v_hat, v))
-            v = v_hat
-        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, dtype), step))
-        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, dtype), step))
-        rectified, r = self._rectification()
-        adaptive = ops.cast(r, dtype) * m_hat / (ops.sqrt(v_hat) + self.epsilon)
-        update = lr_t * ops.where(rectified, adaptive, m_hat)
+        rectified, r = self._rectification(float32_step)
+        ratio = None
         if self.total_steps and self.weight_decay:
             # Keras's `apply` has already decayed the variable by `lr * wd`
             # (`exclude_from_weight_decay` is refused with the warm-up, so every
             # variable); tfa decays by the warmed-up `lr_t * wd`: rescale.
+            lr = ops.cast(learning_rate, dtype)
             wd = ops.cast(self.weight_decay, dtype)
             ratio = (1 - lr_t * wd) / (1 - lr * wd)
-            self.assign(variable, variable * ratio - update)
-        else:
+        return lr_t, corrections, rectified, ops.cast(r, dtype), ratio
+
+    def _slots(self, variable):
+        index = variable_index(self, variable)
+        v_hat = self._velocity_hats[index] if self.amsgrad else None
+        return self._momentums[index], self._velocities[index], v_hat
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr_t, (correction_1, correction_2), rectified, r, ratio = self._step_scalars(
+            learning_rate, dtype
+        )
+        gradient = ops.cast(gradient, dtype)
+        m, v, v_hat = self._slots(variable)
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        self.assign_add(
+            v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
+        )
+        if v_hat is not None:
+            self.assign(v_hat, ops.maximum(v_hat, v))
+            v = v_hat
+        m_hat = m / correction_1
+        adaptive = r * m_hat / (ops.sqrt(v / correction_2) + self.epsilon)
+        update = lr_t * ops.where(rectified, adaptive, m_hat)
+        if ratio is None:
             self.assign_sub(variable, update)
+        else:
+            self.assign(variable, variable * ratio - update)
+
+    def batched_update_step(self, grads, trainable_variables, learning_rate):
+        dtypes = {variable.dtype for variable in trainable_variables}
+        if not multi_tensor_optimizers() or len(dtypes) != 1:
+            super().batched_update_step(grads, trainable_variables, learning_rate)
+            return
+        # Eager PyTorch: every variable at once, as Keras's own PyTorch Adam.
+        slots = [self._slots(variable) for variable in trainable_variables]
+        rectified_adam_step_in_place(
+            trainable_variables,
+            grads,
+            [None if group[0] is None else list(group) for group in zip(*slots)],
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self._step_scalars(learning_rate, dtypes.pop()),
+        )
 
     def get_config(self):
         config = super().get_config()

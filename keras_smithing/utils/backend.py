@@ -615,3 +615,72 @@ def random_randint(shape, minval, maxval, dtype, seed_generator):
         shape, seed, minval, maxval, dtype=intermediate, alg="philox"
     )
     return tf.cast(values, dtype)
+
+
+# Multi-tensor optimizer rules (used by keras_smithing.optimizers).
+def multi_tensor_optimizers():
+    """Whether optimizer rules run on every variable at once, with multi-tensor ops.
+
+    On PyTorch, Keras's own optimizers do (`torch._foreach_*` ops): eager
+    PyTorch dispatches each op from Python, so a rule written variable by
+    variable with `keras.ops` pays that cost once per op per variable. On
+    TensorFlow and JAX the step is one compiled graph, where the rule is written
+    per variable with `keras.ops`.
+    """
+    return keras.backend.backend() == "torch"
+
+
+def rectified_adam_step_in_place(
+    variables, gradients, slots, beta_1, beta_2, epsilon, scalars
+):
+    """`RectifiedAdam.update_step` on every variable at once, in place (PyTorch).
+
+    The same float operations in the same order as the `keras.ops` rule, each
+    one multi-tensor op over the list, so the values are bit-identical.
+
+    Args:
+        variables: List of `keras.Variable`s of one dtype.
+        gradients: Their gradients, aligned with `variables`.
+        slots: `(momentums, velocities, velocity_hats)`, lists of the variables'
+            slots; `velocity_hats` is None without amsgrad.
+        beta_1: Float, the first moment's decay rate.
+        beta_2: Float, the second moment's decay rate.
+        epsilon: Float added to `sqrt(v_hat)`.
+        scalars: `(lr_t, (1 - beta_1^t, 1 - beta_2^t), rectified, r_t, ratio)`,
+            scalar tensors of the variables' dtype (`rectified` boolean, `ratio`
+            the weight-decay rescaling or None).
+    """
+    import torch
+
+    from keras_smithing.utils.compat import torch_foreach
+
+    lr_t, (correction_1, correction_2), rectified, r, ratio = scalars
+    values = [v.value for v in variables]
+    momentums, velocities, velocity_hats = (
+        None if group is None else [s.value for s in group] for group in slots
+    )
+    with torch.no_grad():
+        grads = [g.to(values[0].dtype) for g in gradients]
+        # m <- m + (g - m) (1 - beta_1); v <- v + (g^2 - v) (1 - beta_2).
+        steps = torch_foreach("sub")(grads, momentums)
+        torch_foreach("mul_")(steps, 1 - beta_1)
+        torch_foreach("add_")(momentums, steps)
+        steps = torch_foreach("mul")(grads, grads)
+        torch_foreach("sub_")(steps, velocities)
+        torch_foreach("mul_")(steps, 1 - beta_2)
+        torch_foreach("add_")(velocities, steps)
+        if velocity_hats is not None:
+            torch_foreach("maximum_")(velocity_hats, velocities)
+            velocities = velocity_hats
+        # lr_t * where(rectified, r m_hat / (sqrt(v_hat) + epsilon), m_hat).
+        m_hat = torch_foreach("div")(momentums, correction_1)
+        denominators = torch_foreach("div")(velocities, correction_2)
+        torch_foreach("sqrt_")(denominators)
+        torch_foreach("add_")(denominators, epsilon)
+        adaptive = torch_foreach("mul")(m_hat, r)
+        torch_foreach("div_")(adaptive, denominators)
+        updates = [torch.where(rectified, a, m) for a, m in zip(adaptive, m_hat)]
+        torch_foreach("mul_")(updates, lr_t)
+        if ratio is not None:
+            torch_foreach("mul_")(values, ratio)
+        torch_foreach("sub_")(values, updates)

@@ -136,6 +136,39 @@ def variable_index(optimizer, variable):
     return optimizer._get_variable_index(variable)
 
 
+class BatchedUpdateOptimizer(keras.optimizers.Optimizer):
+    """`keras.optimizers.Optimizer`, its update of all the variables a method to override.
+
+    After clipping and weight decay Keras's `apply` calls the private
+    `_backend_update_step(grads, trainable_variables, learning_rate)`: it runs
+    `update_step` variable by variable (on TensorFlow inside the distribution
+    strategy's merge call), and Keras's own PyTorch optimizers override it to
+    update every variable with one multi-tensor op per step of the rule. A
+    subclass overrides `batched_update_step` instead, and only this class names
+    the private hook; `super().batched_update_step` is Keras's loop.
+    """
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        self.batched_update_step(grads, trainable_variables, learning_rate)
+
+    def batched_update_step(self, grads, trainable_variables, learning_rate):
+        """Updates `trainable_variables` with `grads` (Keras's `update_step` loop)."""
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+
+
+def torch_foreach(name):
+    """PyTorch's multi-tensor op `torch._foreach_<name>` (`"mul_"`, `"sqrt"`, ...).
+
+    One call applies the op to every tensor of a list, so eager PyTorch
+    dispatches it from Python once rather than once per tensor. Wraps torch's
+    private `_foreach_*` ops, with which `torch.optim` and Keras's PyTorch
+    optimizers (`keras/src/backend/torch/optimizers`) update their variables.
+    """
+    import torch
+
+    return getattr(torch, f"_foreach_{name}")
+
+
 def built_variables(optimizer):
     """The trainable variables `optimizer` was built on (`build(var_list)`).
 

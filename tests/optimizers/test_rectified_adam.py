@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_smithing.optimizers import RectifiedAdam
+from keras_smithing.optimizers import RectifiedAdam, rectified_adam
 from tests import harness
 
 # A 2-D ill-conditioned quadratic L(w) = 0.5 w^T A w - b^T w, gradient A w - b.
@@ -233,6 +233,38 @@ def test_tfa_lr_and_decay_are_pointed_errors():
     # tfa wrote `decay: 0.0` into every config: it loads.
     optimizer = RectifiedAdam.from_config({"learning_rate": 0.003, "decay": 0.0})
     assert optimizer.get_config()["learning_rate"] == pytest.approx(0.003)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"amsgrad": True, "weight_decay": 0.05},
+        {"total_steps": 12, "warmup_proportion": 0.25, "weight_decay": 0.05},
+    ],
+    ids=["defaults", "amsgrad_decay", "warm_up_decay"],
+)
+def test_every_variable_at_once_matches_update_step(monkeypatch, kwargs):
+    """On PyTorch the step runs as multi-tensor ops: bit-identical to the
+    variable-by-variable `update_step` (elsewhere both are `update_step`)."""
+    shapes = [(5, 4), (4,), (3, 2, 2), ()]
+    finals = []
+    for batched in (True, False):
+        if not batched:
+            monkeypatch.setattr(
+                rectified_adam, "multi_tensor_optimizers", lambda: False
+            )
+        rng = np.random.default_rng(0)
+        variables = [
+            keras.Variable(rng.normal(size=s).astype("float32")) for s in shapes
+        ]
+        optimizer = RectifiedAdam(0.05, **kwargs)
+        for _ in range(10):  # Both phases: momentum steps, then rectified ones.
+            grads = [rng.normal(size=s).astype("float32") for s in shapes]
+            optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
+        finals.append([harness.to_numpy(v) for v in variables + optimizer.variables])
+    for batched, generic in zip(*finals):
+        np.testing.assert_array_equal(batched, generic)
 
 
 def test_reloaded_optimizer_continues_the_same_path(tmp_path):

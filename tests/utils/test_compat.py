@@ -131,6 +131,37 @@ def test_load_trial_checkpoint(tmp_path):
         compat.load_trial_checkpoint(tuner, model, "missing")
 
 
+def test_batched_update_step_hook():
+    calls = []
+
+    class Spy(compat.BatchedUpdateOptimizer):
+        def update_step(self, gradient, variable, learning_rate):
+            self.assign_sub(variable, learning_rate * gradient)
+
+        def batched_update_step(self, grads, trainable_variables, learning_rate):
+            calls.append(len(grads))
+            super().batched_update_step(grads, trainable_variables, learning_rate)
+
+    variables = [keras.Variable(np.ones(2, "float32")), keras.Variable(1.0)]
+    Spy(learning_rate=0.5).apply([np.ones(2, "float32"), 2.0], variables)
+    assert calls == [2], (
+        "Keras's optimizers no longer update through `_backend_update_step`: "
+        "update keras_smithing.utils.compat.BatchedUpdateOptimizer"
+    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(variables[0]), [0.5, 0.5])
+    assert float(keras.ops.convert_to_numpy(variables[1])) == 0.0
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch only")
+def test_torch_foreach():
+    import torch
+
+    tensors = [torch.ones(2), torch.full((1, 3), 2.0)]
+    compat.torch_foreach("mul_")(tensors, 3.0)
+    products = compat.torch_foreach("mul")(tensors, tensors)
+    assert [p.tolist() for p in products] == [[9.0, 9.0], [[36.0, 36.0, 36.0]]]
+
+
 def test_variable_index_and_built_variables():
     variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
     optimizer = keras.optimizers.Adam()
