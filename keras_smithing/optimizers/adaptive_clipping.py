@@ -4,6 +4,10 @@ import keras
 from keras import ops
 
 from keras_smithing.optimizers.wrapper import OptimizerWrapper
+from keras_smithing.utils.backend import (
+    clip_unitwise_batched,
+    multi_tensor_optimizers,
+)
 from keras_smithing.utils.validation import check_float, invalid_argument
 
 # The floor of a gradient norm in the clipping factor, as in the paper's reference
@@ -29,10 +33,18 @@ def unitwise_norm(x):
         A float32 tensor of the norms, of rank `ndim(x)` (or a scalar).
     """
     x = ops.cast(x, "float32")
-    if sum(size != 1 for size in x.shape) <= 1:
+    axes = _unit_axes(x)
+    if axes is None:
         return ops.sqrt(ops.sum(ops.square(x)))
-    axes = tuple(range(len(x.shape) - 1))
     return ops.sqrt(ops.sum(ops.square(x), axis=axes, keepdims=True))
+
+
+def _unit_axes(x):
+    """The axes a unit's norm sums over in `x` (all but the last), or None when
+    one norm covers the whole tensor (at most one axis longer than 1)."""
+    if sum(size != 1 for size in x.shape) <= 1:
+        return None
+    return tuple(range(len(x.shape) - 1))
 
 
 def clip_unitwise(gradient, variable, clip_factor, epsilon):
@@ -133,17 +145,27 @@ class AdaptiveGradientClipping(OptimizerWrapper):
         self.epsilon = epsilon
 
     def wrapped_apply(self, grads, trainable_variables):
-        clipped = [
-            None
-            if grad is None
-            else clip_unitwise(
-                ops.convert_to_tensor(grad),
-                variable.value,
+        present = [i for i, grad in enumerate(grads) if grad is not None]
+        gradients = [ops.convert_to_tensor(grads[i]) for i in present]
+        variables = [trainable_variables[i] for i in present]
+        if multi_tensor_optimizers():
+            # Eager PyTorch: every gradient at once, the same float operations.
+            values = clip_unitwise_batched(
+                gradients,
+                variables,
+                [_unit_axes(variable) for variable in variables],
                 self.clip_factor,
                 self.epsilon,
+                _MIN_GRADIENT_NORM,
             )
-            for grad, variable in zip(grads, trainable_variables)
-        ]
+        else:
+            values = [
+                clip_unitwise(gradient, variable.value, self.clip_factor, self.epsilon)
+                for gradient, variable in zip(gradients, variables)
+            ]
+        clipped = list(grads)
+        for i, value in zip(present, values):
+            clipped[i] = value
         self.inner_optimizer.apply(clipped, trainable_variables)
 
     def get_config(self):

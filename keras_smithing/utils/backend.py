@@ -684,3 +684,56 @@ def rectified_adam_step_in_place(
         if ratio is not None:
             torch_foreach("mul_")(values, ratio)
         torch_foreach("sub_")(values, updates)
+
+
+def clip_unitwise_batched(
+    gradients, variables, axes, clip_factor, epsilon, min_gradient_norm
+):
+    """`AdaptiveGradientClipping`'s clipping of every gradient at once (PyTorch).
+
+    The same float operations as `clip_unitwise` with `keras.ops`, as
+    multi-tensor ops where torch has them (products, square roots, bounds,
+    ratios) and per tensor for the sums and the selection, so the values are
+    bit-identical.
+
+    Args:
+        gradients: List of gradient tensors.
+        variables: Their `keras.Variable`s, aligned with `gradients`.
+        axes: For each gradient, the axes its unit norms sum over (a tuple), or
+            None for one norm over the whole tensor.
+        clip_factor: Float, the largest ratio of a unit's gradient norm to its
+            weight norm.
+        epsilon: Float, the floor of the weight norms.
+        min_gradient_norm: Float, the floor of the gradient norms in the ratio.
+
+    Returns:
+        The list of clipped gradients, each of its gradient's dtype.
+    """
+    import torch
+
+    from keras_smithing.utils.compat import torch_foreach
+
+    def norms(tensors):
+        squares = torch_foreach("mul")(tensors, tensors)
+        sums = [
+            x.sum() if axis is None else x.sum(dim=axis, keepdim=True)
+            for x, axis in zip(squares, axes)
+        ]
+        torch_foreach("sqrt_")(sums)
+        return sums
+
+    with torch.no_grad():
+        grads = [g.to(torch.float32) for g in gradients]
+        max_norms = norms([v.value.to(torch.float32) for v in variables])
+        torch_foreach("clamp_min_")(max_norms, epsilon)
+        torch_foreach("mul_")(max_norms, clip_factor)
+        grad_norms = norms(grads)
+        ratios = torch_foreach("div")(
+            max_norms, torch_foreach("clamp_min")(grad_norms, min_gradient_norm)
+        )
+        factors = [
+            torch.where(norm > bound, ratio, 1.0)
+            for norm, bound, ratio in zip(grad_norms, max_norms, ratios)
+        ]
+        clipped = torch_foreach("mul")(grads, factors)
+        return [c.to(g.dtype) for c, g in zip(clipped, gradients)]

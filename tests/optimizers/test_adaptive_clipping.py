@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_smithing.optimizers import AdaptiveGradientClipping
+from keras_smithing.optimizers import AdaptiveGradientClipping, adaptive_clipping
 from tests import harness
 
 
@@ -98,6 +98,27 @@ def test_fit_step_matches_numpy_reference(clip_factor, epsilon, jit_compile):
         clipped_any |= not np.allclose(expected, g)
         kept_any |= bool(np.any(expected == g))
     assert clipped_any and kept_any
+
+
+def test_every_gradient_at_once_matches_clip_unitwise(monkeypatch):
+    """On PyTorch the clipping runs as multi-tensor ops: bit-identical to
+    `clip_unitwise` gradient by gradient (elsewhere both are `clip_unitwise`)."""
+    finals = []
+    for batched in (True, False):
+        if not batched:
+            monkeypatch.setattr(
+                adaptive_clipping, "multi_tensor_optimizers", lambda: False
+            )
+        weights, grads = weights_and_grads()
+        variables = [keras.Variable(w) for w in weights]
+        optimizer = AdaptiveGradientClipping(keras.optimizers.SGD(1.0, momentum=0.5))
+        for step in range(3):
+            tensors = [keras.ops.convert_to_tensor(g * (step + 1)) for g in grads]
+            tensors[2] = None if step == 1 else tensors[2]  # A variable left out.
+            optimizer.apply(tensors, variables)
+        finals.append([harness.to_numpy(v) for v in variables + optimizer.variables])
+    for batched, generic in zip(*finals):
+        np.testing.assert_array_equal(batched, generic)
 
 
 def test_under_loss_scaling_clips_unscaled_gradients():
