@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_smithing.optimizers.wrapper import OptimizerWrapper
+from keras_smithing.utils.backend import assign_if
 from keras_smithing.utils.compat import variable_index
 from keras_smithing.utils.validation import check_float, check_int, invalid_argument
 
@@ -86,12 +87,16 @@ class Lookahead(OptimizerWrapper):
         slots = [
             self.slow_weights[variable_index(self, v)] for v in trainable_variables
         ]
+        iterations = self.inner_optimizer.iterations
         # The slow weights equal the fast ones at the start of every period; they
         # are copied in at the first step rather than by an initializer that reads
         # the model's variables, which XLA cannot lift out of a compiled step.
-        first_step = ops.equal(self.inner_optimizer.iterations, 0)
-        for variable, slow in zip(trainable_variables, slots):
-            self.assign(slow, ops.where(first_step, variable.value, slow.value))
+        assign_if(
+            ops.equal(iterations, 0),
+            slots,
+            lambda: [variable.value for variable in trainable_variables],
+            self.assign,
+        )
         self.inner_optimizer.apply(grads, trainable_variables)
         alpha = self.slow_step_size
 
@@ -100,22 +105,14 @@ class Lookahead(OptimizerWrapper):
                 alpha * variable.value + (1.0 - alpha) * slow.value
                 for variable, slow in zip(trainable_variables, slots)
             ]
-            return mixed, mixed
+            return mixed + mixed
 
-        def unchanged():
-            return (
-                [ops.copy(slow.value) for slow in slots],
-                [ops.copy(variable.value) for variable in trainable_variables],
-            )
-
-        # A value-returning cond (no assignment inside), so it also traces on JAX.
-        sync = ops.equal(ops.mod(self.inner_optimizer.iterations, self.sync_period), 0)
-        new_slow, new_fast = ops.cond(sync, synchronized, unchanged)
-        for variable, slow, slow_value, fast_value in zip(
-            trainable_variables, slots, new_slow, new_fast
-        ):
-            self.assign(slow, slow_value)
-            self.assign(variable, fast_value)
+        assign_if(
+            ops.equal(ops.mod(iterations, self.sync_period), 0),
+            slots + list(trainable_variables),
+            synchronized,
+            self.assign,
+        )
 
     def get_config(self):
         config = super().get_config()

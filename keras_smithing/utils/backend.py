@@ -630,6 +630,37 @@ def multi_tensor_optimizers():
     return keras.backend.backend() == "torch"
 
 
+def assign_if(condition, variables, values_fn, assign):
+    """Assigns `values_fn()` (a list of values) to `variables` when `condition` holds.
+
+    On TensorFlow and PyTorch one `ops.cond` runs the assignments in its true
+    branch only: a step in which `condition` is false computes and writes
+    nothing (PyTorch, eager, reads `condition` as Keras's `ops.cond` does).
+    JAX cannot assign inside a traced branch: there the `cond` returns
+    `values_fn()` or the current values, and every variable is assigned.
+
+    Args:
+        condition: Boolean scalar tensor.
+        variables: List of `keras.Variable`s.
+        values_fn: Function returning their new values, aligned with
+            `variables`.
+        assign: Function `(variable, value)`, the optimizer's `assign`.
+    """
+    if keras.backend.backend() == "jax":
+        values = keras.ops.cond(
+            condition, values_fn, lambda: [variable.value for variable in variables]
+        )
+        for variable, value in zip(variables, values):
+            assign(variable, value)
+        return
+
+    def assign_all():
+        for variable, value in zip(variables, values_fn()):
+            assign(variable, value)
+
+    keras.ops.cond(condition, assign_all, lambda: None)
+
+
 def rectified_adam_step_in_place(
     variables, gradients, slots, beta_1, beta_2, epsilon, scalars
 ):
