@@ -17,7 +17,10 @@ def stateful_step(model, step_fn, args, training):
     `step_fn` runs inside a `keras.StatelessScope` mapping every variable to its
     value in `state`, and the assignments it records become the new state. Write
     the step once with `variable.assign`, `optimizer.apply` and
-    `metric.update_state`, and call this from `train_step(self, *args)`.
+    `metric.update_state`, and call this from `train_step(self, *args)`. The step
+    computes its gradients in closed form: on PyTorch it runs under
+    `torch.no_grad()`, so no autograd graph is recorded behind the variables'
+    tensors (Keras's PyTorch train loop leaves autograd on).
 
     Args:
         model: The `keras.Model` whose step this is.
@@ -29,7 +32,14 @@ def stateful_step(model, step_fn, args, training):
     Returns:
         The logs (TensorFlow, PyTorch) or `(logs, state)` (JAX).
     """
-    if keras.backend.backend() != "jax":
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        (data,) = args
+        with torch.no_grad():
+            return step_fn(data)
+    if backend != "jax":
         (data,) = args
         return step_fn(data)
     state, data = args

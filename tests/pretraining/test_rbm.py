@@ -459,3 +459,26 @@ def test_bernoulli_samples_are_keras_randoms():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(noise < p)
     )
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="Autograd is PyTorch's, on by default"
+)
+def test_train_step_records_no_autograd_graph(monkeypatch):
+    # The gradients are in closed form: Keras's PyTorch loop leaves autograd on,
+    # and the step turns it off rather than recording a graph behind the kernel.
+    x = _binary_data(20)
+    rbm = RBM(4, persistent=True, num_chains=20, seed=0)
+    rbm.compile(optimizer=keras.optimizers.SGD(0.1))
+    rbm.build(x.shape)
+    applied = []
+    apply_gradients = rbm.apply_gradients
+
+    def spy(grads, variables):
+        applied.extend(grads)
+        apply_gradients(grads, variables)
+
+    monkeypatch.setattr(rbm, "apply_gradients", spy)
+    rbm.train_step((keras.ops.convert_to_tensor(x),))
+    assert len(applied) == 3
+    assert not any(grad.requires_grad for grad in applied)
