@@ -195,18 +195,24 @@ class GradientHealth(keras.callbacks.Callback):
         self._gradients = gradient_function(model)
         self._prepared_for = (model, model.loss)
 
+    # The probe after batch k runs when batch k + 1 begins, or at the end of the
+    # epoch: a callback with a batch-end hook makes Keras run every batch end
+    # synchronously (on JAX and PyTorch it otherwise dispatches them to a thread),
+    # which would wait for every step's results.
     def on_train_batch_begin(self, batch, logs=None):
+        self._probe_if_due()
         if (self._step + 1) % self.every_n_batches == 0:
             self._before = _snapshot(self.model)
-
-    def on_train_batch_end(self, batch, logs=None):
         self._step += 1
-        if self._step % self.every_n_batches == 0:
-            self._probe()
 
     def on_epoch_end(self, epoch, logs=None):
+        self._probe_if_due()
         if logs is not None:
             logs.update(self._flags)
+
+    def _probe_if_due(self):
+        if self._step % self.every_n_batches == 0 and self._step != self._probed:
+            self._probe()
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
@@ -252,6 +258,7 @@ class GradientHealth(keras.callbacks.Callback):
             self._record("activation_mean", layer, float(mean))
             self._record("activation_std", layer, float(np.sqrt(m2 / count)))
         self._before = None
+        self._probed = self._step
         self.history["step"].append(self._step)
         self.history["loss"].append(loss)
         self._check(gradients, weights.values())

@@ -53,6 +53,31 @@ def test_harness():
     assert "gradient_health_ratio" in history.history
 
 
+@pytest.mark.parametrize("every_n_batches", [3, 4])
+def test_probes_run_without_a_batch_end_hook(every_n_batches):
+    """A batch-end hook would make Keras wait for every step's results; the probe
+    after batch k runs as batch k + 1 begins, or at the end of the epoch."""
+    for hook in ("on_batch_end", "on_train_batch_end"):
+        assert getattr(GradientHealth, hook) is getattr(keras.callbacks.Callback, hook)
+    model = _mlp("relu", "he_normal", depth=3)
+    x, y = _data()
+    probe = GradientHealth((x[:16], y[:16]), every_n_batches=every_n_batches)
+    seen = []
+
+    class Steps(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[probe, Steps()])
+    seen.append(model.get_weights())  # 2 epochs of 4 batches: 8 steps.
+    expected = list(range(0, 9, every_n_batches))
+    assert probe.history["step"] == expected
+    # Each probe saw the weights after its step.
+    for step, norm in zip(expected, probe.history["weight_norm"]["head"]):
+        head = seen[step][-2:]
+        assert np.isclose(norm, np.sqrt(sum(np.sum(np.square(w)) for w in head)))
+
+
 def test_deep_sigmoid_mlp_is_flagged_as_vanishing():
     callback = GradientHealth(_data(32), every_n_batches=2)
     history, messages = _fit(_mlp("sigmoid", "glorot_uniform"), callback)
