@@ -18,7 +18,12 @@ Reference:
 import keras
 from keras import ops
 
-from keras_smithing.utils.backend import random_normal, random_randint, random_uniform
+from keras_smithing.utils.backend import (
+    random_normal,
+    random_randint,
+    random_uniform,
+    take_steps,
+)
 from keras_smithing.utils.validation import (
     check_float,
     check_int,
@@ -38,17 +43,6 @@ def _batch_and_steps(signal):
     """Batch size (dynamic) and number of steps (static when known: fewer ops)."""
     shape = ops.shape(signal)
     return shape[0], signal.shape[1] or shape[1]
-
-
-def _gather_steps(signal, indices):
-    """`signal[b, indices[b, t], ...]` for signals `(batch, steps[, channels])`.
-
-    One flat gather (cheaper than `take_along_axis`'s broadcasting on TensorFlow).
-    """
-    batch, steps = _batch_and_steps(signal)
-    offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * steps, 1)
-    flat = ops.reshape(signal, (-1,) + tuple(signal.shape[2:]))
-    return ops.take(flat, indices + offsets, axis=0)
 
 
 def _per_example(values, signal):
@@ -158,10 +152,10 @@ class RandomShift1D(_SignalAugmentation):
             "int32",
             self.seed_generator,
         )
-        source = ops.expand_dims(ops.arange(steps, dtype="int32"), 0) - shifts
+        source = ops.arange(steps, dtype="int32") - shifts  # (batch, steps)
         if self.fill == "wrap":
-            return _gather_steps(signal, ops.mod(source, steps))
-        outputs = _gather_steps(signal, ops.clip(source, 0, steps - 1))
+            return take_steps(signal, source % steps)
+        outputs = take_steps(signal, ops.clip(source, 0, steps - 1))
         if self.fill == "zeros":
             inside = ops.logical_and(source >= 0, source < steps)
             outputs = outputs * _per_example(ops.cast(inside, signal.dtype), signal)
@@ -297,7 +291,7 @@ class RandomTimeWarp1D(_SignalAugmentation):
         above = ops.minimum(below + 1, steps - 1)
         fraction = ops.cast(time - ops.cast(below, "float32"), signal.dtype)
         fraction = _per_example(fraction, signal)
-        before, after = _gather_steps(signal, below), _gather_steps(signal, above)
+        before, after = take_steps(signal, below), take_steps(signal, above)
         return before + (after - before) * fraction
 
     def get_config(self):

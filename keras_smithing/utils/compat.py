@@ -60,6 +60,30 @@ def in_symbolic_build():
     return in_symbolic_scope()
 
 
+def torch_device():
+    """The device on which Keras's PyTorch backend creates tensors now (`"cpu"`,
+    `"cuda"`, `"meta"` while tracing shapes, or the one of a `keras.device`
+    scope).
+
+    Wraps `keras.src.backend.torch.core.get_device`: Keras has no public getter.
+    """
+    from keras.src.backend.torch.core import get_device
+
+    return get_device()
+
+
+def in_stateless_scope():
+    """Whether a `keras.StatelessScope` is open: variables read its values and
+    their assignments are recorded there instead of made.
+
+    Wraps `keras.src.backend.common.stateless_scope.in_stateless_scope`: Keras
+    has no public equivalent.
+    """
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    return in_stateless_scope()
+
+
 class ReduceLROnPlateauBase(keras.callbacks.ReduceLROnPlateau):
     """Keras's `ReduceLROnPlateau`, its reduction step a method to override.
 

@@ -295,6 +295,52 @@ def test_random_uniform_and_randint_equal_keras_draws():
             np.testing.assert_array_equal(_np(got), _np(want))
 
 
+def test_draws_move_the_seed_generator_on_as_keras_does():
+    # On PyTorch the draws seed their torch.Generator without Keras's per-op
+    # dispatch; the values and the seed generator's state stay keras.random's,
+    # draw after draw, and a stateless scope records the new state as Keras does.
+    from keras_smithing.utils.backend import (
+        random_normal,
+        random_randint,
+        random_uniform,
+    )
+
+    draws = [
+        (
+            lambda g: random_normal((3, 5), 0.5, "float32", g),
+            lambda g: keras.random.normal((3, 5), stddev=0.5, dtype="float32", seed=g),
+        ),
+        (
+            lambda g: random_uniform((), -1.0, 3.0, "float32", g),
+            lambda g: keras.random.uniform((), -1.0, 3.0, "float32", g),
+        ),
+        (
+            lambda g: random_randint((7, 1), -4, 5, "int32", g),
+            lambda g: keras.random.randint((7, 1), -4, 5, "int32", g),
+        ),
+    ]
+    for ours_draw, keras_draw in draws:
+        ours, theirs = keras.random.SeedGenerator(11), keras.random.SeedGenerator(11)
+        for _ in range(3):
+            got, want = _np(ours_draw(ours)), _np(keras_draw(theirs))
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(_np(ours.state.value), _np(theirs.state.value))
+        before = _np(ours.state.value)
+        scopes = []
+        for generator, draw in [(ours, ours_draw), (theirs, keras_draw)]:
+            mapped = keras.ops.convert_to_tensor(before)
+            with keras.StatelessScope(
+                state_mapping=[(generator.state, mapped)]
+            ) as scope:
+                values = _np(draw(generator))
+            scopes.append((values, _np(scope.get_current_value(generator.state))))
+            np.testing.assert_array_equal(_np(mapped), before)
+        np.testing.assert_array_equal(scopes[0][0], scopes[1][0])
+        np.testing.assert_array_equal(scopes[0][1], scopes[1][1])
+        np.testing.assert_array_equal(_np(ours.state.value), before)
+
+
 def test_augmentations_draw_keras_random_values(monkeypatch):
     x = np.ones((4, 10, 2), "float32")
     signal = np.tile(np.arange(10, dtype="float32")[None, :, None], (4, 1, 2))

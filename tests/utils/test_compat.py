@@ -60,6 +60,23 @@ def test_in_symbolic_build():
     assert seen[-1] is False
 
 
+def test_in_stateless_scope():
+    assert not compat.in_stateless_scope()
+    with keras.StatelessScope():
+        assert compat.in_stateless_scope(), "Keras's stateless scope moved"
+    assert not compat.in_stateless_scope()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch only")
+def test_torch_device():
+    assert compat.torch_device() == keras.ops.zeros(()).device.type, (
+        "Keras's PyTorch backend no longer reports its device through "
+        "`keras.src.backend.torch.core.get_device`: update compat.torch_device"
+    )
+    with keras.device("meta"):
+        assert compat.torch_device() == "meta"
+
+
 def test_reduce_lr_on_plateau_base_hook():
     calls = []
 
