@@ -478,7 +478,7 @@ def fused_weight_norm(v, g, minimum):
     the last, as the backend's one fused kernel (forward and backward), or None
     where there is none.
 
-    PyTorch has one (`torch._weight_norm_interface`, what
+    PyTorch has one (`compat.torch_weight_norm`, what
     `torch.nn.utils.parametrizations.weight_norm` runs): it reads `v` once for
     the norms and the product, and its backward computes the gradients of `v`
     and `g` in one pass, where the formula costs ~7 passes over the kernel in
@@ -497,12 +497,14 @@ def fused_weight_norm(v, g, minimum):
         return None
     import torch
 
+    from keras_smithing.utils.compat import torch_weight_norm
+
     if v.device.type == "meta" or torch.compiler.is_compiling():
         return None
     # The kernel wants both contiguous (as `torch._weight_norm` makes them):
     # an orthogonal initializer's kernel is a transposed view.
     g = g.reshape([1] * (v.ndim - 1) + [-1]).contiguous()
-    w, norms = torch._weight_norm_interface(v.contiguous(), g, v.ndim - 1)
+    w, norms = torch_weight_norm(v.contiguous(), g, v.ndim - 1)
     if norms.min().item() < minimum:
         return None
     return w

@@ -193,6 +193,19 @@ def torch_foreach(name):
     return getattr(torch, f"_foreach_{name}")
 
 
+def torch_weight_norm(v, g, dim):
+    """`(v * g / ||v||, ||v||)`, the norms taken over every axis of `v` but `dim`,
+    as PyTorch's one fused kernel (forward and backward).
+
+    Wraps torch's private `_weight_norm_interface`, the kernel behind
+    `torch.nn.utils.parametrizations.weight_norm`; `g` has `v`'s rank, size 1
+    on every axis but `dim`, and both are contiguous.
+    """
+    import torch
+
+    return torch._weight_norm_interface(v, g, dim)
+
+
 def built_variables(optimizer):
     """The trainable variables `optimizer` was built on (`build(var_list)`).
 

@@ -179,6 +179,18 @@ def test_torch_foreach():
     assert [p.tolist() for p in products] == [[9.0, 9.0], [[36.0, 36.0, 36.0]]]
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch only")
+def test_torch_weight_norm():
+    import torch
+
+    v = torch.tensor([[3.0, 0.0], [4.0, 2.0]])
+    w, norms = compat.torch_weight_norm(v, torch.tensor([[2.0, 1.0]]), 1)
+    assert norms.flatten().tolist() == [5.0, 2.0], (
+        "torch's `_weight_norm_interface` changed: update compat.torch_weight_norm"
+    )
+    np.testing.assert_allclose(w.numpy(), [[1.2, 0.0], [1.6, 1.0]], rtol=1e-6)
+
+
 def test_variable_index_and_built_variables():
     variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
     optimizer = keras.optimizers.Adam()
