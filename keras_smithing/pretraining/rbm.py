@@ -244,15 +244,35 @@ class RBM(ClosedFormModel):
         )
         return mean + ops.cast(noise, mean.dtype)
 
-    def _free_energy(self, v, hidden_logits):
+    def _visible_energy(self, v):
         if self.visible == "bernoulli":
-            visible_term = -ops.matmul(v, self.visible_bias)
-        else:
-            visible_term = 0.5 * ops.sum(ops.square(v - self.visible_bias), axis=-1)
-        return visible_term - ops.sum(ops.softplus(hidden_logits), axis=-1)
+            return -ops.matmul(v, self.visible_bias)
+        return 0.5 * ops.sum(ops.square(v - self.visible_bias), axis=-1)
 
-    def _pseudo_log_likelihood(self, v, hidden_logits):
-        """scikit-learn's estimate: flip one random unit per example (Bernoulli)."""
+    def _free_energy(self, v, hidden_logits, visible_energy=None):
+        if visible_energy is None:
+            visible_energy = self._visible_energy(v)
+        return visible_energy - ops.sum(ops.softplus(hidden_logits), axis=-1)
+
+    def _data_metrics(self, v, hidden_logits):
+        """Free energy and (Bernoulli) pseudo-log-likelihood of the data `v`.
+
+        Both start from the same `-v.b`, and the pseudo-log-likelihood from the
+        free energy itself: each is computed once.
+        """
+        visible_energy = self._visible_energy(v)
+        logs = {"free_energy": self._free_energy(v, hidden_logits, visible_energy)}
+        if self.visible == "bernoulli":
+            logs["pseudo_log_likelihood"] = self._pseudo_log_likelihood(
+                v, hidden_logits, visible_energy, logs["free_energy"]
+            )
+        return logs
+
+    def _pseudo_log_likelihood(self, v, hidden_logits, visible_energy, energy):
+        """scikit-learn's estimate: flip one random unit per example (Bernoulli).
+
+        `visible_energy` and `energy` are `-v.b` and the free energy of `v`.
+        """
         features = ops.shape(v)[-1]
         index = random_randint(
             (ops.shape(v)[0],), 0, features, "int32", self.seed_generator
@@ -262,11 +282,8 @@ class RBM(ClosedFormModel):
         flipped_logits = hidden_logits + flip[:, None] * ops.take(
             self.hidden.kernel, index, axis=0
         )
-        energy = -ops.matmul(v, self.visible_bias) - ops.sum(
-            ops.softplus(hidden_logits), axis=-1
-        )
         flipped_energy = (
-            -ops.matmul(v, self.visible_bias)
+            visible_energy
             - flip * ops.take(self.visible_bias, index)
             - ops.sum(ops.softplus(flipped_logits), axis=-1)
         )
@@ -276,7 +293,11 @@ class RBM(ClosedFormModel):
     # Training.
 
     def _negative_phase(self, v):
-        """Positive and negative statistics of one CD-k / PCD update."""
+        """Positive and negative statistics of one CD-k / PCD update.
+
+        `both` stacks the data and the negative samples, as the kernel's gradient
+        takes them.
+        """
         batch = ops.shape(v)[0]
         if self.persistent:
             h = ops.cast(self.chains, v.dtype)
@@ -285,7 +306,8 @@ class RBM(ClosedFormModel):
                 if step < self.k - 1:
                     h = self._bernoulli(ops.sigmoid(self._hidden_logits(v_model)))
             # One matmul for the hidden units of data and fantasy particles.
-            logits = self._hidden_logits(ops.concatenate([v, v_model], axis=0))
+            both = ops.concatenate([v, v_model], axis=0)
+            logits = self._hidden_logits(both)
             logits_data, logits_model = (
                 logits[: -self.num_chains],
                 logits[-self.num_chains :],
@@ -307,8 +329,10 @@ class RBM(ClosedFormModel):
                 h_model = ops.sigmoid(logits_model)
                 if step < self.k - 1:
                     h = self._bernoulli(h_model)
+            both = ops.concatenate([v, v_model], axis=0)
         return (
             batch,
+            both,
             h_data,
             logits_data,
             v_model,
@@ -328,15 +352,22 @@ class RBM(ClosedFormModel):
             and visible biases) and a dict of metric values (per example, except
             the batch's `free_energy_gap`).
         """
-        batch, h_data, logits_data, v_model, h_model, logits_model, reconstruction = (
-            self._negative_phase(v)
-        )
+        (
+            batch,
+            both,
+            h_data,
+            logits_data,
+            v_model,
+            h_model,
+            logits_model,
+            reconstruction,
+        ) = self._negative_phase(v)
         dtype = v.dtype
         num_model = ops.cast(ops.shape(v_model)[0], dtype)
         num_data = ops.cast(batch, dtype)
         # One matmul for <v h>_data - <v h>_model.
         kernel_grad = ops.matmul(
-            ops.transpose(ops.concatenate([v, v_model], axis=0)),
+            ops.transpose(both),
             ops.concatenate([-h_data / num_data, h_model / num_model], axis=0),
         )
         if self.weight_decay:
@@ -348,15 +379,15 @@ class RBM(ClosedFormModel):
             self.hidden.bias.path: ops.mean(h_model, axis=0) - ops.mean(h_data, axis=0),
             self.visible_bias.path: ops.mean(v_model, axis=0) - ops.mean(v, axis=0),
         }
+        data_logs = self._data_metrics(v, logits_data)
         logs = {
             "reconstruction_error": ops.mean(
                 ops.square(v[: ops.shape(reconstruction)[0]] - reconstruction), axis=-1
             ),
-            "free_energy_gap": ops.mean(self._free_energy(v, logits_data))
+            "free_energy_gap": ops.mean(data_logs.pop("free_energy"))
             - ops.mean(self._free_energy(v_model, logits_model)),
+            **data_logs,
         }
-        if self.visible == "bernoulli":
-            logs["pseudo_log_likelihood"] = self._pseudo_log_likelihood(v, logits_data)
         return grads, logs
 
     def _batch(self, data):
@@ -379,10 +410,8 @@ class RBM(ClosedFormModel):
             "reconstruction_error": ops.mean(
                 ops.square(v - self._visible_mean(ops.sigmoid(logits))), axis=-1
             ),
-            "free_energy": self._free_energy(v, logits),
+            **self._data_metrics(v, logits),
         }
-        if self.visible == "bernoulli":
-            logs["pseudo_log_likelihood"] = self._pseudo_log_likelihood(v, logits)
         return self._update_trackers(logs)
 
     def _update_trackers(self, logs):
@@ -463,9 +492,8 @@ class RBM(ClosedFormModel):
                 "(visible='gaussian') does not have: use free_energy(x) instead."
             )
         v = self._visible_tensor(x)
-        return ops.convert_to_numpy(
-            self._pseudo_log_likelihood(v, self._hidden_logits(v))
-        )
+        logs = self._data_metrics(v, self._hidden_logits(v))
+        return ops.convert_to_numpy(logs["pseudo_log_likelihood"])
 
     def free_energy(self, x):
         """Free energy `F(x) = -log sum_h exp(-E(x, h))` per example, as NumPy."""
