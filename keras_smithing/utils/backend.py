@@ -758,10 +758,11 @@ def multi_tensor_optimizers():
 def assign_if(condition, variables, values_fn, assign):
     """Assigns `values_fn()` (a list of values) to `variables` when `condition` holds.
 
-    On TensorFlow and PyTorch one `ops.cond` runs the assignments in its true
-    branch only: a step in which `condition` is false computes and writes
-    nothing (PyTorch, eager, reads `condition` as Keras's `ops.cond` does).
-    JAX cannot assign inside a traced branch: there the `cond` returns
+    On TensorFlow and PyTorch a step in which `condition` is false computes and
+    writes nothing: in eager execution a Python branch on its value (read as
+    Keras's `ops.cond` reads it on PyTorch, without building a Keras
+    operation), in a graph one `ops.cond` that assigns in its true branch. JAX
+    cannot assign inside a traced branch: there the `cond` returns
     `values_fn()` or the current values, and every variable is assigned.
 
     Args:
@@ -771,6 +772,11 @@ def assign_if(condition, variables, values_fn, assign):
             `variables`.
         assign: Function `(variable, value)`, the optimizer's `assign`.
     """
+
+    def assign_all():
+        for variable, value in zip(variables, values_fn()):
+            assign(variable, value)
+
     if keras.backend.backend() == "jax":
         values = keras.ops.cond(
             condition, values_fn, lambda: [variable.value for variable in variables]
@@ -778,12 +784,11 @@ def assign_if(condition, variables, values_fn, assign):
         for variable, value in zip(variables, values):
             assign(variable, value)
         return
-
-    def assign_all():
-        for variable, value in zip(variables, values_fn()):
-            assign(variable, value)
-
-    keras.ops.cond(condition, assign_all, lambda: None)
+    known = eager_value(condition)
+    if known is None:
+        keras.ops.cond(condition, assign_all, lambda: None)
+    elif known:
+        assign_all()
 
 
 def rectified_adam_step_in_place(
