@@ -426,6 +426,38 @@ def test_a_choice_that_keeps_failing_is_drawn_less_than_an_untried_one(tmp_path,
     assert counts["fails"] <= 3, counts
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_an_int_of_few_values_keeps_every_value_in_reach(tmp_path, seed):
+    # An index over four batch sizes; the best, 3, was never tried. In a window
+    # narrowed around the best tried value (2) every proposal drew 2; drawn as a
+    # choice, with its values in order, the surrogate reaches for 3.
+    hp = keras_tuner.HyperParameters()
+    hp.Int("batch_size", 0, 3)
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        keras_tuner.Objective("score", "min"),
+        max_trials=100,
+        hyperparameters=hp,
+        seed=seed,
+        restart_patience=None,
+    )
+    oracle._set_project_dir(str(tmp_path), "ordinal")
+    oracle.verbose = 0
+
+    def score(values):
+        return 3 - values["batch_size"] + (values["x"] - 0.5) ** 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # The best value lies at the edge.
+        _drive(oracle, score, 30, values=lambda i: {"batch_size": i % 3})
+    proposed = [oracle.populate_space(f"probe{i}")["values"] for i in range(30)]
+    counts = np.bincount([v["batch_size"] for v in proposed], minlength=4)
+    assert counts[3] >= 20, counts
+    space = {hp.name: hp for hp in oracle.hyperparameters.space}
+    x, _ = oracle._surrogate_data(["batch_size"], space)
+    np.testing.assert_allclose(np.unique(x[:, 0]), [0.125, 0.375, 0.625])
+
+
 def test_pruned_trials_enter_the_surrogate_among_the_worst(tmp_path):
     oracle = _one_dimensional_oracle(tmp_path, max_trials=10, restart_patience=None)
     for value, loss in [(0.1, 3.0), (0.5, 1.0), (0.9, 2.0), (0.7, 1.5)]:
