@@ -833,14 +833,20 @@ def rectified_adam_step_in_place(
         if velocity_hats is not None:
             torch_foreach("maximum_")(velocity_hats, velocities)
             velocities = velocity_hats
-        # lr_t * where(rectified, r m_hat / (sqrt(v_hat) + epsilon), m_hat).
+        # lr_t * where(rectified, r m_hat / (sqrt(v_hat) + epsilon), m_hat). A
+        # flag on the CPU is read for free (no device to wait for): only the
+        # chosen branch is computed. Elsewhere both are, then selected.
         m_hat = torch_foreach("div")(momentums, correction_1)
-        denominators = torch_foreach("div")(velocities, correction_2)
-        torch_foreach("sqrt_")(denominators)
-        torch_foreach("add_")(denominators, epsilon)
-        adaptive = torch_foreach("mul")(m_hat, r)
-        torch_foreach("div_")(adaptive, denominators)
-        updates = [torch.where(rectified, a, m) for a, m in zip(adaptive, m_hat)]
+        choice = eager_value(rectified) if rectified.device.type == "cpu" else None
+        updates = m_hat
+        if choice is not False:
+            denominators = torch_foreach("div")(velocities, correction_2)
+            torch_foreach("sqrt_")(denominators)
+            torch_foreach("add_")(denominators, epsilon)
+            updates = torch_foreach("mul")(m_hat, r)
+            torch_foreach("div_")(updates, denominators)
+        if choice is None:
+            updates = [torch.where(rectified, a, m) for a, m in zip(updates, m_hat)]
         torch_foreach("mul_")(updates, lr_t)
         if ratio is not None:
             torch_foreach("mul_")(values, ratio)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_smithing.optimizers import RectifiedAdam, rectified_adam
+from keras_smithing.utils import backend
 from tests import harness
 
 # A 2-D ill-conditioned quadratic L(w) = 0.5 w^T A w - b^T w, gradient A w - b.
@@ -246,11 +247,15 @@ def test_tfa_lr_and_decay_are_pointed_errors():
 )
 def test_every_variable_at_once_matches_update_step(monkeypatch, kwargs):
     """On PyTorch the step runs as multi-tensor ops: bit-identical to the
-    variable-by-variable `update_step` (elsewhere both are `update_step`)."""
+    variable-by-variable `update_step` (elsewhere both are `update_step`), with
+    the rectification flag read on the CPU or, as on an accelerator, selected
+    on the device."""
     shapes = [(5, 4), (4,), (3, 2, 2), ()]
     finals = []
-    for batched in (True, False):
-        if not batched:
+    for mode in ("read", "selected", "update_step"):
+        if mode == "selected":
+            monkeypatch.setattr(backend, "eager_value", lambda value: None)
+        if mode == "update_step":
             monkeypatch.setattr(
                 rectified_adam, "multi_tensor_optimizers", lambda: False
             )
@@ -263,8 +268,9 @@ def test_every_variable_at_once_matches_update_step(monkeypatch, kwargs):
             grads = [rng.normal(size=s).astype("float32") for s in shapes]
             optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
         finals.append([harness.to_numpy(v) for v in variables + optimizer.variables])
-    for batched, generic in zip(*finals):
-        np.testing.assert_array_equal(batched, generic)
+    for read, selected, generic in zip(*finals):
+        np.testing.assert_array_equal(read, generic)
+        np.testing.assert_array_equal(selected, generic)
 
 
 def test_reloaded_optimizer_continues_the_same_path(tmp_path):
