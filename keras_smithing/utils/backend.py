@@ -666,6 +666,11 @@ def random_normal(shape, stddev, dtype, seed_generator):
     return tf.random.stateless_normal(shape, seed, 0.0, stddev, dtype, alg="philox")
 
 
+def _is_number(value, number):
+    """Whether `value` is the Python number `number` (not a tensor)."""
+    return isinstance(value, (int, float)) and value == number
+
+
 def random_uniform(shape, minval, maxval, dtype, seed_generator):
     """`keras.random.uniform(shape, minval, maxval, dtype, seed=seed_generator)`.
 
@@ -688,7 +693,10 @@ def random_uniform(shape, minval, maxval, dtype, seed_generator):
             dtype=_torch_dtype(dtype),
             device=generator.device,
         )
-        values = (maxval - minval) * values + minval
+        # Over [0, 1) the scaling is `1 * values + 0`, the values themselves:
+        # two passes over the draw saved (the RBM draws 128k a step).
+        if not (_is_number(minval, 0) and _is_number(maxval, 1)):
+            values = (maxval - minval) * values + minval
         return values if len(shape) else values[0]
     if backend != "tensorflow":
         return keras.random.uniform(

@@ -1,3 +1,5 @@
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -277,12 +279,14 @@ def test_random_uniform_and_randint_equal_keras_draws():
     # slow on CPU); their values are keras.random's, eagerly and under XLA.
     from keras_smithing.utils.backend import random_randint, random_uniform
 
-    args = ((6, 7), -0.5, 2.0)
     for run in _eager_and_jit_compiled():
-        for dtype in ["float32", "float16"]:
+        # [0, 1) as the RBM draws it (PyTorch skips the identity scaling).
+        for args, dtype in itertools.product(
+            [((6, 7), -0.5, 2.0), ((6, 7), 0.0, 1.0)], ["float32", "float16"]
+        ):
             ours, theirs = keras.random.SeedGenerator(3), keras.random.SeedGenerator(3)
-            got = run(lambda g=ours, d=dtype: random_uniform(*args, d, g))
-            want = run(lambda g=theirs, d=dtype: keras.random.uniform(*args, d, g))
+            got = run(lambda g=ours, a=args, d=dtype: random_uniform(*a, d, g))
+            want = run(lambda g=theirs, a=args, d=dtype: keras.random.uniform(*a, d, g))
             assert _np(got).dtype == _np(want).dtype
             np.testing.assert_array_equal(_np(got), _np(want))
         for dtype in ["int32", "int64", "int16"]:
