@@ -1,5 +1,7 @@
 """Restricted Boltzmann machines trained by contrastive divergence (CD-k) or PCD."""
 
+from typing import Any, NamedTuple
+
 import keras
 import numpy as np
 from keras import ops
@@ -25,6 +27,20 @@ from keras_smithing.utils.validation import (
     invalid_data,
     is_dataset,
 )
+
+
+class _Phase(NamedTuple):
+    """The statistics of one CD-k / PCD update. `both` stacks the data and the
+    negative samples, as the kernel's gradient takes them."""
+
+    both: Any
+    h_data: Any
+    logits_data: Any
+    v_model: Any
+    h_model: Any
+    logits_model: Any
+    reconstruction: Any
+
 
 _MONITORED_ROWS = 16  # Batch rows of the PCD reconstruction-error estimate.
 
@@ -293,12 +309,7 @@ class RBM(ClosedFormModel):
     # Training.
 
     def _negative_phase(self, v):
-        """Positive and negative statistics of one CD-k / PCD update.
-
-        `both` stacks the data and the negative samples, as the kernel's gradient
-        takes them.
-        """
-        batch = ops.shape(v)[0]
+        """Positive and negative statistics of one CD-k / PCD update."""
         if self.persistent:
             h = ops.cast(self.chains, v.dtype)
             for step in range(self.k):
@@ -330,15 +341,8 @@ class RBM(ClosedFormModel):
                 if step < self.k - 1:
                     h = self._bernoulli(h_model)
             both = ops.concatenate([v, v_model], axis=0)
-        return (
-            batch,
-            both,
-            h_data,
-            logits_data,
-            v_model,
-            h_model,
-            logits_model,
-            reconstruction,
+        return _Phase(
+            both, h_data, logits_data, v_model, h_model, logits_model, reconstruction
         )
 
     def compute_gradients(self, v):
@@ -352,22 +356,14 @@ class RBM(ClosedFormModel):
             and visible biases) and a dict of metric values (per example, except
             the batch's `free_energy_gap`).
         """
-        (
-            batch,
-            both,
-            h_data,
-            logits_data,
-            v_model,
-            h_model,
-            logits_model,
-            reconstruction,
-        ) = self._negative_phase(v)
+        phase = self._negative_phase(v)
+        h_data, v_model, h_model = phase.h_data, phase.v_model, phase.h_model
         dtype = v.dtype
         num_model = ops.cast(ops.shape(v_model)[0], dtype)
-        num_data = ops.cast(batch, dtype)
+        num_data = ops.cast(ops.shape(v)[0], dtype)
         # One matmul for <v h>_data - <v h>_model.
         kernel_grad = ops.matmul(
-            ops.transpose(both),
+            ops.transpose(phase.both),
             ops.concatenate([-h_data / num_data, h_model / num_model], axis=0),
         )
         if self.weight_decay:
@@ -379,13 +375,14 @@ class RBM(ClosedFormModel):
             self.hidden.bias.path: ops.mean(h_model, axis=0) - ops.mean(h_data, axis=0),
             self.visible_bias.path: ops.mean(v_model, axis=0) - ops.mean(v, axis=0),
         }
-        data_logs = self._data_metrics(v, logits_data)
+        data_logs = self._data_metrics(v, phase.logits_data)
+        reconstruction = phase.reconstruction
         logs = {
             "reconstruction_error": ops.mean(
                 ops.square(v[: ops.shape(reconstruction)[0]] - reconstruction), axis=-1
             ),
             "free_energy_gap": ops.mean(data_logs.pop("free_energy"))
-            - ops.mean(self._free_energy(v_model, logits_model)),
+            - ops.mean(self._free_energy(v_model, phase.logits_model)),
             **data_logs,
         }
         return grads, logs
