@@ -396,20 +396,30 @@ def test_the_second_ten_trials_favour_the_better_half(tmp_path, seed):
     assert sum(a > 0 for a in drawn[10:]) >= 8, drawn
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_a_choice_that_keeps_failing_is_drawn_less_than_an_untried_one(tmp_path, seed):
+def _oracle_with_x(tmp_path, seed, declare):
+    """A minimizing oracle over `declare(hp)`'s hyperparameter and x in [0, 1]."""
     hp = keras_tuner.HyperParameters()
-    hp.Choice("kind", ["fails", "good", "fine", "untried"])
+    declare(hp)
     hp.Float("x", 0.0, 1.0)
     oracle = CoarseToFineOracle(
         keras_tuner.Objective("score", "min"),
         max_trials=100,
         hyperparameters=hp,
         seed=seed,
-        restart_patience=None,  # Parents stay among the thirty trials below.
+        restart_patience=None,  # Parents stay among the thirty trials driven.
     )
-    oracle._set_project_dir(str(tmp_path), "choices")
+    oracle._set_project_dir(str(tmp_path), "search")
     oracle.verbose = 0
+    return oracle
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_choice_that_keeps_failing_is_drawn_less_than_an_untried_one(tmp_path, seed):
+    oracle = _oracle_with_x(
+        tmp_path,
+        seed,
+        lambda hp: hp.Choice("kind", ["fails", "good", "fine", "untried"]),
+    )
 
     def score(values):
         failed = 5.0 if values["kind"] == "fails" else 0.0
@@ -431,18 +441,7 @@ def test_an_int_of_few_values_keeps_every_value_in_reach(tmp_path, seed):
     # An index over four batch sizes; the best, 3, was never tried. In a window
     # narrowed around the best tried value (2) every proposal drew 2; drawn as a
     # choice, with its values in order, the surrogate reaches for 3.
-    hp = keras_tuner.HyperParameters()
-    hp.Int("batch_size", 0, 3)
-    hp.Float("x", 0.0, 1.0)
-    oracle = CoarseToFineOracle(
-        keras_tuner.Objective("score", "min"),
-        max_trials=100,
-        hyperparameters=hp,
-        seed=seed,
-        restart_patience=None,
-    )
-    oracle._set_project_dir(str(tmp_path), "ordinal")
-    oracle.verbose = 0
+    oracle = _oracle_with_x(tmp_path, seed, lambda hp: hp.Int("batch_size", 0, 3))
 
     def score(values):
         return 3 - values["batch_size"] + (values["x"] - 0.5) ** 2
