@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.training import with_guard
+from keras_smithing.pretraining.training import CheckedModel
 from keras_smithing.utils.backend import random_normal, random_uniform
 from keras_smithing.utils.validation import (
     check_array,
@@ -18,7 +18,7 @@ from keras_smithing.utils.validation import (
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
-class DenoisingAutoencoder(keras.Model):
+class DenoisingAutoencoder(CheckedModel):
     """One-hidden-layer denoising autoencoder (a building block of an SdA).
 
     In training, the input is corrupted (masking noise sets a fraction `rate` of
@@ -158,13 +158,10 @@ class DenoisingAutoencoder(keras.Model):
             **kwargs,
         )
 
-    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit` (targets default to the inputs) with the NaN guard."""
-        if not is_dataset(x):
-            x = check_array("x", x, ranks=(2,), densify=True)
-        return super().fit(
-            x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs
-        )
+    def _check_inputs(self, x, name="x"):
+        if is_dataset(x):
+            return x
+        return check_array(name, x, ranks=(2,), densify=True)
 
     def transform(self, x, batch_size=256):
         """The code `activation(x W + c)` of clean inputs, as a NumPy array."""

@@ -5,13 +5,12 @@ import numpy as np
 from keras import ops
 
 from keras_smithing.pretraining.rbm import check_visible_data, sample_bernoulli
-from keras_smithing.pretraining.training import ClosedFormModel, with_guard
+from keras_smithing.pretraining.training import ClosedFormModel
 from keras_smithing.utils.validation import (
     check_array,
     check_float,
     check_int,
     invalid_data,
-    is_dataset,
 )
 
 
@@ -231,16 +230,7 @@ class HybridRBMClassifier(ClosedFormModel):
         features = self.hidden.kernel.shape[0] if self.built else None
         return check_visible_data(x, name, "bernoulli", features)
 
-    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`, plus input checks and the divergence guard."""
-        x = self._check_inputs(x)
-        if not is_dataset(x):
-            y = self._check_labels(y, len(x))
-        return super().fit(
-            x, y, *args, callbacks=with_guard(self, x, callbacks, "loss"), **kwargs
-        )
-
-    def _check_labels(self, y, num_examples):
+    def _check_targets(self, y, num_examples):
         """Integer labels in [0, num_classes), one per example."""
         y = check_array("y", y)
         classes = np.unique(y)

@@ -8,8 +8,6 @@ from keras import ops
 
 from keras_smithing.pretraining.training import (
     ClosedFormModel,
-    fit_batches,
-    with_guard,
 )
 from keras_smithing.utils.backend import (
     predict_here,
@@ -428,6 +426,9 @@ class RBM(ClosedFormModel):
 
     # Input checks and the user-facing methods.
 
+    _guard_monitor = "reconstruction_error"
+    _fit_as_batches = True
+
     def _check_inputs(self, x, name="x"):
         features = self.hidden.kernel.shape[0] if self.built else None
         return check_visible_data(x, name, self.visible, features)
@@ -438,27 +439,6 @@ class RBM(ClosedFormModel):
         if not self.built:
             self.build(x.shape)
         return ops.convert_to_tensor(x)
-
-    def fit(self, x=None, y=None, *args, callbacks=None, validation_data=None, **kw):
-        """`keras.Model.fit`, plus input checks and the divergence guard."""
-        x = self._check_inputs(x)
-        if isinstance(validation_data, tuple):
-            validation_data = (
-                self._check_inputs(validation_data[0], "validation_data"),
-                *validation_data[1:],
-            )
-        elif validation_data is not None:
-            validation_data = self._check_inputs(validation_data, "validation_data")
-        callbacks = with_guard(self, x, callbacks, "reconstruction_error")
-        x, kw = fit_batches(x, y, args, kw)
-        return super().fit(
-            x,
-            y,
-            *args,
-            callbacks=callbacks,
-            validation_data=validation_data,
-            **kw,
-        )
 
     def transform(self, x, batch_size=256):
         """Hidden probabilities `p(h=1 | x)` as a NumPy array (the learned features)."""

@@ -14,6 +14,7 @@ from keras_smithing.utils.backend import (
     seeded_shuffle,
     stateful_step,
 )
+from keras_smithing.utils.validation import is_dataset
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -57,74 +58,187 @@ class DivergenceGuard(keras.callbacks.Callback):
         )
 
 
-def with_guard(model, x, callbacks, monitor):
-    """`callbacks` plus a `DivergenceGuard`; builds `model` from an array `x` first,
-    so that the guard holds initial weights to restore."""
-    if not model.built and hasattr(x, "shape"):
-        build_in_scope(model, tuple(x.shape))
-    return [*(callbacks or []), DivergenceGuard(monitor)]
-
-
-# The `fit` arguments that mean the same for an array and for its batches.
-_BATCH_INVARIANT_FIT_ARGUMENTS = frozenset(
-    {
-        "batch_size",
-        "epochs",
-        "verbose",
-        "shuffle",
-        "initial_epoch",
-        "validation_steps",
-        "validation_batch_size",
-        "validation_freq",
-    }
-)
-
-
-def fit_batches(x, y, args, kwargs):
-    """`(x, kwargs)` for `keras.Model.fit`, an array `x` handed over as its batches.
+def fit_batches(x, y, fit_arguments):
+    """`(x, fit_arguments)` for `keras.Model.fit`, an array `x` handed over as its
+    batches.
 
     `utils.backend.array_batches` cuts them where that costs less per epoch (on
-    TensorFlow). Only when nothing else `fit` does needs the array: no `y`, no
-    positional arguments, a boolean `shuffle`, and no `validation_split`,
-    weights or `steps_per_epoch`. Otherwise `x` and `kwargs` come back as given.
+    TensorFlow). Only when nothing else `fit` does needs the array: no `y`, a
+    boolean `shuffle`, and no `validation_split`, weights or `steps_per_epoch`.
+    Otherwise `x` and `fit_arguments` come back as given.
+
+    Args:
+        x: The training inputs given to `fit`.
+        y: The training targets given to `fit`.
+        fit_arguments: Dict of `fit`'s other arguments, every one of them present.
     """
-    shuffle = kwargs.get("shuffle", True)
+    shuffle = fit_arguments["shuffle"]
     if (
         y is not None
-        or args
         or not isinstance(x, np.ndarray)
         or not isinstance(shuffle, bool)
-        or not set(kwargs) <= _BATCH_INVARIANT_FIT_ARGUMENTS
+        or fit_arguments["validation_split"]
+        or fit_arguments["class_weight"] is not None
+        or fit_arguments["sample_weight"] is not None
+        or fit_arguments["steps_per_epoch"] is not None
     ):
-        return x, kwargs
-    batches = array_batches(x, kwargs.get("batch_size") or 32, shuffle)
+        return x, fit_arguments
+    batch_size = fit_arguments["batch_size"] or 32
+    batches = array_batches(x, batch_size, shuffle)
     if batches is x:
-        return x, kwargs
-    kwargs = dict(kwargs)
-    batch_size = kwargs.pop("batch_size", None)
-    if kwargs.get("validation_batch_size") is None:  # As `fit` would batch them.
-        kwargs["validation_batch_size"] = batch_size
-    return batches, {**kwargs, "shuffle": False}  # The batches are shuffled.
+        return x, fit_arguments
+    validation_batch_size = fit_arguments["validation_batch_size"]
+    return batches, {
+        **fit_arguments,
+        "batch_size": None,  # The batches are batched,
+        "shuffle": False,  # and shuffled.
+        # As `fit` would batch the validation data.
+        "validation_batch_size": validation_batch_size or fit_arguments["batch_size"],
+    }
 
 
-class ClosedFormModel(keras.Model):
+def _check_validation_data(model, validation_data):
+    """`validation_data` with its inputs checked by `model._check_inputs`."""
+    if isinstance(validation_data, (tuple, list)):
+        return (
+            model._check_inputs(validation_data[0], "validation_data"),
+            *validation_data[1:],
+        )
+    if validation_data is None:
+        return None
+    return model._check_inputs(validation_data, "validation_data")
+
+
+class CheckedModel(keras.Model):
+    """Base of the pretraining models: `fit`, `evaluate` and `predict` check their
+    data first, and `fit` stops on divergence.
+
+    Subclasses write `_check_inputs(x, name)`, which returns `x` checked (a
+    scipy.sparse matrix densified; a dataset passes as it is), and may write
+    `_check_targets(y, num_examples)`. `fit` adds a `DivergenceGuard` on the
+    `_guard_monitor` metric; with `_fit_as_batches`, an array `x` is handed to
+    Keras as its batches (`fit_batches`).
+    """
+
+    _guard_monitor = "loss"
+    _fit_as_batches = False
+
+    def _check_inputs(self, x, name="x"):
+        raise NotImplementedError
+
+    def _check_targets(self, y, num_examples):
+        return y
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
+        """`keras.Model.fit`, after the data checks, stopped on divergence.
+
+        The arguments are `keras.Model.fit`'s. A `DivergenceGuard` joins
+        `callbacks`: a NaN loss stops the fit and restores the last good weights.
+        """
+        x = self._check_inputs(x)
+        if not is_dataset(x):
+            y = self._check_targets(y, len(x))
+        validation_data = _check_validation_data(self, validation_data)
+        if not self.built and hasattr(x, "shape"):
+            # Built before the fit starts, so that the guard holds initial
+            # weights to restore.
+            build_in_scope(self, tuple(x.shape))
+        callbacks = [*(callbacks or []), DivergenceGuard(self._guard_monitor)]
+        fit_arguments = {
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "verbose": verbose,
+            "validation_split": validation_split,
+            "shuffle": shuffle,
+            "class_weight": class_weight,
+            "sample_weight": sample_weight,
+            "initial_epoch": initial_epoch,
+            "steps_per_epoch": steps_per_epoch,
+            "validation_steps": validation_steps,
+            "validation_batch_size": validation_batch_size,
+            "validation_freq": validation_freq,
+        }
+        if self._fit_as_batches:
+            x, fit_arguments = fit_batches(x, y, fit_arguments)
+        return super().fit(
+            x,
+            y,
+            callbacks=callbacks,
+            validation_data=validation_data,
+            **fit_arguments,
+        )
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
+        """`keras.Model.evaluate`, after the data checks.
+
+        The arguments are `keras.Model.evaluate`'s (`**kwargs` carries the ones
+        Keras passes itself when `fit` validates).
+        """
+        return super().evaluate(
+            self._check_inputs(x),
+            y,
+            batch_size=batch_size,
+            verbose=verbose,
+            sample_weight=sample_weight,
+            steps=steps,
+            callbacks=callbacks,
+            return_dict=return_dict,
+            **kwargs,
+        )
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """`keras.Model.predict`, after the data checks.
+
+        The arguments are `keras.Model.predict`'s.
+        """
+        return super().predict(
+            self._check_inputs(x),
+            batch_size=batch_size,
+            verbose=verbose,
+            steps=steps,
+            callbacks=callbacks,
+        )
+
+
+class ClosedFormModel(CheckedModel):
     """Base of the models whose gradients are in closed form (no autodiff).
 
     Subclasses write `_stateful_train_step(data)` and `_stateful_test_step(data)`
     once, with `variable.assign`, `apply_gradients` and `metric.update_state`;
     `stateful_step` runs them on every backend (statelessly on JAX). The closed-form
     statistics are computed in the variables' dtype (float32 under a mixed
-    precision policy). Subclasses write `_check_inputs(x, name)`, which `evaluate`
-    and `predict` apply to their data (it densifies a scipy.sparse matrix).
+    precision policy). Data checks and the divergence guard come from
+    `CheckedModel`.
     """
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.evaluate`, plus input checks (scipy.sparse densified)."""
-        return super().evaluate(self._check_inputs(x), y, *args, **kwargs)
-
-    def predict(self, x, *args, **kwargs):
-        """`keras.Model.predict`, plus input checks (scipy.sparse densified)."""
-        return super().predict(self._check_inputs(x), *args, **kwargs)
 
     def apply_gradients(self, grads, variables):
         """Applies closed-form `grads` (a list aligned with `variables`).
