@@ -86,17 +86,37 @@ class LRFinderResult:
             return math.nan
         return float(self.learning_rates[best]) / 10.0
 
-    def one_cycle(self, total_steps, **kwargs):
+    def one_cycle(
+        self,
+        total_steps,
+        warmup_fraction=0.3,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        name="OneCycle",
+    ):
         """A `OneCycle` schedule peaking at `one_cycle_max_lr`.
 
         Args:
             total_steps: Integer >= 1, the optimizer steps of the training run.
-            **kwargs: Other `OneCycle` arguments (`warmup_fraction`, ...).
+            warmup_fraction: Float in (0, 1), the fraction of `total_steps` spent
+                rising.
+            div_factor: Float >= 1; the initial learning rate is the peak divided
+                by it.
+            final_div_factor: Float > 0; the final learning rate is the initial
+                one divided by it.
+            name: Optional name of the schedule.
 
         Returns:
             A `keras_smithing.optimizers.schedules.OneCycle`.
         """
-        return OneCycle(self.one_cycle_max_lr, total_steps, **kwargs)
+        return OneCycle(
+            self.one_cycle_max_lr,
+            total_steps,
+            warmup_fraction=warmup_fraction,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            name=name,
+        )
 
     def plot(self, path=None):
         """Plots the curve; see `plot_lr_finder`."""

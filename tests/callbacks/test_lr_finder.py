@@ -1,3 +1,4 @@
+import inspect
 import math
 
 import keras
@@ -150,3 +151,11 @@ def test_schedules(make_optimizer):
     )
     assert len(result.losses) == 20 and math.isfinite(result.suggested_lr)
     assert isinstance(model.optimizer.get_config(), dict)
+
+
+def test_one_cycle_takes_the_schedule_arguments_by_name():
+    # `result.one_cycle` names what `OneCycle` takes after its peak, with its
+    # defaults (no `**kwargs` that `help()` cannot show).
+    ours = list(inspect.signature(LRFinderResult.one_cycle).parameters.values())
+    schedule = list(inspect.signature(OneCycle).parameters.values())
+    assert ours[1:] == schedule[1:]
