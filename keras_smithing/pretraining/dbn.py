@@ -4,13 +4,17 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.rbm import RBM, check_visible_data
-from keras_smithing.pretraining.training import fit_block, serialize_optimizer
+from keras_smithing.pretraining.rbm import RBM
+from keras_smithing.pretraining.training import (
+    CheckedModel,
+    fit_block,
+    serialize_optimizer,
+)
 from keras_smithing.utils.validation import check_int, invalid_argument
 
 
 @keras.saving.register_keras_serializable(package="keras_smithing")
-class DeepBeliefNetwork(keras.Model):
+class DeepBeliefNetwork(CheckedModel):
     """A stack of RBMs trained greedily, bottom up, then unrolled into an MLP.
 
     `rbms[0]` models the data, `rbms[i]` models the hidden probabilities of
@@ -119,6 +123,9 @@ class DeepBeliefNetwork(keras.Model):
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.layer_sizes[-1])
 
+    def _check_inputs(self, x, name="x"):
+        return self.rbms[0]._check_inputs(x, name)
+
     def pretrain(
         self, x, epochs_per_layer=5, batch_size=100, optimizer=None, verbose=0
     ):
@@ -138,7 +145,7 @@ class DeepBeliefNetwork(keras.Model):
         """
         epochs_per_layer = check_int("epochs_per_layer", epochs_per_layer)
         batch_size = check_int("batch_size", batch_size)
-        h = np.asarray(check_visible_data(x, "x", self.visible), dtype="float32")
+        h = np.asarray(self._check_inputs(x), dtype="float32")
         if not self.built:
             self.build(h.shape)
         optimizer = serialize_optimizer(optimizer, "rbm")

@@ -7,12 +7,17 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from keras_smithing.pretraining import RBM, DenoisingAutoencoder, HybridRBMClassifier
+from keras_smithing.pretraining import (
+    RBM,
+    DeepBeliefNetwork,
+    DenoisingAutoencoder,
+    HybridRBMClassifier,
+)
 
 
 @pytest.mark.parametrize("method", ["fit", "evaluate", "predict"])
 @pytest.mark.parametrize(
-    "model_class", [RBM, HybridRBMClassifier, DenoisingAutoencoder]
+    "model_class", [RBM, HybridRBMClassifier, DenoisingAutoencoder, DeepBeliefNetwork]
 )
 def test_methods_take_keras_arguments_by_name(model_class, method):
     # `help(RBM.fit)` lists what `keras.Model.fit` takes, not `*args, **kwargs`.
@@ -54,3 +59,14 @@ def test_sparse_data_is_densified_everywhere(model_name):
     sparse_loss = model.evaluate(sparse_val, y_val, return_dict=True, verbose=0)
     np.testing.assert_allclose(sparse_loss["loss"], dense_loss, rtol=1e-6)
     np.testing.assert_allclose(history.history["val_loss"][-1], dense_loss, rtol=1e-5)
+
+
+def test_deep_belief_network_predicts_on_sparse_data():
+    # Keras itself turns a CSC matrix into a tensor that fails on TensorFlow.
+    x = _binary(32)
+    dbn = DeepBeliefNetwork([5, 3], seed=0)
+    dbn.pretrain(scipy.sparse.csc_matrix(x), epochs_per_layer=1, batch_size=16)
+    for sparse in (scipy.sparse.csr_matrix(x), scipy.sparse.csc_matrix(x)):
+        np.testing.assert_allclose(
+            dbn.predict(sparse, verbose=0), dbn.predict(x, verbose=0)
+        )
