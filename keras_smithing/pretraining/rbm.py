@@ -6,9 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_smithing.pretraining.training import (
-    ClosedFormModel,
-)
+from keras_smithing.pretraining.training import ClosedFormModel
 from keras_smithing.utils.backend import (
     predict_here,
     random_normal,
