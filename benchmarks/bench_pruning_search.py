@@ -6,7 +6,7 @@ A `SmithingHyperModel` MLP on the digits 60/20/20 split, searched by
 `MedianPruner(n_startup_trials=3, n_warmup_steps=1)` and with `MedianPruner()`
 (Optuna's defaults), same seed, so the searches draw the same first round
 (CoarseToFine's defaults otherwise, so pruned trials in the best third of
-their epoch are continued after half the trials). The rows report the epochs
+their epoch are continued, from the first trial on). The rows report the epochs
 trained (candidate: pruned; baseline: unpruned; target: at most 0.6, i.e.
 >= 40 % fewer) and the best validation accuracy of each search (target: the
 pruned one within 0.01 of the unpruned one). The `candidate_s` and

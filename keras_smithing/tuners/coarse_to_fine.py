@@ -61,6 +61,11 @@ _MIN_ROUND = 5
 # A pruned trial continues (ASHA's promotion, Li et al. 2020) when its best value
 # at the step it was pruned ranks in the best 1 / _PROMOTION_FACTOR of every
 # trial that reached that step (ASHA's and Hyperband's default reduction, 3).
+# The continued trial is judged again once it has trained this many times the
+# epochs it had (ASHA's next rung): judged at its next epoch against the
+# completed trials, the best few late in a search, it was pruned again at once
+# (seen in the mnist1d ladder's trial files: 9 continued trials, 8 stopped after
+# one more epoch).
 _PROMOTION_FACTOR = 3
 # Draws of an already-tried configuration before a trial gives up (as KerasTuner's
 # oracles): the first half inside the windows, the rest anywhere.
@@ -250,7 +255,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             `"tuner/initial_epoch"` (the epoch after the one it was pruned
             at), as KerasTuner's Hyperband names them, and `CoarseToFine`
             trains it from that trial's checkpoint for the remaining epochs
-            only. None: never continue a pruned trial. Defaults to 0.5.
+            only. The pruner judges it again once it has trained three times
+            the epochs it had (ASHA's next rung), not at its next epoch.
+            Defaults to 0: from the first trial on, as ASHA (the rule needs a
+            completed trial and a third of the trials at the step, so it
+            continues nothing early; a fraction of `max_trials` would never
+            be reached by a search stopped by time, whose `max_trials` is a
+            mere cap). None: never continue a pruned trial.
         hyperparameters: Optional `HyperParameters` declaring (part of) the
             search space.
         allow_new_entries: Whether the hypermodel may declare hyperparameters
@@ -305,7 +316,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
         pruner=None,
-        promote_after=0.5,
+        promote_after=0.0,
     ):
         self.pruner = check_pruner(pruner, objective)
         self.promote_after = (
@@ -631,6 +642,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             trial_id not in self._pruned
             and self.objective.name in metrics
             and (not seen or step > max(seen))
+            and not self._before_next_rung(trial, step)
             and self._should_prune(trial)
         ):
             self._pruned[trial_id] = step
@@ -641,6 +653,15 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             trial = copy.copy(trial)
             trial.status = TrialStatus.STOPPED
         return trial
+
+    @staticmethod
+    def _before_next_rung(trial, step):
+        """Whether `trial` continues a pruned trial and, at `step`, has not yet
+        trained `_PROMOTION_FACTOR` times the epochs that trial had."""
+        values = trial.hyperparameters.values
+        if RESUMED_FROM not in values:
+            return False
+        return step + 1 < _PROMOTION_FACTOR * values[INITIAL_EPOCH]
 
     def _intermediate_values(self, trial):
         """The trial's objective by step, as a dict `step -> value`."""
@@ -944,7 +965,9 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             do; the optimizer starts afresh) and trains from the epoch after
             the one it was pruned at (`initial_epoch`). A `HyperModel.fit`
             must pass `initial_epoch` on to `model.fit` (`SmithingHyperModel`
-            does). Defaults to 0.5; None never continues a trial.
+            does). The pruner judges a continued trial again once it has
+            trained three times the epochs it had. Defaults to 0 (from the
+            first trial on); None never continues a trial.
         hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As in
             `CoarseToFineOracle`.
@@ -1002,7 +1025,7 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
         max_retries_per_trial=0,
         max_consecutive_failed_trials=3,
         pruner=None,
-        promote_after=0.5,
+        promote_after=0.0,
         **kwargs,
     ):
         check_no_bayesian_arguments(kwargs)

@@ -618,6 +618,47 @@ def test_no_trial_is_continued_before_promote_after_or_with_none(tmp_path):
         )
 
 
+def test_a_continued_trial_is_judged_again_at_three_times_its_epochs(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = CoarseToFineOracle(
+        "loss",
+        max_trials=3,
+        hyperparameters=hp,
+        seed=0,
+        pruner=MedianPruner(n_startup_trials=1, n_warmup_steps=1),
+    )
+    oracle._set_project_dir(str(tmp_path), "rung")
+    # Trial 1 trails trial 0 from step 1 and is pruned there (2 epochs); trial 2
+    # continues it from epoch 2, trails as much, and is pruned at step 5, once
+    # it has trained 6 epochs (ASHA's next rung), not at its first step.
+    values = iter(
+        [
+            {"x": 0.1},
+            {"x": 0.9},
+            {"x": 0.9, "tuner/trial_id": "1", "tuner/initial_epoch": 2},
+        ]
+    )
+    oracle.populate_space = lambda trial_id: {
+        "status": "RUNNING",
+        "values": next(values),
+    }
+    learning = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
+    trailing = [1.0] + [0.9] * 7
+    for curve in (learning, trailing, trailing):
+        trial = oracle.create_trial("tuner0")
+        start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
+        for step in range(start, len(curve)):
+            reported = oracle.update_trial(trial.trial_id, {"loss": curve[step]}, step)
+            if reported.status == "STOPPED":
+                break
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert oracle.pruned_trials() == {"1": 1, "2": 5}
+    steps = [o.step for o in oracle.trials["2"].metrics.get_history("loss")]
+    assert steps == [2, 3, 4, 5]
+
+
 def _continued_build(hp):
     # Trial 0 learns (lr 0.5); trial 1 does not (lr 0) and is pruned at epoch 1.
     hp.Choice("learning_rate", [0.5, 0.0])
@@ -656,13 +697,14 @@ def test_a_continued_keras_trial_starts_from_the_pruned_trials_weights(tmp_path)
     }
     tuner.search(x, y, epochs=4, batch_size=64, shuffle=False, verbose=0)
     records, _ = read_records(tuner.project_dir)
-    # Trial 2 trails trial 0 too: pruned at its first epoch, epoch 2.
-    assert [r["status"] for r in records] == ["COMPLETED", "PRUNED", "PRUNED"]
+    # Trial 2 trails trial 0 too, but is not judged before epoch 6 (three
+    # times its parent's 2 epochs): it runs epochs 2 and 3.
+    assert [r["status"] for r in records] == ["COMPLETED", "PRUNED", "COMPLETED"]
     losses = [r["epoch_metrics"]["loss"] for r in records]
     pruned = tuner.oracle.pruned_trials()
-    assert pruned["2"] == 2
-    assert [len(loss) for loss in losses] == [4, pruned["1"] + 1, 1]
-    np.testing.assert_allclose(losses[2], losses[1][:1], rtol=1e-5)
+    assert list(pruned) == ["1"]
+    assert [len(loss) for loss in losses] == [4, pruned["1"] + 1, 2]
+    np.testing.assert_allclose(losses[2], losses[1][:2], rtol=1e-5)
     fresh = _continued_build(keras_tuner.HyperParameters()).evaluate(x, y, verbose=0)
     assert abs(fresh - losses[1][0]) > 1e-3
 
