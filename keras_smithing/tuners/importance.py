@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from keras_smithing.tuners.records import read_records
+from keras_smithing.tuners.records import is_bookkeeping, read_records
 from keras_smithing.utils.validation import check_int, invalid_argument
 
 
@@ -83,8 +83,13 @@ def encode(records, names, log_names=None):
 
 
 def tuned_names(records):
-    """The hyperparameters that take more than one value among `records`."""
-    names = list(dict.fromkeys(n for r in records for n in r["hyperparameters"]))
+    """The hyperparameters that take more than one value among `records`
+    (KerasTuner's `"tuner/..."` bookkeeping values left out)."""
+    names = list(
+        dict.fromkeys(
+            n for r in records for n in r["hyperparameters"] if not is_bookkeeping(n)
+        )
+    )
     return [
         n
         for n in names
@@ -111,7 +116,9 @@ def hyperparameter_importance(records, include_pruned=False, seed=0):
     hyperparameter values (see `encode`) and returns its mean decrease in
     impurity per hyperparameter, normalized to sum to 1 (the estimate of
     Optuna's `MeanDecreaseImpurityImportanceEvaluator`). Only hyperparameters
-    that took more than one value count. Pruned trials are left out by
+    that took more than one value count; KerasTuner's `"tuner/..."` values
+    (which trial a continued trial resumes, Hyperband's brackets) are not
+    hyperparameters and never do. Pruned trials are left out by
     default: their score reflects a shortened training as much as their
     hyperparameters.
 

@@ -14,7 +14,7 @@ from keras_smithing.tuners.importance import (
     log_sampled,
     scored,
 )
-from keras_smithing.tuners.records import PRUNED, read_records
+from keras_smithing.tuners.records import PRUNED, is_bookkeeping, read_records
 from keras_smithing.utils.validation import check_int
 
 
@@ -88,7 +88,9 @@ def plot_search(directory, path=None):
         else (lambda r: records.index(r))
     )
     colour_label = "round" if rounds else "trial"
-    names = list(space) or sorted({n for r in done for n in r["hyperparameters"]})
+    names = list(space) or sorted(
+        {n for r in done for n in r["hyperparameters"] if not is_bookkeeping(n)}
+    )
 
     panels = 1 + len(names)
     columns = min(panels, 3)

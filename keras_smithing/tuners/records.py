@@ -28,6 +28,14 @@ PRUNED = "PRUNED"
 RESUMED_FROM = "tuner/trial_id"
 INITIAL_EPOCH = "tuner/initial_epoch"
 
+
+def is_bookkeeping(name):
+    """Whether a trial's value `name` is KerasTuner's bookkeeping, not a
+    hyperparameter: `"tuner/..."` (Hyperband's epochs, bracket and round, the
+    trial a continued trial resumes and its initial epoch)."""
+    return name.startswith("tuner/")
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
     trial_id TEXT PRIMARY KEY, status TEXT, score REAL, seed INTEGER,

@@ -40,6 +40,17 @@ def test_the_hyperparameter_that_sets_the_score_ranks_first():
     assert sum(importance.values()) == pytest.approx(1.0)
 
 
+def test_keras_tuner_bookkeeping_values_are_not_hyperparameters():
+    records = _records()
+    # Trials that continue others (as CoarseToFine's, or Hyperband's) carry
+    # the trial they resume and its epoch among their values.
+    for number, record in enumerate(records[::4]):
+        record["hyperparameters"]["tuner/trial_id"] = f"{number:02d}"
+        record["hyperparameters"]["tuner/initial_epoch"] = 1 + number % 3
+    importance = hyperparameter_importance(records)
+    assert set(importance) == {"learning_rate", "width", "dropout", "optimizer"}
+
+
 def test_plot_importance_returns_a_figure_and_saves_only_when_asked(tmp_path):
     records = _records(30)
     figure = plot_importance(records, max_axes=3)
