@@ -573,10 +573,10 @@ def _promotion_oracle(promote_after=0.75):
     )
 
 
-def _run_promotion_curve(oracle, trial):
+def _run_promotion_curve(oracle, trial, curves=PROMOTION_CURVES):
     """A continued trial reports its parent's curve from its initial epoch."""
     values = trial.hyperparameters.values
-    curve = PROMOTION_CURVES[values.get("tuner/trial_id", trial.trial_id)]
+    curve = curves[values.get("tuner/trial_id", trial.trial_id)]
     for step in range(values.get("tuner/initial_epoch", 0), len(curve)):
         reported = oracle.update_trial(trial.trial_id, {"loss": curve[step]}, step)
         if reported.status == "STOPPED":
@@ -643,16 +643,10 @@ def test_a_continued_trial_is_judged_again_at_three_times_its_epochs(tmp_path):
         "status": "RUNNING",
         "values": next(values),
     }
-    learning = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
-    trailing = [1.0] + [0.9] * 7
-    for curve in (learning, trailing, trailing):
+    curves = {"0": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01], "1": [1.0] + [0.9] * 7}
+    for _ in range(3):
         trial = oracle.create_trial("tuner0")
-        start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
-        for step in range(start, len(curve)):
-            reported = oracle.update_trial(trial.trial_id, {"loss": curve[step]}, step)
-            if reported.status == "STOPPED":
-                break
-        trial.status = "COMPLETED"
+        trial.status = _run_promotion_curve(oracle, trial, curves)
         oracle.end_trial(trial)
     assert oracle.pruned_trials() == {"1": 1, "2": 5}
     steps = [o.step for o in oracle.trials["2"].metrics.get_history("loss")]
