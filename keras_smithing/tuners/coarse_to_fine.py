@@ -478,10 +478,16 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             self._narrow()
 
     def _round_size(self):
-        """`trials_per_round`, or by default one per hyperparameter (at least 5)."""
+        """`trials_per_round`, or by default one per tuned hyperparameter (at least 5)."""
         if self.trials_per_round is not None:
             return self.trials_per_round
-        return max(_MIN_ROUND, len(self.hyperparameters.space))
+        # `Fixed` values are declared but not tuned: they draw nothing.
+        tuned = [
+            hp
+            for hp in self.hyperparameters.space
+            if isinstance(hp, _NUMERIC + _CATEGORICAL)
+        ]
+        return max(_MIN_ROUND, len(tuned))
 
     def _ranked_trials(self, current_run=True):
         """The scored trials of the current run (since the last restart), best first."""

@@ -116,6 +116,26 @@ def test_log_sampling_in_the_first_round(tmp_path):
     assert np.all(np.abs(counts / 300 - 0.25) < 0.08), counts
 
 
+def test_fixed_hyperparameters_do_not_lengthen_a_round(tmp_path):
+    # A round is one trial per tuned hyperparameter (at least 5). The constants
+    # a hypermodel declares with `hp.Fixed` (SmithingHyperModel's fixed search
+    # space entries) draw nothing: counted, they made the mnist1d search's
+    # random first round 11 trials for its 7 tuned hyperparameters.
+    hp = keras_tuner.HyperParameters()
+    for name in "abcdef":
+        hp.Float(name, 0.0, 1.0)
+    for name in ("skip", "initializer", "l2", "dropconnect"):
+        hp.Fixed(name, "none")
+    oracle = CoarseToFineOracle("loss", max_trials=20, hyperparameters=hp, seed=0)
+    oracle._set_project_dir(str(tmp_path), "fixed")
+    for _ in range(8):
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"loss": trial.hyperparameters.get("a")})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert [oracle.round_of(t) for t in sorted(oracle.trials)] == [0] * 6 + [1] * 2
+
+
 def _one_dimensional_oracle(directory, **kwargs):
     """A seeded oracle over x in [0, 1], one trial per round, driven by hand."""
     hp = keras_tuner.HyperParameters()
