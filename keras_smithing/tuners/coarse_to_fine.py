@@ -944,8 +944,8 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             `CostAwareObjective`) or a list of them.
         max_trials: Integer >= 1, the trial budget.
         rounds: Integer >= 1 or None; see `CoarseToFineOracle`.
-        trials_per_round: Integer >= 1 or None (one per hyperparameter, at
-            least 5), trials per round.
+        trials_per_round: Integer >= 1 or None (one per tuned
+            hyperparameter, at least 5), trials per round.
         top_k: Integer in [1, trials_per_round], parents of the next round.
         shrink: Float in (0, 1), window narrowing per round.
         candidates: Integer >= 1, candidates per trial ranked by the
