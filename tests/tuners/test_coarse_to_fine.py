@@ -126,13 +126,11 @@ def test_fixed_hyperparameters_do_not_lengthen_a_round(tmp_path):
         hp.Float(name, 0.0, 1.0)
     for name in ("skip", "initializer", "l2", "dropconnect"):
         hp.Fixed(name, "none")
-    oracle = CoarseToFineOracle("loss", max_trials=20, hyperparameters=hp, seed=0)
+    oracle = CoarseToFineOracle(
+        keras_tuner.Objective("score", "min"), max_trials=20, hyperparameters=hp, seed=0
+    )
     oracle._set_project_dir(str(tmp_path), "fixed")
-    for _ in range(8):
-        trial = oracle.create_trial("tuner0")
-        oracle.update_trial(trial.trial_id, {"loss": trial.hyperparameters.get("a")})
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
+    _drive(oracle, lambda values: values["a"], 8)
     assert [oracle.round_of(t) for t in sorted(oracle.trials)] == [0] * 6 + [1] * 2
 
 
