@@ -1,7 +1,9 @@
 """Run records: every trial of a KerasTuner search, in CSV and SQLite."""
 
+import contextlib
 import csv
 import datetime
+import gc
 import json
 import math
 import numbers
@@ -73,6 +75,32 @@ def _error_line(message):
     return lines[-1].strip() if lines else None
 
 
+@contextlib.contextmanager
+def _collect_new_objects_only():
+    """Within it, garbage collections skip the objects that existed before.
+
+    KerasTuner's build of every trial runs `keras.backend.clear_session()` and
+    `gc.collect()`, and Keras's `clear_session()` a second `gc.collect()`. A
+    full collection walks every tracked object of the process, most of them
+    the backend's modules: on this project's 2-core machine 0.16 s each with
+    JAX loaded, 0.23 s with TensorFlow, 0.29 s with torch, so up to 0.6 s a
+    trial, a quarter of a small model's trial pruned after two epochs. Frozen
+    (`gc.freeze()`), the objects that existed when the search began are
+    skipped, and a collection only walks what the search has made since, the
+    ended trials' models among them; they are freed as before. A process that
+    froze objects itself is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()  # Garbage that exists now would stay frozen until the end.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 class _BuildUnderDistribution(keras_tuner.HyperModel):
     """A hypermodel built under the `keras.distribution` the tuner was made under.
 
@@ -110,6 +138,9 @@ class TrialRecorder:
       and `fit` reproduces the trial's metrics on CPU;
     - builds every trial under the `keras.distribution` the tuner was created
       under (KerasTuner's `clear_session()` before each build forgets it);
+    - skips, in the garbage collections KerasTuner runs before each build,
+      the objects that existed before the search began (`gc.freeze()` for
+      the search's duration): 0.3 s to 0.6 s less per trial, by backend;
     - writes the seconds of training so far into each epoch's logs as
       `"trial_seconds"` (what `CostAwareObjective` prices);
     - records the hyperparameter values, seed, metrics of every epoch, the
@@ -171,6 +202,18 @@ class TrialRecorder:
             else zlib.crc32(str(trial_id).encode())
         )
         return (self.trial_seed_base + offset) % 2**32
+
+    def search(self, *fit_args, **fit_kwargs):
+        """Runs the search, as KerasTuner's `Tuner.search(*fit_args, **fit_kwargs)`.
+
+        The arguments are those of `model.fit` (`HyperModel.fit`), plus
+        `verbose`. While it runs, the garbage collections KerasTuner makes
+        before each trial walk only the objects made since the search began
+        (`gc.freeze()`, undone when the search ends): 0.3 s to 0.6 s less
+        per trial, by backend.
+        """
+        with _collect_new_objects_only():
+            return super().search(*fit_args, **fit_kwargs)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)

@@ -1,7 +1,9 @@
 import csv
+import gc
 import json
 import os
 import sqlite3
+import weakref
 
 import keras
 import keras_tuner
@@ -139,3 +141,44 @@ def test_trials_build_under_the_distribution_of_the_search(tmp_path):
     finally:
         keras.distribution.set_distribution(None)
     assert len(seen) >= 2 and all(d is distribution for d in seen), seen
+
+
+def test_a_search_collects_its_trials_models_but_skips_older_objects(tmp_path):
+    # KerasTuner collects garbage before every build: the search freezes the
+    # objects that existed before it (a full collection walks the backend's
+    # modules), and each build still frees the models of the ended trials.
+    models, observed = [], []
+
+    def build(hp):
+        observed.append(
+            (gc.get_freeze_count() > 0, [model() is None for model in models])
+        )
+        model = _build(hp)
+        models.append(weakref.ref(model))
+        return model
+
+    tuner = RecordedRandomSearch(
+        build,
+        objective="val_loss",
+        max_trials=3,
+        seed=3,
+        max_consecutive_failed_trials=3,
+        directory=str(tmp_path),
+    )
+    # KerasTuner's constructor built one model to declare the space.
+    assert observed.pop(0) == (False, [])
+    tuner.search(*DATA, **FIT)
+    assert observed == [(True, [True]), (True, [True, True]), (True, [True] * 3)]
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_search_leaves_objects_frozen_by_the_process_frozen(tmp_path):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _search(tmp_path, max_trials=3)
+        # Neither unfrozen nor frozen further (frozen objects freed by their
+        # reference count leave the count).
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
