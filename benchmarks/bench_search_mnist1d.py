@@ -58,6 +58,12 @@ SPACE = {
 MAX_TRIALS = 1000  # Never reached: the time cap or the target ends a search.
 BATCH_SIZE = 64
 CORES = 2  # Searches at a time, each on its own core.
+# KerasTuner's oracles draw the i-th value of a search seeded s from
+# `random.Random(s + i)`, and replace a seed of 0 by a random one: seeds 0, 1,
+# 2, ... would be one unseeded search and searches drawing the same uniforms,
+# one place apart (seed 1's first value is seed 0's second). Their searches get
+# seeds this far apart, from 1 on.
+KERAS_TUNER_SEED_SPACING = 1_000_003
 
 
 class SearchOver(keras_tuner.errors.FatalError):
@@ -90,13 +96,16 @@ def _keras_tuner(name, hypermodel, seed, epochs):
     common = {
         "hypermodel": hypermodel,
         "objective": "val_accuracy",
-        "seed": seed,
+        "seed": 1 + KERAS_TUNER_SEED_SPACING * seed,
         "directory": tempfile.mkdtemp(prefix="bench_search_"),
         "project_name": "mnist1d",
     }
     if name == "CoarseToFine+MedianPruner":
+        # Its own draws: a stream per seed and trial (and 0 is a seed).
         pruner = MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-        return CoarseToFine(max_trials=MAX_TRIALS, pruner=pruner, **common)
+        return CoarseToFine(
+            max_trials=MAX_TRIALS, pruner=pruner, **{**common, "seed": seed}
+        )
     if name == "KerasTuner Hyperband":
         return keras_tuner.Hyperband(
             max_epochs=epochs, hyperband_iterations=100, **common
