@@ -15,7 +15,7 @@ Goal: at most half Hyperband's time.
 Every search runs in a fresh process pinned to one CPU core (one intra-op
 thread), `CORES` searches at a time, interleaved so that every tuner's searches
 share the machine alike: the ladder on ten seeds with a 450 s cap takes about
-75 minutes of a 2-core machine (74 min measured), and no search inherits
+75 minutes of a 2-core machine (75 min measured), and no search inherits
 another's Keras state.
 
 Optuna is optional (`pip install keras-smithing[bench]`): without it the
