@@ -18,6 +18,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from keras_smithing.tuners.objectives import TRIAL_SECONDS
 from keras_smithing.utils.backend import is_first_process
+from keras_smithing.utils.compat import BestEpochWrittenOnce
 from keras_smithing.utils.seeding import set_seed
 
 RECORDS_DB = "trials.sqlite"
@@ -126,7 +127,7 @@ class _BuildUnderDistribution(keras_tuner.HyperModel):
         return self.hypermodel.fit(hp, model, *args, **kwargs)
 
 
-class TrialRecorder:
+class TrialRecorder(BestEpochWrittenOnce):
     """Tuner mixin that seeds, times and records every trial of a search.
 
     Put it first among the bases of any KerasTuner tuner; `CoarseToFine`
@@ -141,6 +142,11 @@ class TrialRecorder:
     - skips, in the garbage collections KerasTuner runs before each build,
       the objects that existed before the search began (`gc.freeze()` for
       the search's duration): 0.3 s to 0.6 s less per trial, by backend;
+    - keeps the weights of the best epoch so far in memory and writes the
+      trial's checkpoint (what `get_best_models()` loads) once, when each
+      `fit` ends, where KerasTuner writes it at every epoch that improves the
+      objective (0.03 s a write for a small MLP, a tenth of its epoch on one
+      CPU core); the copy costs host memory for one set of weights;
     - writes the seconds of training so far into each epoch's logs as
       `"trial_seconds"` (what `CostAwareObjective` prices);
     - records the hyperparameter values, seed, metrics of every epoch, the

@@ -9,6 +9,7 @@ import os
 import warnings
 
 import keras
+from keras_tuner.src.engine import tuner_utils
 
 
 def learning_rate_schedule(optimizer):
@@ -149,6 +150,67 @@ def load_trial_checkpoint(tuner, model, trial_id):
         # trial's optimizer starts afresh, as in KerasTuner's Hyperband.
         warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
         model.load_weights(path)
+
+
+class BestEpochWrittenOnce:
+    """Tuner mixin: the best epoch's weights kept in memory, written once a `fit`.
+
+    KerasTuner's `Tuner.run_trial` adds its private `SaveBestEpoch` callback
+    to every `fit`, which writes the model's weights to the trial's checkpoint
+    at every epoch that improves the objective (0.03 s per write for a small
+    MLP on one CPU core, a tenth of its epoch). Through `_build_and_fit_model`,
+    the override point KerasTuner keeps for AutoKeras, each `fit` gets instead
+    a callback that copies the weights to memory at those epochs and writes
+    the best of them to the same file, through the same `SaveBestEpoch`, when
+    the `fit` ends: the same checkpoint, one write a `fit`.
+    """
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        kwargs["callbacks"] = [
+            _BestEpochInMemory(callback)
+            if isinstance(callback, tuner_utils.SaveBestEpoch)
+            # KerasTuner adds one instance per trial, shared by its executions.
+            else callback
+            for callback in kwargs.get("callbacks", [])
+        ]
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+
+class _BestEpochInMemory(keras.callbacks.Callback):
+    # Wraps KerasTuner's `SaveBestEpoch`: keeps its rule and its `best_value`
+    # (shared by the trial's executions, so only the best execution's best
+    # epoch ends in the file) but holds the best weights in memory until
+    # `on_train_end`, which also runs when a pruner or `EarlyStopping` stops
+    # the `fit`. An objective missing from the logs falls back to
+    # `SaveBestEpoch`'s own rule (a write at every epoch).
+
+    def __init__(self, saver):
+        super().__init__()
+        self.saver = saver
+        self.best_weights = None
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.saver.set_model(model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        objective = self.saver.objective
+        if not objective.has_value(logs):
+            self.saver.on_epoch_end(epoch, logs)
+            return
+        value = objective.get_value(logs)
+        if objective.better_than(value, self.saver.best_value):
+            self.saver.best_value = value
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is None:
+            return
+        last_weights = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        self.saver._save_model()
+        self.model.set_weights(last_weights)
+        self.best_weights = None
 
 
 def variable_index(optimizer, variable):

@@ -148,6 +148,102 @@ def test_load_trial_checkpoint(tmp_path):
         compat.load_trial_checkpoint(tuner, model, "missing")
 
 
+def _scripted_search(tmp_path, mixin, monkeypatch, scripts, objective="val_loss"):
+    """A one-trial search whose executions report `scripts[execution]` as their
+    `val_loss`; returns the writes of the checkpoint, the weights of every
+    epoch (by execution) and the checkpoint's weights."""
+    keras_tuner = pytest.importorskip("keras_tuner")
+    from keras_tuner.src.engine import tuner_utils
+
+    writes = []
+    save_model = tuner_utils.SaveBestEpoch._save_model
+
+    def counted(saver):
+        writes.append(saver.model.get_weights())
+        save_model(saver)
+
+    monkeypatch.setattr(tuner_utils.SaveBestEpoch, "_save_model", counted)
+    epochs = []  # Per execution, the weights at the end of each epoch.
+
+    class Scripted(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            epochs.append([])
+
+        def on_epoch_end(self, epoch, logs=None):
+            # The same `logs` reach the tuner's callbacks after this one.
+            logs["val_loss"] = scripts[len(epochs) - 1][epoch]
+            epochs[-1].append(self.model.get_weights())
+
+    class HyperModel(keras_tuner.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(keras.optimizers.SGD(0.1), "mse")
+            return model
+
+        def fit(self, hp, model, x, y, **kwargs):
+            n = len(scripts[len(epochs)])
+            history = model.fit(x, y, epochs=n, **kwargs)
+            last = epochs[-1][-1]
+            for ours, theirs in zip(model.get_weights(), last):
+                np.testing.assert_array_equal(ours, theirs)  # Left as trained.
+            return history if objective == "val_loss" else {objective: 1.0}
+
+    class Tuner(*mixin, keras_tuner.RandomSearch):
+        pass
+
+    tuner = Tuner(
+        HyperModel(),
+        keras_tuner.Objective(objective, "min"),
+        max_trials=1,
+        executions_per_trial=len(scripts),
+        directory=str(tmp_path),
+        project_name="p",
+    )
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    tuner.search(x, x[:, :1], callbacks=[Scripted()], verbose=0)
+    trial = next(iter(tuner.oracle.trials.values()))
+    saved = tuner.load_model(trial).get_weights()
+    return writes, epochs, saved
+
+
+def test_best_epoch_written_once(tmp_path, monkeypatch):
+    # Improving epochs: 0, 1 and 3 of the first execution, 2 of the second (the
+    # best of the trial); the last epoch of each does not improve.
+    scripts = [[3.0, 2.0, 2.5, 1.0, 1.5], [4.0, 3.0, 0.5, 0.8]]
+    theirs = _scripted_search(tmp_path / "kt", (), monkeypatch, scripts)
+    assert len(theirs[0]) == 4, (
+        "KerasTuner's `SaveBestEpoch` no longer writes at each improving epoch "
+        "through `_save_model`: update keras_smithing.utils.compat."
+        "BestEpochWrittenOnce"
+    )
+    writes, epochs, saved = _scripted_search(
+        tmp_path / "ours", (compat.BestEpochWrittenOnce,), monkeypatch, scripts
+    )
+    assert len(writes) == 2  # One write per execution that improved.
+    for expected, written in zip([epochs[0][3], epochs[1][2]], writes):
+        for a, b in zip(expected, written):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(epochs[1][2], saved):  # The checkpoint: the trial's best.
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(theirs[2], theirs[1][1][2]):  # KerasTuner's, the same epoch.
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_epoch_written_once_keeps_every_epoch_without_the_objective(
+    tmp_path, monkeypatch
+):
+    # `fit` returns the objective after training: the epochs' logs lack it,
+    # and KerasTuner's rule writes at every epoch.
+    writes, epochs, _ = _scripted_search(
+        tmp_path,
+        (compat.BestEpochWrittenOnce,),
+        monkeypatch,
+        [[3.0, 2.0, 2.5]],
+        objective="score",
+    )
+    assert len(writes) == 3
+
+
 def test_batched_update_step_hook():
     calls = []
 
