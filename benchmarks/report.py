@@ -68,7 +68,7 @@ HEADLINES = (
     ("LayerNormLSTM train step", "RNN(LSTMCell)"),
     ("digits MLP, 16 trials x 15 epochs: epochs", "CoarseToFine"),
     ("Hartmann-6: trials", "Optuna TPE"),
-    ("digits MLP, 16 trials x 2 epochs: median s between", "KerasTuner RandomSearch"),
+    ("digits MLP, 16 trials x 4 epochs: median s between", "KerasTuner RandomSearch"),
     ("RBM PCD fit", "sklearn BernoulliRBM (float32"),
 )
 
