@@ -962,7 +962,10 @@ class CoarseToFine(TrialRecorder, keras_tuner.Tuner):
             `get_best_hyperparameters()`); its records show the status
             `"PRUNED"`. The objective must be in the epoch logs (a `val_*`
             metric needs validation data); a warning says so once when it is
-            not.
+            not. For searches of more than a few rounds, prefer
+            `MedianPruner(reference="reached")`: the later rounds draw near
+            the best trials, and the completed trials' median (the default
+            reference) stops many of them before they show what they reach.
         promote_after: Float in [0, 1] or None; with a pruner, when pruned
             trials that rank in the best third at their pruning step are
             continued (see `CoarseToFineOracle`). A continued trial's model
