@@ -224,7 +224,9 @@ def test_fused_weight_norm_gives_the_gradients_of_the_formula(monkeypatch):
     expected_loss, expected_gradients = loss_and_gradients()
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
     for got, expected in zip(gradients, expected_gradients):
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+        # atol: torch's CPU convolution may sum in another order under load (one
+        # element of 108 off by 1.3e-7 in a CI run, on gradients of order 1).
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def _effective_kernel_safe(wrapper):
